@@ -1,0 +1,5 @@
+"""Entry point for `python -m reelforge`."""
+
+from reelforge.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""The HTTP server: one FastAPI app hosting every dialect, media serving and uploads."""

@@ -1,0 +1,22 @@
+"""Typed FastAPI dependencies shared by the routers."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from reelforge.config import Settings
+from reelforge.core.service import JobService
+
+
+def get_service(request: Request) -> JobService:
+    return request.app.state.runtime.service
+
+
+ServiceDep = Annotated[JobService, Depends(get_service)]
+
+
+def get_runtime_settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_runtime_settings)]

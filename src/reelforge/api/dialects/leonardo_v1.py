@@ -1,0 +1,187 @@
+"""Leonardo.AI REST v1 (seeds 001 and 003, specs/leonardo): video generations, reading and deleting
+generations, init-image uploads and the user endpoint, under `/api/rest/v1`.
+
+Defaults follow Leonardo's docs: model MOTION2; duration and size from the model's catalog entry;
+audio on whenever the model can make it (v1 has no audio switch; Veo models sing by default).
+Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API does.
+"""
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.dialects import leonardo_common as common
+from reelforge.core.errors import NotFound
+from reelforge.core.request import SEED_MAX, build_request
+
+router = APIRouter(prefix=common.V1, tags=["Leonardo v1"])
+
+Resolution = Literal["RESOLUTION_480", "RESOLUTION_720", "RESOLUTION_1080"]
+
+
+class _VideoBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1, max_length=9999)
+    model: str | None = None
+    resolution: Resolution | None = None
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+    duration: int | None = None
+    negativePrompt: str | None = Field(default=None, max_length=1000)
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
+    isPublic: bool | None = None
+    promptEnhance: bool | None = None
+    promptEnhanceInstruction: str | None = None
+    frameInterpolation: bool | None = None
+    styleIds: list[str] | None = None
+    elements: list[dict] | None = None
+
+
+class TextToVideoBody(_VideoBody):
+    pass
+
+
+class FrameImage(BaseModel):
+    id: str = Field(min_length=1)
+    type: Literal["GENERATED", "UPLOADED"]
+
+
+class ImageToVideoBody(_VideoBody):
+    imageId: str = Field(min_length=1)
+    imageType: Literal["GENERATED", "UPLOADED"]
+    endFrameImage: FrameImage | None = None
+
+
+class InitImageBody(BaseModel):
+    extension: str
+
+
+def _submit(service, caller, body: _VideoBody, start: str | None = None, end: str | None = None):
+    model = body.model or "MOTION2"
+    spec = service.catalog.get(model)
+    width, height = common.size_for(spec, body.resolution, body.width, body.height)
+    request = build_request(
+        model=model,
+        prompt=body.prompt,
+        negative_prompt=body.negativePrompt,
+        duration=body.duration if body.duration is not None else spec.default_duration,
+        width=width,
+        height=height,
+        seed=body.seed,
+        audio=spec.audio,
+        start_image=start,
+        end_image=end,
+    )
+    job = service.submit(request, caller.id, extra={"public": bool(body.isPublic), "dialect": "leonardo"})
+    return {"generationId": job.id, "apiCreditCost": None, "cost": common.cost(job)}
+
+
+@router.post("/generations-text-to-video")
+def text_to_video(body: TextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+    return {"motionVideoGenerationJob": _submit(service, caller, body)}
+
+
+@router.post("/generations-image-to-video")
+def image_to_video(body: ImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+    start = common.image_ref(body.imageId, body.imageType, "imageId")
+    end = (
+        common.image_ref(body.endFrameImage.id, body.endFrameImage.type, "endFrameImage")
+        if body.endFrameImage
+        else None
+    )
+    return {"motionVideoGenerationJob": _submit(service, caller, body, start, end)}
+
+
+@router.get("/generations/{generation_id}")
+def get_generation(generation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    try:
+        job = service.get(generation_id, caller.id)
+    except NotFound:
+        return {"generations_by_pk": None}
+    return {"generations_by_pk": common.generation(service, job)}
+
+
+@router.delete("/generations/{generation_id}")
+def delete_generation(generation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    try:
+        service.delete(generation_id, caller.id)
+    except NotFound:
+        return {"delete_generations_by_pk": None}
+    return {"delete_generations_by_pk": {"id": generation_id}}
+
+
+@router.get("/generations/user/{user_id}")
+def user_generations(
+    user_id: str,
+    service: ServiceDep,
+    caller: CallerDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict:
+    if user_id != caller.id:
+        return {"generations": []}
+    jobs = service.list(caller.id, limit=limit, offset=offset)
+    return {"generations": [common.generation(service, job) for job in jobs]}
+
+
+@router.get("/me")
+def me(caller: CallerDep, settings: SettingsDep) -> dict:
+    return {
+        "user_details": [
+            {
+                "user": {"id": caller.id, "username": caller.name},
+                "tokenRenewalDate": None,
+                "paidTokens": None,
+                "subscriptionTokens": 0,
+                "subscriptionGptTokens": 0,
+                "subscriptionModelTokens": 0,
+                "apiConcurrencySlots": max(1, settings.workers),
+                "apiPaidTokens": None,
+                "apiSubscriptionTokens": 0,
+                "apiPlanTokenRenewalDate": None,
+            }
+        ]
+    }
+
+
+@router.post("/init-image")
+def create_init_image(body: InitImageBody, service: ServiceDep, caller: CallerDep) -> dict:
+    asset, token = service.create_upload(caller.id, body.extension)
+    fields = {"key": asset.key, "asset_id": asset.id, "signature": token}
+    return {
+        "uploadInitImage": {
+            "id": asset.id,
+            "url": f"{service.base_url}/uploads",
+            "key": asset.key,
+            "fields": json.dumps(fields),
+        }
+    }
+
+
+@router.get("/init-image/{image_id}")
+def get_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    try:
+        asset = service.get_asset(image_id, caller.id)
+    except NotFound:
+        return {"init_images_by_pk": None}
+    return {
+        "init_images_by_pk": {
+            "id": asset.id,
+            "url": service.media_url(asset.key),
+            "createdAt": service.timestamp(asset.created_at),
+        }
+    }
+
+
+@router.delete("/init-image/{image_id}")
+def delete_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    try:
+        service.delete_asset(image_id, caller.id)
+    except NotFound:
+        return {"delete_init_images_by_pk": None}
+    return {"delete_init_images_by_pk": {"id": image_id}}

@@ -1,0 +1,101 @@
+"""Leonardo.AI REST v2 `POST /api/rest/v2/generations` (seed 000) for Veo 3.1 Lite.
+
+Every documented parameter, default and limit: prompt <= 9999 chars, negative_prompt <= 1000,
+quantity 1..1, width/height each in {720, 1080, 1280, 1920} forming one of the model's sizes and
+agreeing with `mode` (default 1280x720, RESOLUTION_720), duration 4|6|8 (default 8), audio on
+by default via `motion_has_audio` or `audio` (both accepted; contradicting values are refused),
+`guidances.start_frame` / `end_frame` with at most one image each. `public` must be a boolean.
+Results are read with v1 `GET /api/rest/v1/generations/{id}`, as Leonardo's recipe does.
+"""
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects import leonardo_common as common
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.request import SEED_MAX, build_request
+
+router = APIRouter(prefix=common.V2, tags=["Leonardo v2"])
+
+Side = Literal[720, 1080, 1280, 1920]
+ImageType = Literal["INIT", "GENERATION", "UPLOADED", "GENERATED", "VARIATION"]
+
+
+class GuidanceImage(BaseModel):
+    id: str = Field(min_length=1)
+    type: ImageType
+
+
+class FrameGuidance(BaseModel):
+    image: GuidanceImage
+
+
+class Guidances(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    start_frame: list[FrameGuidance] | None = Field(default=None, max_length=1)
+    end_frame: list[FrameGuidance] | None = Field(default=None, max_length=1)
+
+
+class Parameters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1, max_length=9999)
+    negative_prompt: str | None = Field(default=None, max_length=1000)
+    quantity: int = Field(default=1, ge=1, le=1)
+    width: Side | None = None
+    height: Side | None = None
+    mode: Literal["RESOLUTION_720", "RESOLUTION_1080"] = "RESOLUTION_720"
+    duration: Literal[4, 6, 8] = 8
+    motion_has_audio: StrictBool | None = None
+    audio: StrictBool | None = None
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
+    guidances: Guidances | None = None
+
+
+class GenerationBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    public: StrictBool = False
+    parameters: Parameters
+
+
+def _audio(p: Parameters) -> bool:
+    given = {v for v in (p.motion_has_audio, p.audio) if v is not None}
+    if len(given) > 1:
+        raise InvalidRequest("parameters: motion_has_audio and audio disagree", "parameters.audio")
+    return given.pop() if given else True
+
+
+def _frame(items: list[FrameGuidance] | None, field: str) -> str | None:
+    if not items:
+        return None
+    return common.image_ref(items[0].image.id, items[0].image.type, field)
+
+
+@router.post("/generations")
+def create_generation(body: GenerationBody, service: ServiceDep, caller: CallerDep) -> dict:
+    p = body.parameters
+    spec = service.catalog.get(body.model)
+    width, height = common.size_for(spec, p.mode, p.width, p.height)
+    guidances = p.guidances or Guidances()
+    request = build_request(
+        model=body.model,
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        duration=p.duration,
+        width=width,
+        height=height,
+        seed=p.seed,
+        audio=_audio(p),
+        start_image=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
+        end_image=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
+        samples=p.quantity,
+    )
+    job = service.submit(request, caller.id, extra={"public": body.public, "dialect": "leonardo"})
+    return {"generate": {"generationId": job.id, "cost": common.cost(job)}}

@@ -1,0 +1,75 @@
+"""Error rendering per dialect. Every error leaves the server in the shape of the API the client
+called, chosen by URL prefix; no stack trace ever reaches a client.
+
+A dialect registers `render(status, message, field, code) -> dict` for its prefix; requests
+outside every prefix get reelforge's own shape `{"error": {"code", "message", "param"}}`.
+"""
+
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from reelforge.core.errors import Conflict, InvalidRequest, NotFound, ReelforgeError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[[int, str, str | None, str], dict]
+
+STATUS = {InvalidRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409}
+
+
+def native_error(status: int, message: str, field: str | None, code: str) -> dict:
+    return {"error": {"code": code, "message": message, "param": field}}
+
+
+class ErrorRenderers:
+    def __init__(self) -> None:
+        self._by_prefix: list[tuple[str, Renderer]] = []
+
+    def register(self, prefix: str, renderer: Renderer) -> None:
+        self._by_prefix.append((prefix, renderer))
+        self._by_prefix.sort(key=lambda item: -len(item[0]))
+
+    def respond(
+        self, request: Request, status: int, message: str, field: str | None, code: str
+    ) -> JSONResponse:
+        path = request.url.path
+        render = next((r for prefix, r in self._by_prefix if path.startswith(prefix)), native_error)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(render(status, message, field, code), status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or None
+    message = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
+    if err.get("type") == "json_invalid":
+        return "request body is not valid JSON", None
+    return (f"{field}: {message}" if field else message), field
+
+
+def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
+    @app.exception_handler(ReelforgeError)
+    async def _reelforge(request: Request, exc: ReelforgeError):
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        return renderers.respond(request, status, exc.message, exc.field, exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        message, field = _validation_message(exc)
+        return renderers.respond(request, 400, message, field, InvalidRequest.code)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")
+        return renderers.respond(request, exc.status_code, str(exc.detail), None, code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return renderers.respond(request, 500, "internal server error", None, "internal_error")

@@ -1,0 +1,69 @@
+"""Media serving and the presigned-POST style upload endpoint.
+
+`GET|HEAD /media/{key}` serves outputs and uploads with Range support (Starlette's FileResponse).
+Keys contain random UUIDs and are handed only to the owner, like a CDN URL.
+
+`POST /uploads` is what Leonardo's init-image flow points clients at: a multipart form carrying the
+fields reelforge handed out (`key`, `asset_id`, `signature`) and the `file`. No auth header is sent,
+as with a presigned S3 POST: the signature is the authorisation. Success is 204, as S3 answers.
+"""
+
+import mimetypes
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from reelforge.api.deps import ServiceDep
+from reelforge.core.errors import InvalidRequest, NotFound
+from reelforge.media.images import MAX_IMAGE_BYTES
+
+router = APIRouter()
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+_FORM_OVERHEAD = 64 * 1024
+
+
+@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def media(key: str, service: ServiceDep) -> FileResponse:
+    try:
+        path = service.storage.path(key)
+    except ValueError:
+        raise NotFound("no such media") from None
+    if not path.is_file() or path.name.startswith("."):
+        raise NotFound("no such media")
+    media_type = (
+        CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+async def _read_capped(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidRequest(f"file is larger than {limit // (1024 * 1024)} MB", "file")
+    return data
+
+
+@router.post("/uploads", status_code=204, include_in_schema=False)
+async def upload(request: Request, service: ServiceDep) -> Response:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES + _FORM_OVERHEAD:
+        raise InvalidRequest(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "file")
+    async with request.form(max_files=1, max_fields=20) as form:
+        file = form.get("file")
+        asset_id, signature = form.get("asset_id"), form.get("signature")
+        if not isinstance(file, UploadFile):
+            raise InvalidRequest("multipart field 'file' is required", "file")
+        if not isinstance(asset_id, str) or not isinstance(signature, str):
+            raise InvalidRequest("the form fields handed out with the upload URL are missing", "fields")
+        data = await _read_capped(file, MAX_IMAGE_BYTES)
+    await run_in_threadpool(service.complete_upload, asset_id, signature, data)
+    return Response(status_code=204)

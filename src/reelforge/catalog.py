@@ -1,0 +1,156 @@
+"""The model catalog: public model ids -> engine, capabilities and price per second of output.
+
+It is configuration: the built-in `catalog.default.json` maps every model to the preview engine;
+a deployer replaces it with their own file (REELFORGE_CATALOG_PATH) to route models to real
+engines or change prices. Model-dependent request checks (durations, sizes, audio, frames,
+samples) live here so every dialect enforces the same capabilities.
+"""
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.request import GenerationRequest
+
+
+def resolution_tier(width: int, height: int) -> str:
+    """The marketing name of a size: the short side plus 'p' (1280x720 -> '720p')."""
+    return f"{min(width, height)}p"
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    engine: str = "preview"
+    durations: tuple[int, ...]
+    default_duration: int
+    sizes: tuple[str, ...] = Field(min_length=1)
+    audio: bool = False
+    start_frame: bool = True
+    end_frame: bool = False
+    max_samples: int = Field(default=1, ge=1, le=4)
+    price_per_second: dict[str, dict[str, float]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelSpec":
+        if self.default_duration not in self.durations:
+            raise ValueError(f"{self.id}: default_duration not in durations")
+        for size in self.sizes:
+            self.parse_size(size)
+        for kind in self.price_per_second:
+            if kind not in ("audio", "silent"):
+                raise ValueError(f"{self.id}: price_per_second keys are 'audio' and 'silent'")
+        return self
+
+    @staticmethod
+    def parse_size(size: str) -> tuple[int, int]:
+        w, _, h = size.partition("x")
+        if not (w.isdigit() and h.isdigit()):
+            raise ValueError(f"bad size {size!r}, expected WIDTHxHEIGHT")
+        return int(w), int(h)
+
+    @property
+    def default_size(self) -> tuple[int, int]:
+        return self.parse_size(self.sizes[0])
+
+    def resolve_size(
+        self,
+        tier: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        portrait: bool | None = None,
+    ) -> tuple[int, int]:
+        """Pick the output size from whatever a dialect was given: a resolution tier ('720p'),
+        width and/or height, an orientation. Missing parts take the model's defaults (its first
+        size of the tier, landscape first); contradictions are refused."""
+        sizes = [self.parse_size(s) for s in self.sizes]
+        if tier is not None:
+            sizes = [s for s in sizes if resolution_tier(*s) == tier]
+            if not sizes:
+                raise InvalidRequest(f"{self.id} does not render at {tier}", "resolution")
+        if width is not None:
+            sizes = [s for s in sizes if s[0] == width]
+        if height is not None:
+            sizes = [s for s in sizes if s[1] == height]
+        if portrait is not None:
+            sizes = [s for s in sizes if (s[1] > s[0]) == portrait]
+        if not sizes:
+            asked = f"{width or '?'}x{height or '?'}" + (f" at {tier}" if tier else "")
+            allowed = ", ".join(
+                self.sizes
+                if tier is None
+                else (s for s in self.sizes if resolution_tier(*self.parse_size(s)) == tier)
+            )
+            raise InvalidRequest(f"size {asked} is not supported by {self.id}; allowed: {allowed}", "size")
+        return sizes[0]
+
+    def check(self, req: GenerationRequest) -> None:
+        """Refuse a request this model cannot render."""
+        if req.duration not in self.durations:
+            allowed = ", ".join(map(str, self.durations))
+            raise InvalidRequest(f"duration must be one of {allowed} for {req.model}", "duration")
+        if f"{req.width}x{req.height}" not in self.sizes:
+            raise InvalidRequest(
+                f"size {req.width}x{req.height} is not supported by {req.model}; "
+                f"allowed: {', '.join(self.sizes)}",
+                "size",
+            )
+        if req.audio and not self.audio:
+            raise InvalidRequest(f"{req.model} cannot generate audio", "audio")
+        if req.start_image and not self.start_frame:
+            raise InvalidRequest(f"{req.model} does not take a start frame", "start_image")
+        if req.end_image and not self.end_frame:
+            raise InvalidRequest(f"{req.model} does not take an end frame", "end_image")
+        if req.samples > self.max_samples:
+            raise InvalidRequest(f"{req.model} makes at most {self.max_samples} samples", "samples")
+        self.price(req)
+
+    def price(self, req: GenerationRequest) -> Decimal:
+        """List price in USD of the whole request (all samples), billed on success."""
+        table = self.price_per_second.get("audio" if req.audio else "silent", {})
+        tier = resolution_tier(req.width, req.height)
+        if tier not in table:
+            raise InvalidRequest(f"{req.model} has no price for {tier}", "size")
+        total = Decimal(str(table[tier])) * req.duration * req.samples
+        return total.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+class Catalog:
+    def __init__(self, models: list[ModelSpec]):
+        self.models = models
+        self._by_id: dict[str, ModelSpec] = {}
+        for spec in models:
+            for name in (spec.id, *spec.aliases):
+                if name in self._by_id:
+                    raise ValueError(f"model id {name!r} appears twice in the catalog")
+                self._by_id[name] = spec
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self._by_id[model_id]
+        except KeyError:
+            raise InvalidRequest(f"unknown model {model_id!r}", "model") from None
+
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self._by_id
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    if path is None:
+        text = resources.files("reelforge").joinpath("catalog.default.json").read_text()
+    else:
+        text = Path(path).read_text()
+    data = json.loads(text)
+    return Catalog([ModelSpec(**entry) for entry in data["models"]])
+
+
+@lru_cache
+def default_catalog() -> Catalog:
+    return load_catalog()

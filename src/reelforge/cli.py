@@ -1,0 +1,146 @@
+"""The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`."""
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reelforge.config import Settings
+from reelforge.core.errors import ReelforgeError
+from reelforge.core.request import build_request
+from reelforge.runtime import build_runtime
+from reelforge.worker import run_job
+
+app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="database and media directory")]
+
+
+def _settings(**overrides) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(help="jobs rendered at once (0: API only)")] = None,
+    public_base_url: Annotated[str | None, typer.Option(help="base of media URLs given to clients")] = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL")] = None,
+    storage_path: Annotated[Path | None, typer.Option(help="media directory")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+) -> None:
+    """Run the HTTP server with its embedded worker."""
+    import uvicorn
+
+    from reelforge.api.app import create_app
+
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=workers,
+        public_base_url=public_base_url,
+        database_url=database_url,
+        storage_path=storage_path,
+        catalog_path=catalog,
+    )
+    console.print(
+        f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _upload(service, path: Path) -> str:
+    asset, token = service.create_upload("cli", path.suffix or ".png")
+    service.complete_upload(asset.id, token, path.read_bytes())
+    return asset.id
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="what the video shows")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="where to write the MP4")] = Path("out.mp4"),
+    image: Annotated[Path | None, typer.Option(help="start frame image")] = None,
+    end_image: Annotated[Path | None, typer.Option(help="end frame image (needs --image)")] = None,
+    model: Annotated[str, typer.Option(help="catalog model id")] = "veo-3.1-lite",
+    duration: Annotated[int | None, typer.Option(help="seconds")] = None,
+    resolution: Annotated[str | None, typer.Option(help="720p or 1080p")] = None,
+    aspect: Annotated[str, typer.Option(help="16:9 or 9:16")] = "16:9",
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="with a soundtrack")] = True,
+    seed: Annotated[int | None, typer.Option(help="0..4294967295")] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="what to avoid")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Render one video through the job service and save it."""
+    if aspect not in ("16:9", "9:16"):
+        raise typer.BadParameter("aspect must be 16:9 or 9:16", param_hint="--aspect")
+    runtime = build_runtime(_settings(data_dir=data_dir, workers=0))
+    service = runtime.service
+    try:
+        spec = service.catalog.get(model)
+        width, height = spec.resolve_size(resolution, portrait=aspect == "9:16")
+        request = build_request(
+            model=model,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            duration=duration or spec.default_duration,
+            width=width,
+            height=height,
+            seed=seed,
+            audio=audio,
+            start_image=_upload(service, image) if image else None,
+            end_image=_upload(service, end_image) if end_image else None,
+        )
+        job = service.submit(request, "cli")
+    except ReelforgeError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+
+    if service.repo.claim(job.id):
+        threading.Thread(target=run_job, args=(service, job.id), daemon=True).start()
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"{width}x{height} {request.duration}s seed {job.seed}", total=100)
+        while not (job := service.get(job.id)).status.is_terminal:
+            bar.update(task, completed=job.progress)
+            time.sleep(0.2)
+        bar.update(task, completed=job.progress)
+    runtime.stop()
+    if not job.outputs:
+        console.print(f"[red]{job.status.value}:[/red] {job.error_message or ''}")
+        raise typer.Exit(1)
+    shutil.copyfile(service.storage.path(job.outputs[0].video_key), output)
+    console.print(f"wrote {output} ({job.outputs[0].video_bytes} bytes, cost ${job.cost_usd})")
+
+
+@app.command()
+def jobs(
+    limit: Annotated[int, typer.Option(help="how many")] = 20,
+    data_dir: DataDir = None,
+) -> None:
+    """Recent jobs, newest first."""
+    runtime = build_runtime(_settings(data_dir=data_dir, workers=0))
+    table = Table("id", "model", "status", "progress", "size", "secs", "cost $", "created")
+    for job in runtime.service.list(limit=limit):
+        req = job.request
+        table.add_row(
+            job.id,
+            req.model,
+            job.status.value,
+            f"{job.progress}%",
+            f"{req.width}x{req.height}",
+            str(req.duration),
+            str(job.cost_usd),
+            job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    runtime.stop()
+    console.print(table)

@@ -1,0 +1,1 @@
+"""The canonical request, the job model and the service that ties them to the store and queue."""

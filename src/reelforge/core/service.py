@@ -1,0 +1,149 @@
+"""JobService: the one entry point dialects, the CLI and tests use to submit, read and cancel jobs
+and to take uploads. It validates against the catalog, persists, then enqueues (commit before
+publish), and scopes every lookup to the calling owner.
+"""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from reelforge.catalog import Catalog
+from reelforge.core.errors import Conflict, InvalidRequest, NotFound
+from reelforge.core.job import Asset, Job, JobStatus
+from reelforge.core.request import GenerationRequest
+from reelforge.media.images import decode_image
+from reelforge.storage.local import LocalStorage
+from reelforge.store.repository import Repository, now
+
+UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "webp")
+
+
+class JobService:
+    def __init__(
+        self,
+        repo: Repository,
+        storage: LocalStorage,
+        catalog: Catalog,
+        enqueue: Callable[[str], None],
+        base_url: str,
+        secret: bytes,
+    ):
+        self.repo = repo
+        self.storage = storage
+        self.catalog = catalog
+        self._enqueue = enqueue
+        self.base_url = base_url
+        self._secret = secret
+
+    # jobs ---------------------------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest, owner: str, extra: dict | None = None) -> Job:
+        spec = self.catalog.get(request.model)
+        spec.check(request)
+        for field, asset_id in (("start_image", request.start_image), ("end_image", request.end_image)):
+            if asset_id:
+                self._usable_asset(asset_id, owner, field)
+        job = Job(
+            id=str(uuid.uuid4()),
+            owner=owner,
+            request=request,
+            seed=request.seed if request.seed is not None else secrets.randbelow(1 << 32),
+            status=JobStatus.QUEUED,
+            cost_usd=spec.price(request),
+            created_at=now(),
+            extra=extra or {},
+        )
+        self.repo.add_job(job)
+        self._enqueue(job.id)
+        return job
+
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        job = self.repo.get_job(job_id)
+        if job is None or (owner is not None and job.owner != owner):
+            raise NotFound(f"generation {job_id} not found")
+        return job
+
+    def list(self, owner: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
+        return self.repo.list_jobs(owner, limit=limit, offset=offset)
+
+    def cancel(self, job_id: str, owner: str | None = None) -> Job:
+        self.get(job_id, owner)
+        self.repo.request_cancel(job_id)
+        return self.get(job_id, owner)
+
+    def delete(self, job_id: str, owner: str | None = None) -> None:
+        """Delete a job and its media. A running render notices at its next progress step and
+        stops; the worker then finds the row gone and removes anything it wrote."""
+        self.get(job_id, owner)
+        self.repo.request_cancel(job_id)
+        self.repo.delete_job(job_id)
+        self.storage.delete_prefix(f"outputs/{job_id}")
+
+    def media_url(self, key: str) -> str:
+        return f"{self.base_url}/media/{key}"
+
+    # uploads ------------------------------------------------------------------------------------
+
+    def create_upload(self, owner: str, extension: str) -> tuple[Asset, str]:
+        """Reserve an upload slot; returns the asset and the token that authorises the upload."""
+        extension = extension.lower().lstrip(".")
+        if extension not in UPLOAD_EXTENSIONS:
+            raise InvalidRequest(f"extension must be one of {', '.join(UPLOAD_EXTENSIONS)}", "extension")
+        asset_id = str(uuid.uuid4())
+        asset = Asset(
+            id=asset_id,
+            owner=owner,
+            extension=extension,
+            key=f"uploads/{asset_id}.{extension}",
+            created_at=now(),
+        )
+        self.repo.add_asset(asset)
+        return asset, self.upload_token(asset_id)
+
+    def upload_token(self, asset_id: str) -> str:
+        return hmac.new(self._secret, f"upload:{asset_id}".encode(), hashlib.sha256).hexdigest()
+
+    def complete_upload(self, asset_id: str, token: str, data: bytes) -> Asset:
+        """Store the bytes of a reserved upload after checking its token and that it is a usable image."""
+        if not hmac.compare_digest(token, self.upload_token(asset_id)):
+            raise InvalidRequest("upload signature does not match", "token")
+        asset = self.repo.get_asset(asset_id)
+        if asset is None:
+            raise NotFound(f"init image {asset_id} not found")
+        if asset.ready:
+            raise Conflict(f"init image {asset_id} was already uploaded")
+        image = decode_image(data)  # any JPEG/PNG/WebP is fine whatever extension was reserved
+        self.storage.put_bytes(asset.key, data)
+        if not self.repo.mark_asset_ready(asset_id, image.width, image.height, len(data)):
+            self.storage.delete(asset.key)
+            raise Conflict(f"init image {asset_id} was already uploaded")
+        return self.repo.get_asset(asset_id)
+
+    def get_asset(self, asset_id: str, owner: str | None = None) -> Asset:
+        asset = self.repo.get_asset(asset_id)
+        if asset is None or (owner is not None and asset.owner != owner):
+            raise NotFound(f"init image {asset_id} not found")
+        return asset
+
+    def delete_asset(self, asset_id: str, owner: str | None = None) -> None:
+        asset = self.get_asset(asset_id, owner)
+        self.repo.delete_asset(asset_id)
+        self.storage.delete(asset.key)
+
+    def _usable_asset(self, asset_id: str, owner: str, field: str) -> Asset:
+        asset = self.repo.get_asset(asset_id)
+        if asset is None or asset.owner != owner:
+            raise InvalidRequest(f"image {asset_id} not found", field)
+        if not asset.ready:
+            raise InvalidRequest(f"image {asset_id} has not been uploaded yet", field)
+        return asset
+
+    def stats(self) -> dict[str, int]:
+        return {status.value: self.repo.count_jobs(status) for status in JobStatus}
+
+    @staticmethod
+    def timestamp(value: datetime | None) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value else None

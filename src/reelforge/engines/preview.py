@@ -1,0 +1,399 @@
+"""The CPU preview engine: a deterministic stand-in for a video model, fast enough for CI.
+
+It needs no GPU and no weights, yet honours everything a request specifies (size, fps, frame
+count, audio), so the whole server can be exercised end to end. Text-only requests get an
+animated title card, a start image gets a slow camera move, a start + end pair gets a zooming
+cross-fade, and `audio` adds a short synthesized soundtrack. Everything derives from the
+sample's seed through `numpy.random.default_rng`, so a request and seed always give identical
+frames and audio.
+"""
+
+import colorsys
+import math
+from collections.abc import Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from reelforge.core.request import GenerationRequest
+from reelforge.engines.base import Clip, RenderContext
+
+SAMPLE_RATE = 48_000
+_BG_SCALE = 4  # the title-card background is smooth, so it is rendered at 1/4 size and upscaled
+_MOVE_ZOOM = 1.12  # camera push-in reached at the end of a start-image clip
+_FADE_ZOOM = 1.06  # zoom each image has while it is hidden in a start-to-end transition
+
+
+class PreviewEngine:
+    name = "preview"
+
+    def generate(self, ctx: RenderContext) -> Clip:
+        request = ctx.request
+        size = (request.width, request.height)
+        for label, image in (("start", ctx.start_image), ("end", ctx.end_image)):
+            if image is not None and image.size != size:
+                raise ValueError(
+                    f"{label} image is {image.size[0]}x{image.size[1]}, expected {size[0]}x{size[1]}"
+                )
+        rng = np.random.default_rng(ctx.seed)
+        if ctx.start_image is None:
+            renderer = _TitleCard(request, ctx.seed, rng)
+        elif ctx.end_image is None:
+            renderer = _CameraMove(ctx.start_image, request.frame_count, rng)
+        else:
+            renderer = _Transition(ctx.start_image, ctx.end_image, request.frame_count)
+        audio = _soundtrack(request.duration, rng) if request.audio else None
+        return Clip(
+            frames=_frames(renderer, ctx),
+            frame_count=request.frame_count,
+            fps=request.fps,
+            audio=audio,
+            sample_rate=SAMPLE_RATE,
+        )
+
+
+def _frames(renderer: "_TitleCard | _CameraMove | _Transition", ctx: RenderContext) -> Iterator[np.ndarray]:
+    count = ctx.request.frame_count
+    for index in range(count):
+        ctx.check_cancel()
+        frame = renderer.frame(index)
+        ctx.progress((index + 1) / count)
+        yield frame
+
+
+def _ease(p: float) -> float:
+    """Smoothstep: starts and ends at rest."""
+    return p * p * (3.0 - 2.0 * p)
+
+
+def _clip_progress(index: int, count: int) -> float:
+    """0 at the first frame, 1 at the last."""
+    return index / (count - 1) if count > 1 else 0.0
+
+
+# --- start image: slow camera move -------------------------------------------------------------
+
+
+class _CameraMove:
+    """A push-in from the full image (scale 1, so frame 0 is the image) toward a seed-chosen point."""
+
+    def __init__(self, image: Image.Image, count: int, rng: np.random.Generator):
+        self.image = image
+        self.count = count
+        width, height = image.size
+        style = int(rng.integers(3))
+        if style == 0:  # straight push-in
+            focus = (0.5, 0.5)
+        elif style == 1:  # push-in toward an off-centre point
+            focus = (0.5 + rng.uniform(-0.25, 0.25), 0.5 + rng.uniform(-0.2, 0.2))
+        else:  # drift to the left or right edge while pushing in
+            focus = (float(rng.choice([0.0, 1.0])), 0.5)
+        self.focus = (focus[0] * width, focus[1] * height)
+
+    def frame(self, index: int) -> np.ndarray:
+        e = _ease(_clip_progress(index, self.count))
+        width, height = self.image.size
+        scale = 1.0 + (_MOVE_ZOOM - 1.0) * e
+        box_w, box_h = width / scale, height / scale
+        # Move the window centre from the image centre toward the focus, keeping it inside the image.
+        cx = min(max(width / 2 + (self.focus[0] - width / 2) * e, box_w / 2), width - box_w / 2)
+        cy = min(max(height / 2 + (self.focus[1] - height / 2) * e, box_h / 2), height - box_h / 2)
+        box = (cx - box_w / 2, cy - box_h / 2, cx + box_w / 2, cy + box_h / 2)
+        return np.asarray(self.image.resize((width, height), Image.Resampling.BILINEAR, box=box))
+
+
+# --- start + end image: zooming cross-fade ---------------------------------------------------------
+
+
+class _Transition:
+    """Cross-fade from the start image to the end image; each is slightly zoomed while it is faded."""
+
+    def __init__(self, start: Image.Image, end: Image.Image, count: int):
+        self.start, self.end, self.count = start, end, count
+
+    def frame(self, index: int) -> np.ndarray:
+        e = _ease(_clip_progress(index, self.count))
+        start = _zoomed(self.start, 1.0 + (_FADE_ZOOM - 1.0) * e)
+        end = _zoomed(self.end, 1.0 + (_FADE_ZOOM - 1.0) * (1.0 - e))
+        return np.asarray(Image.blend(start, end, e))
+
+
+def _zoomed(image: Image.Image, scale: float) -> Image.Image:
+    if scale == 1.0:
+        return image
+    width, height = image.size
+    dx, dy = width * (1 - 1 / scale) / 2, height * (1 - 1 / scale) / 2
+    return image.resize((width, height), Image.Resampling.BILINEAR, box=(dx, dy, width - dx, height - dy))
+
+
+# --- text only: animated title card ----------------------------------------------------------------
+
+
+class _TitleCard:
+    """A seed-coloured moving gradient with soft lights, the prompt, the model and seed, a timecode.
+
+    The background is computed with numpy at 1/4 size and upscaled; the text is drawn once into
+    an RGBA layer and pasted on each frame; only the timecode and progress bar change per frame.
+    """
+
+    def __init__(self, request: GenerationRequest, seed: int, rng: np.random.Generator):
+        self.width, self.height = request.width, request.height
+        self.fps, self.count = request.fps, request.frame_count
+        self._init_background(rng)
+        self._init_text(request, seed)
+
+    def _init_background(self, rng: np.random.Generator) -> None:
+        w, h = self.width, self.height
+        lw, lh = -(-w // _BG_SCALE), -(-h // _BG_SCALE)
+        # Pixel centres in units of the frame height, origin at the frame centre.
+        self.u = ((np.arange(lw, dtype=np.float32) + 0.5) / lw - 0.5) * (w / h)
+        self.v = (np.arange(lh, dtype=np.float32) + 0.5) / lh - 0.5
+        hue = rng.uniform()
+        self.dark = _hsv(hue, 0.80, 0.16)
+        self.light = _hsv(hue + rng.choice([-0.09, 0.09, 0.5]), 0.70, 0.50)
+        self.accent = _hsv(hue + rng.uniform(-0.12, 0.12), 0.45, 1.0)
+        self.angle = rng.uniform(0, 2 * math.pi)
+        self.sway = (rng.uniform(12, 20), rng.uniform(0, 2 * math.pi))  # period (s), phase
+        self.lights = [
+            {
+                "colour": _hsv(hue + rng.uniform(-0.18, 0.18), rng.uniform(0.45, 0.8), 1.0)
+                * rng.uniform(0.25, 0.45),
+                "radius": rng.uniform(0.18, 0.42),
+                "centre": rng.uniform(-0.45, 0.45, size=2) * (w / h, 1.0),
+                "reach": rng.uniform(0.15, 0.35, size=2) * (w / h, 1.0),
+                "period": rng.uniform(6, 16, size=3),  # x, y, pulse
+                "phase": rng.uniform(0, 2 * math.pi, size=3),
+            }
+            for _ in range(int(rng.integers(3, 6)))
+        ]
+        r2 = self.u[None, :] ** 2 + self.v[:, None] ** 2
+        self.vignette = np.clip(1.0 - 0.55 * r2, 0.0, 1.0)[..., None]
+
+    def _background(self, t: float) -> Image.Image:
+        period, phase = self.sway
+        angle = self.angle + 0.5 * math.sin(2 * math.pi * t / period + phase)
+        ramp = 0.5 + 1.1 * (self.u[None, :] * math.cos(angle) + self.v[:, None] * math.sin(angle))
+        ramp = np.clip(ramp, 0.0, 1.0)[..., None]
+        base = self.dark + ramp * (self.light - self.dark)
+        glow = np.zeros_like(base)
+        for light in self.lights:
+            angles = 2 * math.pi * t / light["period"] + light["phase"]
+            cx, cy = light["centre"] + light["reach"] * np.sin(angles[:2])
+            strength = 0.75 + 0.25 * math.sin(angles[2])
+            inv_r2 = 1.0 / light["radius"] ** 2
+            field = np.outer(np.exp(-((self.v - cy) ** 2) * inv_r2), np.exp(-((self.u - cx) ** 2) * inv_r2))
+            glow += field[..., None] * (light["colour"] * strength).astype(np.float32)
+        lit = 1.0 - (1.0 - base) * (1.0 - np.clip(glow, 0.0, 1.0))  # "screen" blend: lights never clip
+        rgb = (lit * self.vignette * 255.0 + 0.5).astype(np.uint8)
+        return Image.fromarray(rgb).resize((self.width, self.height), Image.Resampling.BILINEAR)
+
+    def _init_text(self, request: GenerationRequest, seed: int) -> None:
+        w, h = self.width, self.height
+        layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        margin = round(h * 0.055)
+
+        # The prompt, as large as fits in ~half the frame height, then a small model/seed line.
+        font, lines = _fit_text(" ".join(request.prompt.split()), max_width=w * 0.8, max_height=h * 0.46, h=h)
+        line_h = round(font.size * 1.28)
+        small = ImageFont.load_default(size=max(9, round(h * 0.032)))
+        gap = round(font.size * 0.9)
+        block_h = line_h * len(lines) + gap + small.size
+        y = (h - block_h) // 2
+        text_mask = Image.new("L", (w, h), 0)
+        text_draw = ImageDraw.Draw(text_mask)
+        for line in lines:
+            text_draw.text((w / 2, y), line, font=font, fill=255, anchor="ma")
+            y += line_h
+        shadow = text_mask.filter(ImageFilter.GaussianBlur(max(1.0, h * 0.008)))
+        layer.paste((0, 0, 0, 150), (0, 0), shadow)
+        layer.paste((255, 255, 255, 255), (0, 0), text_mask)
+        rule_w, rule_y = round(w * 0.06), y + gap // 2 - 1
+        draw.rectangle(
+            (w // 2 - rule_w // 2, rule_y, w // 2 + rule_w // 2, rule_y + max(1, h // 360)),
+            fill=(*_rgb8(self.accent), 220),
+        )
+        draw.text(
+            (w / 2, y + gap),
+            f"{request.model}  \u00b7  seed {seed}",
+            font=small,
+            fill=(255, 255, 255, 190),
+            anchor="ma",
+        )
+        draw.text((margin, margin), "REELFORGE PREVIEW", font=small, fill=(255, 255, 255, 130), anchor="la")
+
+        # Timecode: a dark pill bottom-right; the digits are drawn per frame (the font's digits are
+        # tabular, so the text does not jitter).
+        self.timecode_font = ImageFont.load_default(size=max(10, round(h * 0.04)))
+        tc_w = math.ceil(self.timecode_font.getlength("00:00.00"))
+        ascent, descent = self.timecode_font.getmetrics()
+        pad = round(self.timecode_font.size * 0.45)
+        self.timecode_box = (w - margin - tc_w, h - margin - ascent - descent, w - margin, h - margin)
+        x0, y0, x1, y1 = self.timecode_box
+        draw.rounded_rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad // 2), radius=pad, fill=(0, 0, 0, 110))
+
+        # Progress bar: a faint track along the bottom edge, filled per frame.
+        self.bar_h = max(2, h // 180)
+        draw.rectangle((0, h - self.bar_h, w, h), fill=(255, 255, 255, 40))
+
+        # Paste only the regions that hold something, to keep the per-frame composite cheap.
+        self.layers = [(layer.crop(box), box[:2]) for box in _alpha_bands(layer)]
+        self.timecode_mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+
+    def frame(self, index: int) -> np.ndarray:
+        img = self._background(index / self.fps)
+        for part, origin in self.layers:
+            img.paste(part, origin, part)
+        seconds, frames = divmod(index, self.fps)
+        self.timecode_mask.paste(0, (0, 0, *self.timecode_mask.size))
+        ImageDraw.Draw(self.timecode_mask).text(
+            (0, 0), f"{seconds // 60:02d}:{seconds % 60:02d}.{frames:02d}", font=self.timecode_font, fill=255
+        )
+        img.paste((255, 255, 255), self.timecode_box[:2], self.timecode_mask)
+        filled = round(self.width * (index + 1) / self.count)
+        img.paste(_rgb8(self.accent), (0, self.height - self.bar_h, filled, self.height))
+        return np.asarray(img)
+
+
+def _hsv(hue: float, saturation: float, value: float) -> np.ndarray:
+    return np.array(colorsys.hsv_to_rgb(hue % 1.0, saturation, value), dtype=np.float32)
+
+
+def _rgb8(colour: np.ndarray) -> tuple[int, int, int]:
+    r, g, b = (int(round(c * 255)) for c in colour)
+    return r, g, b
+
+
+def _fit_text(
+    text: str, max_width: float, max_height: float, h: int
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font (down to a floor) whose wrapped lines fit; overflow ends in an ellipsis."""
+    size, floor = round(h * 0.075), max(9, round(h * 0.036))
+    while True:
+        font = ImageFont.load_default(size=size)
+        lines = _wrap(text, font, max_width)
+        max_lines = max(1, int(max_height // (size * 1.28)))
+        if len(lines) <= max_lines:
+            return font, lines
+        if size <= floor:
+            break
+        size = max(floor, round(size * 0.9))
+    last = " ".join(lines[max_lines - 1 :])
+    while last and font.getlength(last + "\u2026") > max_width:
+        last = last[:-1]
+    return font, [*lines[: max_lines - 1], last.rstrip() + "\u2026"]
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """Greedy word wrap; a word wider than a line is split between characters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= max_width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while font.getlength(line) > max_width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and font.getlength(line[:cut]) > max_width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    lines.append(line)
+    return lines
+
+
+def _alpha_bands(layer: Image.Image) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes of the horizontal bands of `layer` that have any opaque pixel."""
+    rows = np.flatnonzero(np.asarray(layer.getchannel("A")).any(axis=1))
+    if rows.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    starts = np.concatenate(([rows[0]], rows[breaks + 1]))
+    ends = np.concatenate((rows[breaks], [rows[-1]])) + 1
+    boxes = []
+    for top, bottom in zip(starts, ends, strict=True):
+        band = layer.crop((0, int(top), layer.width, int(bottom)))
+        left, _, right, _ = band.getchannel("A").getbbox()
+        boxes.append((left, int(top), right, int(bottom)))
+    return boxes
+
+
+# --- audio: seed-derived soundtrack ------------------------------------------------------------------
+
+_PROGRESSIONS = {  # scale degrees (0-based) of four chords
+    "major": [(0, 4, 5, 3), (0, 5, 3, 4), (3, 0, 4, 5)],
+    "minor": [(0, 5, 2, 6), (0, 3, 5, 4), (5, 6, 0, 0)],
+}
+_SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+
+
+def _soundtrack(duration: int, rng: np.random.Generator) -> np.ndarray:
+    """A few bars of pad chords, a bass note and a plucked arpeggio: stereo float32, peak 0.7."""
+    total = duration * SAMPLE_RATE
+    mode = str(rng.choice(["major", "minor"]))
+    scale = _SCALES[mode]
+    progression = _PROGRESSIONS[mode][int(rng.integers(len(_PROGRESSIONS[mode])))]
+    root = int(rng.integers(45, 53))  # MIDI A2..C3
+    beat = 60.0 / rng.uniform(84, 112)
+    bar = 4 * beat
+    step = beat / 2  # arpeggio in eighth notes
+    out = np.zeros((2, total), dtype=np.float64)
+
+    def chord_notes(degree: int) -> list[int]:
+        return [root + 12 * ((degree + k) // 7) + scale[(degree + k) % 7] for k in (0, 2, 4)]
+
+    bars = math.ceil(duration / bar)
+    for b in range(bars):
+        notes = chord_notes(progression[b % len(progression)])
+        start = b * bar
+        for note in notes:
+            _add_note(
+                out, note + 12, start, bar + 0.6, 0.09, attack=0.5, decay=None, pan=rng.uniform(-0.5, 0.5)
+            )
+        _add_note(out, notes[0], start, bar, 0.16, attack=0.04, decay=1.2, pan=0.0)  # bass
+        arpeggio = [notes[0], notes[1], notes[2], notes[0] + 12]
+        for k in range(round(bar / step)):
+            _add_note(
+                out,
+                arpeggio[k % 4] + 24,
+                start + k * step,
+                step * 3,
+                0.07,
+                attack=0.004,
+                decay=5.0,
+                pan=-0.45 if k % 2 else 0.45,
+            )
+    fade = np.minimum(1.0, np.minimum(np.arange(total), total - 1 - np.arange(total)) / (0.25 * SAMPLE_RATE))
+    out *= fade
+    peak = np.abs(out).max()
+    return (out * (0.7 / peak if peak > 0 else 0.0)).astype(np.float32)
+
+
+def _add_note(
+    out: np.ndarray,
+    midi: int,
+    start: float,
+    length: float,
+    gain: float,
+    *,
+    attack: float,
+    decay: float | None,
+    pan: float,
+) -> None:
+    """Mix one note into `out`: a sine with a soft octave harmonic under an attack/decay envelope."""
+    first = int(start * SAMPLE_RATE)
+    last = min(out.shape[1], int((start + length) * SAMPLE_RATE))
+    if first >= last:
+        return
+    t = np.arange(last - first) / SAMPLE_RATE
+    freq = 440.0 * 2 ** ((midi - 69) / 12)
+    tone = np.sin(2 * math.pi * freq * t) + 0.3 * np.sin(4 * math.pi * freq * t + 0.5)
+    envelope = np.minimum(1.0, t / attack)
+    envelope *= np.exp(-decay * t) if decay is not None else np.minimum(1.0, (length - t) / 0.6)
+    note = gain * tone * envelope
+    out[0, first:last] += note * math.sqrt((1 - pan) / 2)
+    out[1, first:last] += note * math.sqrt((1 + pan) / 2)

@@ -1,0 +1,1 @@
+"""Media helpers shared by every engine: image intake and MP4 encoding."""

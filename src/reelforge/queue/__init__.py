@@ -1,0 +1,1 @@
+"""Dispatch of queued jobs to workers."""

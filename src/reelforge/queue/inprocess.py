@@ -1,0 +1,67 @@
+"""The embedded queue: worker threads inside the server process, fed from the jobs table.
+
+The database is the queue: `enqueue` only wakes a thread, which claims the oldest queued job
+with a conditional update. Threads also poll, so jobs queued by another process on the same
+database (the CLI, a second server) are picked up too. On start, jobs left `running` by a
+crashed or killed process are put back in the queue: nothing is stuck or lost.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class InProcessQueue:
+    def __init__(
+        self,
+        claim: Callable[[], str | None],
+        run: Callable[[str], object],
+        concurrency: int = 1,
+        poll_interval: float = 1.0,
+    ):
+        self._claim, self._run = claim, run
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._wake = threading.Condition()
+        self._pending = 0
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def enqueue(self, job_id: str) -> None:
+        with self._wake:
+            self._pending += 1
+            self._wake.notify()
+
+    def start(self) -> None:
+        for n in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"reelforge-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job_id = self._claim()
+            except Exception:
+                log.exception("claiming a job failed")
+                job_id = None
+            if job_id is None:
+                with self._wake:
+                    if self._pending == 0:
+                        self._wake.wait(self.poll_interval)
+                    self._pending = 0
+                continue
+            try:
+                self._run(job_id)
+            except Exception:
+                log.exception("job %s crashed the worker loop", job_id)
