@@ -1,6 +1,7 @@
 """The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`."""
 
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from reelforge.runtime import build_runtime
 from reelforge.worker import run_job
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)  # full ids when piped
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="database and media directory")]
 

@@ -35,12 +35,20 @@ class ErrorRenderers:
         self._by_prefix.sort(key=lambda item: -len(item[0]))
 
     def respond(
-        self, request: Request, status: int, message: str, field: str | None, code: str
+        self,
+        request: Request,
+        status: int,
+        message: str,
+        field: str | None,
+        code: str,
+        headers: dict[str, str] | None = None,
     ) -> JSONResponse:
         path = request.url.path
         render = next((r for prefix, r in self._by_prefix if path.startswith(prefix)), native_error)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(render(status, message, field, code), status_code=status, headers=headers)
+        headers = dict(headers or {})
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return JSONResponse(render(status, message, field, code), status_code=status, headers=headers or None)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -67,7 +75,8 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")
-        return renderers.respond(request, exc.status_code, str(exc.detail), None, code)
+        # keep the headers an HTTP error carries (e.g. `Allow` on 405)
+        return renderers.respond(request, exc.status_code, str(exc.detail), None, code, exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -6,6 +6,9 @@ Keys contain random UUIDs and are handed only to the owner, like a CDN URL.
 `POST /uploads` is what Leonardo's init-image flow points clients at: a multipart form carrying the
 fields reelforge handed out (`key`, `asset_id`, `signature`) and the `file`. No auth header is sent,
 as with a presigned S3 POST: the signature is the authorisation. Success is 204, as S3 answers.
+The body is capped while it streams (also without a Content-Length), so an oversized upload is
+refused with 400 before it fills the disk. This route is the storage stand-in, not a Leonardo API
+route, so its errors use reelforge's own shape; clients of a presigned POST only read the status.
 """
 
 import mimetypes
@@ -14,6 +17,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.types import Message, Receive
 
 from reelforge.api.deps import ServiceDep
 from reelforge.core.errors import InvalidRequest, NotFound
@@ -35,9 +40,10 @@ _FORM_OVERHEAD = 64 * 1024
 def media(key: str, service: ServiceDep) -> FileResponse:
     try:
         path = service.storage.path(key)
-    except ValueError:
-        raise NotFound("no such media") from None
-    if not path.is_file() or path.name.startswith("."):
+        found = path.is_file() and not path.name.startswith(".")
+    except (ValueError, OSError):  # escapes the root, NUL byte, name too long, ...
+        found = False
+    if not found:
         raise NotFound("no such media")
     media_type = (
         CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -52,11 +58,30 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
+def _capped(receive: Receive, limit: int) -> Receive:
+    """`receive` that stops the body once more than `limit` bytes arrived; the form parser turns the
+    MultiPartException into a 400 and closes the spooled files it had opened."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise MultiPartException(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        return message
+
+    return wrapped
+
+
 @router.post("/uploads", status_code=204, include_in_schema=False)
 async def upload(request: Request, service: ServiceDep) -> Response:
+    limit = MAX_IMAGE_BYTES + _FORM_OVERHEAD
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES + _FORM_OVERHEAD:
+    if length and length.isdigit() and int(length) > limit:
         raise InvalidRequest(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "file")
+    request = Request(request.scope, _capped(request.receive, limit))
     async with request.form(max_files=1, max_fields=20) as form:
         file = form.get("file")
         asset_id, signature = form.get("asset_id"), form.get("signature")

@@ -8,6 +8,7 @@ sample's seed through `numpy.random.default_rng`, so a request and seed always g
 frames and audio.
 """
 
+import bisect
 import colorsys
 import math
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ SAMPLE_RATE = 48_000
 _BG_SCALE = 4  # the title-card background is smooth, so it is rendered at 1/4 size and upscaled
 _MOVE_ZOOM = 1.12  # camera push-in reached at the end of a start-image clip
 _FADE_ZOOM = 1.06  # zoom each image has while it is hidden in a start-to-end transition
+_PROMPT_LINES = 5  # a longer prompt is cut with an ellipsis
+_LINE_SPACING = 1.28
 
 
 class PreviewEngine:
@@ -31,18 +34,19 @@ class PreviewEngine:
         request = ctx.request
         size = (request.width, request.height)
         for label, image in (("start", ctx.start_image), ("end", ctx.end_image)):
-            if image is not None and image.size != size:
+            if image is not None and (image.size != size or image.mode != "RGB"):
                 raise ValueError(
-                    f"{label} image is {image.size[0]}x{image.size[1]}, expected {size[0]}x{size[1]}"
+                    f"{label} image must be RGB {size[0]}x{size[1]}, got {image.mode} {image.size}"
                 )
-        rng = np.random.default_rng(ctx.seed)
+        # Independent streams, so the soundtrack does not depend on which picture path ran.
+        rng, audio_rng = np.random.default_rng(ctx.seed).spawn(2)
         if ctx.start_image is None:
             renderer = _TitleCard(request, ctx.seed, rng)
         elif ctx.end_image is None:
             renderer = _CameraMove(ctx.start_image, request.frame_count, rng)
         else:
             renderer = _Transition(ctx.start_image, ctx.end_image, request.frame_count)
-        audio = _soundtrack(request.duration, rng) if request.audio else None
+        audio = _soundtrack(request.duration, audio_rng) if request.audio else None
         return Clip(
             frames=_frames(renderer, ctx),
             frame_count=request.frame_count,
@@ -145,47 +149,54 @@ class _TitleCard:
     def _init_background(self, rng: np.random.Generator) -> None:
         w, h = self.width, self.height
         lw, lh = -(-w // _BG_SCALE), -(-h // _BG_SCALE)
+        aspect = w / h
         # Pixel centres in units of the frame height, origin at the frame centre.
-        self.u = ((np.arange(lw, dtype=np.float32) + 0.5) / lw - 0.5) * (w / h)
-        self.v = (np.arange(lh, dtype=np.float32) + 0.5) / lh - 0.5
+        self.u = ((np.arange(lw, dtype=np.float32) + 0.5) / lw - 0.5) * np.float32(aspect)
+        self.v = (np.arange(lh, dtype=np.float32) + 0.5) / lh - np.float32(0.5)
+        # An analogous palette: a dark base hue, a lighter neighbour, lights around both.
         hue = rng.uniform()
-        self.dark = _hsv(hue, 0.80, 0.16)
-        self.light = _hsv(hue + rng.choice([-0.09, 0.09, 0.5]), 0.70, 0.50)
-        self.accent = _hsv(hue + rng.uniform(-0.12, 0.12), 0.45, 1.0)
+        neighbour = hue + rng.uniform(0.05, 0.14) * rng.choice([-1.0, 1.0])
+        self.dark = _hsv(hue, 0.80, 0.16)[:, None, None]
+        self.light = _hsv(neighbour, 0.65, 0.50)[:, None, None]
+        self.accent = _hsv(neighbour, 0.45, 1.0)
         self.angle = rng.uniform(0, 2 * math.pi)
         self.sway = (rng.uniform(12, 20), rng.uniform(0, 2 * math.pi))  # period (s), phase
-        self.lights = [
-            {
-                "colour": _hsv(hue + rng.uniform(-0.18, 0.18), rng.uniform(0.45, 0.8), 1.0)
-                * rng.uniform(0.25, 0.45),
-                "radius": rng.uniform(0.18, 0.42),
-                "centre": rng.uniform(-0.45, 0.45, size=2) * (w / h, 1.0),
-                "reach": rng.uniform(0.15, 0.35, size=2) * (w / h, 1.0),
-                "period": rng.uniform(6, 16, size=3),  # x, y, pulse
-                "phase": rng.uniform(0, 2 * math.pi, size=3),
-            }
-            for _ in range(int(rng.integers(3, 6)))
-        ]
+        # Soft lights drifting on slow Lissajous paths and pulsing; one row per light.
+        count = int(rng.integers(3, 6))
+        self.light_colour = np.stack(
+            [
+                _hsv(hue + rng.uniform(-0.14, 0.14), rng.uniform(0.45, 0.8), rng.uniform(0.25, 0.45))
+                for _ in range(count)
+            ]
+        )
+        self.light_inv_r2 = (1.0 / rng.uniform(0.18, 0.42, size=count) ** 2).astype(np.float32)
+        self.light_centre = rng.uniform(-0.45, 0.45, size=(count, 2)) * (aspect, 1.0)
+        self.light_reach = rng.uniform(0.15, 0.35, size=(count, 2)) * (aspect, 1.0)
+        self.light_period = rng.uniform(6, 16, size=(count, 3))  # seconds for x, y, pulse
+        self.light_phase = rng.uniform(0, 2 * math.pi, size=(count, 3))
         r2 = self.u[None, :] ** 2 + self.v[:, None] ** 2
-        self.vignette = np.clip(1.0 - 0.55 * r2, 0.0, 1.0)[..., None]
+        self.vignette = np.clip(1.0 - 0.55 * r2, 0.0, 1.0) * np.float32(255.0)
 
     def _background(self, t: float) -> Image.Image:
         period, phase = self.sway
         angle = self.angle + 0.5 * math.sin(2 * math.pi * t / period + phase)
         ramp = 0.5 + 1.1 * (self.u[None, :] * math.cos(angle) + self.v[:, None] * math.sin(angle))
-        ramp = np.clip(ramp, 0.0, 1.0)[..., None]
-        base = self.dark + ramp * (self.light - self.dark)
-        glow = np.zeros_like(base)
-        for light in self.lights:
-            angles = 2 * math.pi * t / light["period"] + light["phase"]
-            cx, cy = light["centre"] + light["reach"] * np.sin(angles[:2])
-            strength = 0.75 + 0.25 * math.sin(angles[2])
-            inv_r2 = 1.0 / light["radius"] ** 2
-            field = np.outer(np.exp(-((self.v - cy) ** 2) * inv_r2), np.exp(-((self.u - cx) ** 2) * inv_r2))
-            glow += field[..., None] * (light["colour"] * strength).astype(np.float32)
+        base = self.dark + np.clip(ramp, 0.0, 1.0)[None] * (self.light - self.dark)  # (3, lh, lw)
+        waves = np.sin(2 * math.pi * t / self.light_period + self.light_phase)
+        cx, cy = (self.light_centre + self.light_reach * waves[:, :2]).astype(np.float32).T
+        strength = (0.75 + 0.25 * waves[:, 2]).astype(np.float32)
+        gx = np.exp(-((self.u[None, :] - cx[:, None]) ** 2) * self.light_inv_r2[:, None])  # (lights, lw)
+        gy = np.exp(-((self.v[None, :] - cy[:, None]) ** 2) * self.light_inv_r2[:, None])  # (lights, lh)
+        # Each light is separable (gy outer gx), so all lights and channels are one matmul.
+        weighted = gy[:, None, :] * (self.light_colour * strength[:, None])[:, :, None]  # (lights, 3, lh)
+        glow = np.matmul(weighted.transpose(1, 2, 0), gx)  # (3, lh, lw)
         lit = 1.0 - (1.0 - base) * (1.0 - np.clip(glow, 0.0, 1.0))  # "screen" blend: lights never clip
-        rgb = (lit * self.vignette * 255.0 + 0.5).astype(np.uint8)
-        return Image.fromarray(rgb).resize((self.width, self.height), Image.Resampling.BILINEAR)
+        rgb = (lit * self.vignette + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        # Bilinear to half size, then pixel doubling: the field is smooth, and this is 3x faster.
+        half = Image.fromarray(np.ascontiguousarray(rgb)).resize(
+            (self.width // 2, self.height // 2), Image.Resampling.BILINEAR
+        )
+        return half.resize((self.width, self.height), Image.Resampling.NEAREST)
 
     def _init_text(self, request: GenerationRequest, seed: int) -> None:
         w, h = self.width, self.height
@@ -193,11 +204,11 @@ class _TitleCard:
         draw = ImageDraw.Draw(layer)
         margin = round(h * 0.055)
 
-        # The prompt, as large as fits in ~half the frame height, then a small model/seed line.
-        font, lines = _fit_text(" ".join(request.prompt.split()), max_width=w * 0.8, max_height=h * 0.46, h=h)
-        line_h = round(font.size * 1.28)
+        # The prompt, as large as fits in a few lines, then a small model/seed line.
+        font, lines = _fit_text(" ".join(request.prompt.split()), max_width=w * 0.8, h=h)
+        line_h = round(font.size * _LINE_SPACING)
         small = ImageFont.load_default(size=max(9, round(h * 0.032)))
-        gap = round(font.size * 0.9)
+        gap = round(h * 0.06)
         block_h = line_h * len(lines) + gap + small.size
         y = (h - block_h) // 2
         text_mask = Image.new("L", (w, h), 0)
@@ -264,28 +275,25 @@ def _rgb8(colour: np.ndarray) -> tuple[int, int, int]:
     return r, g, b
 
 
-def _fit_text(
-    text: str, max_width: float, max_height: float, h: int
-) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The largest font (down to a floor) whose wrapped lines fit; overflow ends in an ellipsis."""
-    size, floor = round(h * 0.075), max(9, round(h * 0.036))
+def _fit_text(text: str, max_width: float, h: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font (down to a floor) that fits `text` in a few lines; overflow ends in an ellipsis."""
+    size = max(10, round(h * 0.075))
+    floor = min(size, max(9, round(h * 0.04)))
     while True:
         font = ImageFont.load_default(size=size)
-        lines = _wrap(text, font, max_width)
-        max_lines = max(1, int(max_height // (size * 1.28)))
-        if len(lines) <= max_lines:
+        lines = _wrap(text, font, max_width, limit=_PROMPT_LINES + 1)
+        if len(lines) <= _PROMPT_LINES:
             return font, lines
-        if size <= floor:
+        if size == floor:
             break
         size = max(floor, round(size * 0.9))
-    last = " ".join(lines[max_lines - 1 :])
-    while last and font.getlength(last + "\u2026") > max_width:
-        last = last[:-1]
-    return font, [*lines[: max_lines - 1], last.rstrip() + "\u2026"]
+    last = f"{lines[_PROMPT_LINES - 1]} {lines[_PROMPT_LINES]}"
+    keep = _fitting_prefix(last, font, max_width - font.getlength("\u2026"))
+    return font, [*lines[: _PROMPT_LINES - 1], last[:keep].rstrip() + "\u2026"]
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
-    """Greedy word wrap; a word wider than a line is split between characters."""
+def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float, limit: int) -> list[str]:
+    """Greedy word wrap, stopping at `limit` lines; a word wider than a line is split between characters."""
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
@@ -296,14 +304,19 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str
         if line:
             lines.append(line)
         line = word
-        while font.getlength(line) > max_width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and font.getlength(line[:cut]) > max_width:
-                cut -= 1
+        while len(lines) < limit and font.getlength(line) > max_width:
+            cut = max(1, _fitting_prefix(line, font, max_width))
             lines.append(line[:cut])
             line = line[cut:]
+        if len(lines) >= limit:
+            return lines[:limit]
     lines.append(line)
     return lines
+
+
+def _fitting_prefix(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> int:
+    """The length of the longest prefix of `text` no wider than `max_width`."""
+    return bisect.bisect_right(range(1, len(text) + 1), max_width, key=lambda n: font.getlength(text[:n]))
 
 
 def _alpha_bands(layer: Image.Image) -> list[tuple[int, int, int, int]]:
@@ -324,53 +337,41 @@ def _alpha_bands(layer: Image.Image) -> list[tuple[int, int, int, int]]:
 
 # --- audio: seed-derived soundtrack ------------------------------------------------------------------
 
-_PROGRESSIONS = {  # scale degrees (0-based) of four chords
+_PROGRESSIONS = {  # four chords each, as 0-based scale degrees
     "major": [(0, 4, 5, 3), (0, 5, 3, 4), (3, 0, 4, 5)],
-    "minor": [(0, 5, 2, 6), (0, 3, 5, 4), (5, 6, 0, 0)],
+    "minor": [(0, 5, 2, 6), (0, 3, 5, 4), (0, 6, 5, 6)],
 }
 _SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+_PEAK = 0.7
 
 
 def _soundtrack(duration: int, rng: np.random.Generator) -> np.ndarray:
-    """A few bars of pad chords, a bass note and a plucked arpeggio: stereo float32, peak 0.7."""
+    """One chord per bar as a soft pad, a bass note and a plucked arpeggio: stereo float32."""
     total = duration * SAMPLE_RATE
-    mode = str(rng.choice(["major", "minor"]))
+    mode = str(rng.choice(list(_SCALES)))
     scale = _SCALES[mode]
     progression = _PROGRESSIONS[mode][int(rng.integers(len(_PROGRESSIONS[mode])))]
-    root = int(rng.integers(45, 53))  # MIDI A2..C3
+    root = int(rng.integers(45, 53))  # MIDI A2..E3
     beat = 60.0 / rng.uniform(84, 112)
-    bar = 4 * beat
-    step = beat / 2  # arpeggio in eighth notes
+    bar, step = 4 * beat, beat / 2  # the arpeggio moves in eighth notes
     out = np.zeros((2, total), dtype=np.float64)
-
-    def chord_notes(degree: int) -> list[int]:
-        return [root + 12 * ((degree + k) // 7) + scale[(degree + k) % 7] for k in (0, 2, 4)]
-
-    bars = math.ceil(duration / bar)
-    for b in range(bars):
-        notes = chord_notes(progression[b % len(progression)])
-        start = b * bar
-        for note in notes:
-            _add_note(
-                out, note + 12, start, bar + 0.6, 0.09, attack=0.5, decay=None, pan=rng.uniform(-0.5, 0.5)
-            )
-        _add_note(out, notes[0], start, bar, 0.16, attack=0.04, decay=1.2, pan=0.0)  # bass
-        arpeggio = [notes[0], notes[1], notes[2], notes[0] + 12]
+    for index in range(math.ceil(duration / bar)):
+        degree = progression[index % len(progression)]
+        triad = [root + 12 * ((degree + k) // 7) + scale[(degree + k) % 7] for k in (0, 2, 4)]
+        start = index * bar
+        for note in triad:
+            pan = rng.uniform(-0.5, 0.5)
+            _add_note(out, note + 12, start, bar + 0.6, 0.09, attack=0.5, release=0.6, pan=pan, chorus=True)
+        _add_note(out, triad[0], start, bar, 0.16, attack=0.04, release=0.1, decay=1.2)
+        arpeggio = [*triad, triad[0] + 12]
         for k in range(round(bar / step)):
+            pan = -0.45 if k % 2 else 0.45
             _add_note(
-                out,
-                arpeggio[k % 4] + 24,
-                start + k * step,
-                step * 3,
-                0.07,
-                attack=0.004,
-                decay=5.0,
-                pan=-0.45 if k % 2 else 0.45,
+                out, arpeggio[k % 4] + 24, start + k * step, 3 * step, 0.07, attack=0.004, decay=5.0, pan=pan
             )
-    fade = np.minimum(1.0, np.minimum(np.arange(total), total - 1 - np.arange(total)) / (0.25 * SAMPLE_RATE))
-    out *= fade
-    peak = np.abs(out).max()
-    return (out * (0.7 / peak if peak > 0 else 0.0)).astype(np.float32)
+    n = np.arange(total)
+    out *= np.minimum(1.0, np.minimum(n / (0.01 * SAMPLE_RATE), (total - 1 - n) / (0.4 * SAMPLE_RATE)))
+    return (out * (_PEAK / np.abs(out).max())).astype(np.float32)
 
 
 def _add_note(
@@ -381,10 +382,12 @@ def _add_note(
     gain: float,
     *,
     attack: float,
-    decay: float | None,
-    pan: float,
+    release: float = 0.05,
+    decay: float = 0.0,
+    pan: float = 0.0,
+    chorus: bool = False,
 ) -> None:
-    """Mix one note into `out`: a sine with a soft octave harmonic under an attack/decay envelope."""
+    """Mix one note into `out`: a sine plus a soft octave (and a detuned twin if `chorus`)."""
     first = int(start * SAMPLE_RATE)
     last = min(out.shape[1], int((start + length) * SAMPLE_RATE))
     if first >= last:
@@ -392,8 +395,9 @@ def _add_note(
     t = np.arange(last - first) / SAMPLE_RATE
     freq = 440.0 * 2 ** ((midi - 69) / 12)
     tone = np.sin(2 * math.pi * freq * t) + 0.3 * np.sin(4 * math.pi * freq * t + 0.5)
-    envelope = np.minimum(1.0, t / attack)
-    envelope *= np.exp(-decay * t) if decay is not None else np.minimum(1.0, (length - t) / 0.6)
+    if chorus:
+        tone += 0.8 * np.sin(2 * math.pi * freq * 1.004 * t + 1.0)
+    envelope = np.minimum(1.0, np.minimum(t / attack, (length - t) / release)) * np.exp(-decay * t)
     note = gain * tone * envelope
-    out[0, first:last] += note * math.sqrt((1 - pan) / 2)
+    out[0, first:last] += note * math.sqrt((1 - pan) / 2)  # constant-power pan
     out[1, first:last] += note * math.sqrt((1 + pan) / 2)

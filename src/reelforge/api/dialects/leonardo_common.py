@@ -8,9 +8,22 @@ Decisions where Leonardo documents nothing [open]:
 - Frames may reference uploaded init images (`UPLOADED` / `INIT`). Generated images do not exist
   in reelforge, so `GENERATED`, `GENERATION` and `VARIATION` references are refused with 400.
 - Canceled jobs read as `FAILED`, the only terminal failure word Leonardo has.
+- Types are JSON types, as Leonardo's docs give them (integer, boolean) and as its GraphQL-backed
+  API coerces them: a number or boolean sent as a string (`"8"`, `"false"`), or a boolean where
+  an integer belongs, is refused with 400 rather than silently coerced. An integral float (`8.0`)
+  is the same JSON number as `8` and is accepted.
+- `path` names the field of the client's own request (`["parameters", "duration"]` in v2,
+  `["duration"]` in v1), also for the checks the catalog makes with canonical names; a size
+  that is not allowed points at the width (`["width"]`, `["parameters", "width"]`).
 """
 
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from reelforge.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest
@@ -29,6 +42,32 @@ STATUS_WORDS = {
     JobStatus.FAILED: "FAILED",
     JobStatus.CANCELED: "FAILED",
 }
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
+"""An integer that must arrive as a JSON number: no `"8"`, no `true`."""
+
+
+@contextmanager
+def client_fields(names: Mapping[str, str]) -> Iterator[None]:
+    """Re-label an InvalidRequest raised with a canonical field name (`duration`, `size`,
+    `start_image`, ...) with the name of the field the client sent, so `path` points into its body."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        if exc.field not in names:
+            raise
+        field = names[exc.field]
+        message = exc.message
+        if message.startswith(f"{exc.field}:"):
+            message = field + message[len(exc.field) :]
+        raise InvalidRequest(message, field) from None
 
 
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:

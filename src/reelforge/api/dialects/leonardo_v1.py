@@ -4,13 +4,15 @@ generations, init-image uploads and the user endpoint, under `/api/rest/v1`.
 Defaults follow Leonardo's docs: model MOTION2; duration and size from the model's catalog entry;
 audio on whenever the model can make it (v1 has no audio switch; Veo models sing by default).
 Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API does.
+Integers and booleans must be JSON integers and booleans (`"8"` and `"false"` are refused, see
+leonardo_common); `endFrameImage` needs a model whose catalog entry takes an end frame.
 """
 
 import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep, SettingsDep
@@ -29,15 +31,15 @@ class _VideoBody(BaseModel):
     prompt: str = Field(min_length=1, max_length=9999)
     model: str | None = None
     resolution: Resolution | None = None
-    width: int | None = Field(default=None, gt=0)
-    height: int | None = Field(default=None, gt=0)
-    duration: int | None = None
+    width: common.JsonInt | None = Field(default=None, gt=0)
+    height: common.JsonInt | None = Field(default=None, gt=0)
+    duration: common.JsonInt | None = None
     negativePrompt: str | None = Field(default=None, max_length=1000)
-    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
-    isPublic: bool | None = None
-    promptEnhance: bool | None = None
+    seed: common.JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
+    isPublic: StrictBool | None = None
+    promptEnhance: StrictBool | None = None
     promptEnhanceInstruction: str | None = None
-    frameInterpolation: bool | None = None
+    frameInterpolation: StrictBool | None = None
     styleIds: list[str] | None = None
     elements: list[dict] | None = None
 
@@ -61,23 +63,35 @@ class InitImageBody(BaseModel):
     extension: str
 
 
+# canonical field names the core and catalog report -> the v1 body's own field names
+CLIENT_FIELDS = {
+    "negative_prompt": "negativePrompt",
+    "size": "width",
+    "start_image": "imageId",
+    "end_image": "endFrameImage",
+    "audio": "model",
+    "samples": "model",
+}
+
+
 def _submit(service, caller, body: _VideoBody, start: str | None = None, end: str | None = None):
-    model = body.model or "MOTION2"
-    spec = service.catalog.get(model)
-    width, height = common.size_for(spec, body.resolution, body.width, body.height)
-    request = build_request(
-        model=model,
-        prompt=body.prompt,
-        negative_prompt=body.negativePrompt,
-        duration=body.duration if body.duration is not None else spec.default_duration,
-        width=width,
-        height=height,
-        seed=body.seed,
-        audio=spec.audio,
-        start_image=start,
-        end_image=end,
-    )
-    job = service.submit(request, caller.id, extra={"public": bool(body.isPublic), "dialect": "leonardo"})
+    with common.client_fields(CLIENT_FIELDS):
+        model = body.model or "MOTION2"
+        spec = service.catalog.get(model)
+        width, height = common.size_for(spec, body.resolution, body.width, body.height)
+        request = build_request(
+            model=model,
+            prompt=body.prompt,
+            negative_prompt=body.negativePrompt,
+            duration=body.duration if body.duration is not None else spec.default_duration,
+            width=width,
+            height=height,
+            seed=body.seed,
+            audio=spec.audio,
+            start_image=start,
+            end_image=end,
+        )
+        job = service.submit(request, caller.id, extra={"public": bool(body.isPublic), "dialect": "leonardo"})
     return {"generationId": job.id, "apiCreditCost": None, "cost": common.cost(job)}
 
 

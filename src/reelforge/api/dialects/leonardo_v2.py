@@ -4,7 +4,9 @@ Every documented parameter, default and limit: prompt <= 9999 chars, negative_pr
 quantity 1..1, width/height each in {720, 1080, 1280, 1920} forming one of the model's sizes and
 agreeing with `mode` (default 1280x720, RESOLUTION_720), duration 4|6|8 (default 8), audio on
 by default via `motion_has_audio` or `audio` (both accepted; contradicting values are refused),
-`guidances.start_frame` / `end_frame` with at most one image each. `public` must be a boolean.
+`guidances.start_frame` / `end_frame` with at most one image each (an end frame needs a start
+frame). `public`, `motion_has_audio` and `audio` must be JSON booleans and `quantity`, `seed`,
+`width`, `height`, `duration` JSON integers: `"8"` is refused, not coerced (see leonardo_common).
 Results are read with v1 `GET /api/rest/v1/generations/{id}`, as Leonardo's recipe does.
 """
 
@@ -46,14 +48,14 @@ class Parameters(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=9999)
     negative_prompt: str | None = Field(default=None, max_length=1000)
-    quantity: int = Field(default=1, ge=1, le=1)
+    quantity: common.JsonInt = Field(default=1, ge=1, le=1)
     width: Side | None = None
     height: Side | None = None
     mode: Literal["RESOLUTION_720", "RESOLUTION_1080"] = "RESOLUTION_720"
     duration: Literal[4, 6, 8] = 8
     motion_has_audio: StrictBool | None = None
     audio: StrictBool | None = None
-    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
+    seed: common.JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
     guidances: Guidances | None = None
 
 
@@ -78,24 +80,47 @@ def _frame(items: list[FrameGuidance] | None, field: str) -> str | None:
     return common.image_ref(items[0].image.id, items[0].image.type, field)
 
 
+# canonical field names the core and catalog report -> where they live in the v2 body
+CLIENT_FIELDS = {
+    "prompt": "parameters.prompt",
+    "negative_prompt": "parameters.negative_prompt",
+    "duration": "parameters.duration",
+    "size": "parameters.width",
+    "width": "parameters.width",
+    "height": "parameters.height",
+    "resolution": "parameters.mode",
+    "seed": "parameters.seed",
+    "audio": "parameters.motion_has_audio",
+    "samples": "parameters.quantity",
+    "start_image": "parameters.guidances.start_frame",
+    "end_image": "parameters.guidances.end_frame",
+}
+
+
 @router.post("/generations")
 def create_generation(body: GenerationBody, service: ServiceDep, caller: CallerDep) -> dict:
     p = body.parameters
-    spec = service.catalog.get(body.model)
-    width, height = common.size_for(spec, p.mode, p.width, p.height)
     guidances = p.guidances or Guidances()
-    request = build_request(
-        model=body.model,
-        prompt=p.prompt,
-        negative_prompt=p.negative_prompt,
-        duration=p.duration,
-        width=width,
-        height=height,
-        seed=p.seed,
-        audio=_audio(p),
-        start_image=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
-        end_image=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
-        samples=p.quantity,
-    )
-    job = service.submit(request, caller.id, extra={"public": body.public, "dialect": "leonardo"})
+    if guidances.end_frame and not guidances.start_frame:
+        raise InvalidRequest(
+            "parameters.guidances.end_frame: an end frame needs a start frame",
+            "parameters.guidances.end_frame",
+        )
+    with common.client_fields(CLIENT_FIELDS):
+        spec = service.catalog.get(body.model)
+        width, height = common.size_for(spec, p.mode, p.width, p.height)
+        request = build_request(
+            model=body.model,
+            prompt=p.prompt,
+            negative_prompt=p.negative_prompt,
+            duration=p.duration,
+            width=width,
+            height=height,
+            seed=p.seed,
+            audio=_audio(p),
+            start_image=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
+            end_image=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
+            samples=p.quantity,
+        )
+        job = service.submit(request, caller.id, extra={"public": body.public, "dialect": "leonardo"})
     return {"generate": {"generationId": job.id, "cost": common.cost(job)}}

@@ -1,0 +1,143 @@
+"""Test support: a real reelforge server in a subprocess, image makers and an MP4 prober (PyAV)."""
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+from PIL import Image
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`python -m reelforge serve` on a free port with its own data dir."""
+
+    def __init__(self, data_dir: Path, workers: int = 1, port: int | None = None, env: dict | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.workers = workers
+        self.env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        cmd = [sys.executable, "-m", "reelforge", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), "--workers", str(self.workers)]
+        log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up, like a crash or an OOM kill."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def client(server: ServerProcess, key: str = "test-key") -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def wait_for_generation(http: httpx.Client, generation_id: str, timeout: float = 120) -> dict:
+    """Poll Leonardo's GET /generations/{id} until it is COMPLETE or FAILED."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = http.get(f"/api/rest/v1/generations/{generation_id}").json()["generations_by_pk"]
+        if body["status"] != "PENDING":
+            return body
+        time.sleep(0.2)
+    raise TimeoutError(f"generation {generation_id} still pending")
+
+
+def make_image(width: int, height: int, fmt: str = "PNG", left=(220, 40, 40), right=(40, 60, 220)) -> bytes:
+    """An image with a left and a right half of different colours and a gradient, to see crops."""
+    arr = np.zeros((height, width, 3), np.uint8)
+    arr[:, : width // 2] = left
+    arr[:, width // 2 :] = right
+    arr[..., 1] = np.linspace(0, 255, height, dtype=np.uint8)[:, None]
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, fmt)
+    return buf.getvalue()
+
+
+def upload_init_image(http: httpx.Client, data: bytes, extension: str = "png") -> str:
+    """Leonardo's two-step init-image flow: reserve, then presigned-style multipart POST without auth."""
+    upload = http.post("/api/rest/v1/init-image", json={"extension": extension}).json()["uploadInitImage"]
+    fields = json.loads(upload["fields"])
+    resp = httpx.post(upload["url"], data=fields, files={"file": (f"image.{extension}", data)})
+    assert resp.status_code == 204, resp.text
+    return upload["id"]
+
+
+@dataclass
+class Probe:
+    width: int
+    height: int
+    frames: int
+    fps: float
+    codec: str
+    pix_fmt: str
+    audio_codec: str | None
+    audio_seconds: float | None
+    first: np.ndarray
+    last: np.ndarray
+    digest: int
+
+
+def probe_mp4(data: bytes) -> Probe:
+    """Decode every frame of an MP4 and describe it."""
+    with av.open(io.BytesIO(data)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        frames = []
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+        audio_seconds = None
+        if audio is not None:
+            container.seek(0)
+            samples = sum(f.samples for f in container.decode(audio=0))
+            audio_seconds = samples / audio.rate
+        digest = hash(b"".join(f.tobytes() for f in frames[:: max(1, len(frames) // 8)]))
+        return Probe(
+            width=video.codec_context.width,
+            height=video.codec_context.height,
+            frames=len(frames),
+            fps=float(video.average_rate),
+            codec=video.codec_context.name,
+            pix_fmt=video.codec_context.pix_fmt,
+            audio_codec=audio.codec_context.name if audio else None,
+            audio_seconds=audio_seconds,
+            first=frames[0],
+            last=frames[-1],
+            digest=digest,
+        )

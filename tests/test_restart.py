@@ -1,0 +1,39 @@
+"""A job running when the server dies (SIGKILL) is picked up again on restart and completes."""
+
+import time
+
+import httpx
+
+from tests.support import ServerProcess, client, probe_mp4, wait_for_generation
+
+
+def _running(srv: ServerProcess) -> int:
+    return httpx.get(f"{srv.url}/healthz").json()["jobs"]["running"]
+
+
+def test_killed_render_completes_after_restart(tmp_path):
+    data = tmp_path / "data"
+    srv = ServerProcess(data, workers=1).start()
+    try:
+        with client(srv) as http:
+            body = {"model": "VEO3_1", "parameters": {"prompt": "survive a crash", "mode": "RESOLUTION_1080"}}
+            gen_id = http.post("/api/rest/v2/generations", json=body).json()["generate"]["generationId"]
+            deadline = time.monotonic() + 30
+            while _running(srv) == 0:
+                assert time.monotonic() < deadline, "job never started"
+                time.sleep(0.05)
+            time.sleep(0.5)  # mid-render: an 8 s 1080p clip takes several seconds
+            srv.kill()
+            assert http.get  # the client outlives the server
+        leftovers = list((data / "media" / "outputs").rglob("*"))
+
+        srv = ServerProcess(data, workers=1, port=srv.port).start()
+        with client(srv) as http:
+            gen = wait_for_generation(http, gen_id)
+            assert gen["status"] == "COMPLETE"
+            probe = probe_mp4(httpx.get(gen["generated_images"][0]["motionMP4URL"]).content)
+            assert (probe.width, probe.height, probe.frames) == (1920, 1080, 192)
+        files = sorted(p.name for p in (data / "media" / "outputs" / gen_id).iterdir())
+        assert files == ["0.jpg", "0.mp4"], f"orphans left after restart (before: {leftovers})"
+    finally:
+        srv.stop()
