@@ -35,10 +35,22 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "reelforge", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir), "--workers", str(self.workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "reelforge",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--workers",
+            str(self.workers),
+        ]
         log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,5 +1,7 @@
 """The seeds' requests, replayed verbatim against a live server, down to decoded MP4s."""
 
+import time
+
 import httpx
 import numpy as np
 import pytest
@@ -104,7 +106,13 @@ def test_seed_001_v1_first_and_last_frame_at_1080p(http):
 def test_v2_without_audio_has_no_audio_track_and_costs_less(http):
     body = {
         "model": "veo-3.1-lite",
-        "parameters": {"prompt": "quiet portrait", "width": 720, "height": 1280, "duration": 4, "audio": False},
+        "parameters": {
+            "prompt": "quiet portrait",
+            "width": 720,
+            "height": 1280,
+            "duration": 4,
+            "audio": False,
+        },
     }
     created = http.post("/api/rest/v2/generations", json=body).json()["generate"]
     assert created["cost"]["amount"] == "0.1200"  # 720p silent: $0.03/s x 4 s
@@ -170,7 +178,9 @@ def test_list_delete_and_media_cleanup(http, server):
     assert gen_id in [g["id"] for g in listed]
 
     video_url = gen["generated_images"][0]["motionMP4URL"]
-    assert http.delete(f"/api/rest/v1/generations/{gen_id}").json() == {"delete_generations_by_pk": {"id": gen_id}}
+    assert http.delete(f"/api/rest/v1/generations/{gen_id}").json() == {
+        "delete_generations_by_pk": {"id": gen_id}
+    }
     assert http.get(f"/api/rest/v1/generations/{gen_id}").json() == {"generations_by_pk": None}
     assert httpx.get(video_url).status_code == 404
     assert not (server.data_dir / "media" / "outputs" / gen_id).exists()
@@ -193,3 +203,20 @@ def test_media_range_and_head(http):
     tail = httpx.get(url, headers={"Range": "bytes=-50"})
     assert tail.content == full[-50:]
     assert httpx.get(url, headers={"Range": f"bytes={len(full) + 10}-"}).status_code == 416
+
+
+def test_delete_while_rendering_stops_the_render_and_leaves_no_files(http, server):
+    body = {"model": "VEO3_1", "parameters": {"prompt": "never finished", "mode": "RESOLUTION_1080"}}
+    gen_id = http.post("/api/rest/v2/generations", json=body).json()["generate"]["generationId"]
+    deadline = time.monotonic() + 30
+    while http.get("/healthz").json()["jobs"]["running"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert http.delete(f"/api/rest/v1/generations/{gen_id}").json()["delete_generations_by_pk"] == {
+        "id": gen_id
+    }
+    stopped_at = time.monotonic()
+    while http.get("/healthz").json()["jobs"]["running"]:
+        assert time.monotonic() - stopped_at < 5, "the render did not stop promptly"
+        time.sleep(0.05)
+    assert not (server.data_dir / "media" / "outputs" / gen_id).exists()

@@ -1,0 +1,79 @@
+"""The worker through the real service, store and storage (no HTTP): cancel, progress, failure."""
+
+import threading
+import time
+
+import pytest
+
+from reelforge.config import Settings
+from reelforge.core.job import JobStatus
+from reelforge.core.request import GenerationRequest
+from reelforge.runtime import build_runtime
+from reelforge.worker import run_job
+from tests.support import make_image
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    rt = build_runtime(Settings(data_dir=tmp_path / "data", workers=0))
+    yield rt
+    rt.stop()
+
+
+def _start(runtime, **fields):
+    service = runtime.service
+    job = service.submit(GenerationRequest(model="veo-3.1-lite", prompt="worker", **fields), "owner")
+    assert service.repo.claim(job.id) == job.id
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("status", run_job(service, job.id)))
+    thread.start()
+    return job, thread, result
+
+
+def _wait_progress(service, job_id, at_least=1):
+    deadline = time.monotonic() + 30
+    while service.get(job_id).progress < at_least:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_cancel_stops_a_render_within_a_progress_step(runtime):
+    service = runtime.service
+    job, thread, result = _start(runtime, width=1920, height=1080, duration=8)
+    _wait_progress(service, job.id)
+    service.cancel(job.id)
+    thread.join(timeout=2)
+    assert not thread.is_alive(), "render kept going after cancel"
+    assert result["status"] is JobStatus.CANCELED
+    got = service.get(job.id)
+    assert got.status is JobStatus.CANCELED and got.outputs == []
+    assert not service.storage.path(f"outputs/{job.id}").exists()
+
+
+def test_progress_rises_to_100_and_outputs_are_recorded(runtime):
+    service = runtime.service
+    job, thread, result = _start(runtime, duration=4, samples=2, seed=5)
+    seen = []
+    while thread.is_alive():
+        seen.append(service.get(job.id).progress)
+        time.sleep(0.05)
+    got = service.get(job.id)
+    assert result["status"] is JobStatus.SUCCEEDED and got.progress == 100
+    assert seen == sorted(seen) and any(0 < p < 100 for p in seen)
+    assert [o.seed for o in got.outputs] == [job.sample_seed(0), job.sample_seed(1)]
+    assert len({o.seed for o in got.outputs}) == 2
+    assert all(service.storage.exists(o.video_key) and o.frame_count == 96 for o in got.outputs)
+
+
+def test_missing_input_image_fails_the_job_clearly(runtime):
+    service = runtime.service
+    asset, token = service.create_upload("owner", "png")
+    service.complete_upload(asset.id, token, make_image(640, 360))
+    job = service.submit(
+        GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4, start_image=asset.id), "owner"
+    )
+    service.delete_asset(asset.id, "owner")
+    assert service.repo.claim(job.id)
+    assert run_job(service, job.id) is JobStatus.FAILED
+    got = service.get(job.id)
+    assert got.error_code == "invalid_input" and asset.id in got.error_message
