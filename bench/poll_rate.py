@@ -83,8 +83,9 @@ class BareServer:
 
     def start(self, timeout: float = 30) -> "BareServer":
         self.log = open(self.workdir / "bare.log", "ab")  # noqa: SIM115
+        script, payload = self.workdir / "bare_app.py", self.workdir / "payload.json"
         self.proc = subprocess.Popen(
-            [sys.executable, str(self.workdir / "bare_app.py"), str(self.port), str(self.workdir / "payload.json")],
+            [sys.executable, str(script), str(self.port), str(payload)],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -141,13 +142,16 @@ class Result:
     def line(self) -> str:
         cpu = f"{self.server_cpu / self.requests * 1e6:7.0f} us" if self.server_cpu is not None else "    n/a"
         return (
-            f"{self.name:<10} {self.rps:9.0f} req/s  p50 {self.pct(0.50):6.2f} ms  p99 {self.pct(0.99):6.2f} ms"
+            f"{self.name:<10} {self.rps:9.0f} req/s"
+            f"  p50 {self.pct(0.50):6.2f} ms  p99 {self.pct(0.99):6.2f} ms"
             f"  server CPU/req {cpu}  client CPU {self.client_cpu:5.2f} s  errors {self.errors}"
         )
 
 
 async def hammer(base_url: str, path: str, total: int, concurrency: int, headers: dict) -> tuple:
-    """`total` GETs from `concurrency` workers sharing one keep-alive pool; returns (seconds, latencies, errors)."""
+    """`total` GETs from `concurrency` workers sharing one keep-alive pool.
+
+    Returns (seconds, per-request latencies, error count)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     errors = 0
@@ -202,8 +206,14 @@ def main() -> int:
             with client(reelforge) as http:
                 created = http.post(
                     "/api/rest/v1/generations-text-to-video",
-                    json={"prompt": "poll-rate bench", "model": "VEO3_1FAST", "duration": 4,
-                          "resolution": "RESOLUTION_720", "width": 1280, "height": 720},
+                    json={
+                        "prompt": "poll-rate bench",
+                        "model": "VEO3_1FAST",
+                        "duration": 4,
+                        "resolution": "RESOLUTION_720",
+                        "width": 1280,
+                        "height": 720,
+                    },
                 )
                 created.raise_for_status()
                 generation_id = created.json()["motionVideoGenerationJob"]["generationId"]
@@ -236,7 +246,10 @@ def main() -> int:
             print("median round")
             print("  " + ours.line())
             print("  " + base.line())
-            print(f"reelforge/bare requests/s ratio: {ours.rps / base.rps:.2f} (median of per-round ratios {ratio:.2f})")
+            print(
+                f"reelforge/bare requests/s ratio: {ours.rps / base.rps:.2f}"
+                f" (median of per-round ratios {ratio:.2f})"
+            )
             if ours.server_cpu is not None and base.server_cpu is not None:
                 print(f"reelforge/bare server CPU per request: {ours.server_cpu / base.server_cpu:.2f}x")
             if ours.errors or base.errors:
