@@ -172,7 +172,7 @@ def test_frames_are_consumed_lazily(tmp_path):
     assert peak <= 3
 
 
-@pytest.mark.parametrize("produced", [10, 30])
+@pytest.mark.parametrize("produced", [0, 10, 30])
 def test_wrong_frame_count_raises_and_leaves_no_files(tmp_path, produced):
     with pytest.raises(ValueError, match="frames"):
         encode(tmp_path, Clip(flat_frames(produced), 20, FPS, audio=tone(1.0)))
@@ -208,9 +208,10 @@ def test_wrong_frame_shape_raises_and_leaves_no_files(tmp_path, bad):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_inside_the_iterator_leaves_no_files(tmp_path):
+@pytest.mark.parametrize("before_cancel", [0, 10])
+def test_cancel_inside_the_iterator_leaves_no_files(tmp_path, before_cancel):
     def frames():
-        yield from flat_frames(10)
+        yield from flat_frames(before_cancel)
         raise Canceled()
 
     with pytest.raises(Canceled):

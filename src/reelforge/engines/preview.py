@@ -11,6 +11,7 @@ frames and audio.
 import bisect
 import colorsys
 import math
+import unicodedata
 from collections.abc import Iterator
 
 import numpy as np
@@ -205,7 +206,7 @@ class _TitleCard:
         margin = round(h * 0.055)
 
         # The prompt, as large as fits in a few lines, then a small model/seed line.
-        font, lines = _fit_text(" ".join(request.prompt.split()), max_width=w * 0.8, h=h)
+        font, lines = _fit_text(_displayable(request.prompt), max_width=w * 0.8, h=h)
         line_h = round(font.size * _LINE_SPACING)
         small = ImageFont.load_default(size=max(9, round(h * 0.032)))
         gap = round(h * 0.06)
@@ -275,6 +276,13 @@ def _rgb8(colour: np.ndarray) -> tuple[int, int, int]:
     return r, g, b
 
 
+def _displayable(text: str) -> str:
+    """Pillow's built-in font covers little beyond ASCII: fold accents (é -> e) and dashes so most
+    Latin-script prompts render cleanly (other scripts still show as boxes); collapse whitespace."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(folded.replace("\u2013", "-").replace("\u2014", "-").split())
+
+
 def _fit_text(text: str, max_width: float, h: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """The largest font (down to a floor) that fits `text` in a few lines; overflow ends in an ellipsis."""
     size = max(10, round(h * 0.075))
@@ -283,13 +291,25 @@ def _fit_text(text: str, max_width: float, h: int) -> tuple[ImageFont.FreeTypeFo
         font = ImageFont.load_default(size=size)
         lines = _wrap(text, font, max_width, limit=_PROMPT_LINES + 1)
         if len(lines) <= _PROMPT_LINES:
-            return font, lines
+            return font, _balanced(text, font, max_width, len(lines))
         if size == floor:
             break
         size = max(floor, round(size * 0.9))
     last = f"{lines[_PROMPT_LINES - 1]} {lines[_PROMPT_LINES]}"
     keep = _fitting_prefix(last, font, max_width - font.getlength("\u2026"))
     return font, [*lines[: _PROMPT_LINES - 1], last[:keep].rstrip() + "\u2026"]
+
+
+def _balanced(text: str, font: ImageFont.FreeTypeFont, max_width: float, count: int) -> list[str]:
+    """Wrap at the narrowest width that still needs only `count` lines: even lines, no lone last word."""
+    narrow, wide = 0.0, max_width
+    for _ in range(10):
+        middle = (narrow + wide) / 2
+        if len(_wrap(text, font, middle, limit=count + 1)) <= count:
+            wide = middle
+        else:
+            narrow = middle
+    return _wrap(text, font, wide, limit=count)
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float, limit: int) -> list[str]:

@@ -32,6 +32,8 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 
 @dataclass(frozen=True)
 class EncodedMedia:
+    """What was written, for the job record."""
+
     frame_count: int
     duration_s: float
     has_audio: bool

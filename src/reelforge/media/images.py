@@ -64,10 +64,12 @@ def _open_checked(data: bytes) -> Image.Image:
 def image_size(data: bytes) -> tuple[int, int]:
     """(width, height) as displayed (EXIF orientation applied), read from the header only."""
     img = _open_checked(data)
+    try:
+        orientation = img.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # a malformed EXIF block; decode_image would refuse it too
+        raise InvalidRequest("image is corrupt or truncated") from None
     width, height = img.size
-    if img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
-        return height, width
-    return width, height
+    return (height, width) if orientation in _TRANSPOSED_ORIENTATIONS else (width, height)
 
 
 def decode_image(data: bytes) -> Image.Image:
