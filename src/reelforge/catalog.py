@@ -8,7 +8,6 @@ samples) live here so every dialect enforces the same capabilities.
 
 import json
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -149,8 +148,3 @@ def load_catalog(path: Path | None = None) -> Catalog:
         text = Path(path).read_text()
     data = json.loads(text)
     return Catalog([ModelSpec(**entry) for entry in data["models"]])
-
-
-@lru_cache
-def default_catalog() -> Catalog:
-    return load_catalog()
