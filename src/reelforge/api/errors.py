@@ -3,6 +3,9 @@ called, chosen by URL prefix; no stack trace ever reaches a client.
 
 A dialect registers `render(status, message, field, code) -> dict` for its prefix; requests
 outside every prefix get reelforge's own shape `{"error": {"code", "message", "param"}}`.
+
+A missing API key wins over a bad body: FastAPI parses the JSON body before it resolves the
+caller, so a body error on a route that needs a key is answered 401 when the key is missing.
 """
 
 import logging
@@ -13,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from reelforge.api.auth import get_caller
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound, ReelforgeError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,22 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{field}: {message}" if field else message), field
 
 
+def _missing_key(request: Request) -> Unauthorized | None:
+    """The Unauthorized error if the matched route needs a caller and the request has no key."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    stack = [dependant] if dependant is not None else []
+    while stack:
+        current = stack.pop()
+        if current.call is get_caller:
+            try:
+                get_caller(request)
+            except Unauthorized as exc:
+                return exc
+            return None
+        stack.extend(current.dependencies)
+    return None
+
+
 def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     @app.exception_handler(ReelforgeError)
     async def _reelforge(request: Request, exc: ReelforgeError):
@@ -69,11 +89,15 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        if unauthorized := _missing_key(request):
+            return renderers.respond(request, 401, unauthorized.message, None, unauthorized.code)
         message, field = _validation_message(exc)
         return renderers.respond(request, 400, message, field, InvalidRequest.code)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
+        if exc.status_code == 400 and (unauthorized := _missing_key(request)):  # unparseable body
+            return renderers.respond(request, 401, unauthorized.message, None, unauthorized.code)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")
         # keep the headers an HTTP error carries (e.g. `Allow` on 405)
         return renderers.respond(request, exc.status_code, str(exc.detail), None, code, exc.headers)

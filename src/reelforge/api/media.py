@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Message, Receive
 
@@ -59,8 +60,8 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
 
 
 def _capped(receive: Receive, limit: int) -> Receive:
-    """`receive` that stops the body once more than `limit` bytes arrived; the form parser turns the
-    MultiPartException into a 400 and closes the spooled files it had opened."""
+    """`receive` that stops the body once more than `limit` bytes arrived; the form parser closes
+    the spooled files it had opened and reports the MultiPartException as an HTTP 400."""
     seen = 0
 
     async def wrapped() -> Message:
@@ -82,7 +83,11 @@ async def upload(request: Request, service: ServiceDep) -> Response:
     if length and length.isdigit() and int(length) > limit:
         raise InvalidRequest(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "file")
     request = Request(request.scope, _capped(request.receive, limit))
-    async with request.form(max_files=1, max_fields=20) as form:
+    try:
+        form = await request.form(max_files=1, max_fields=20)
+    except HTTPException as exc:  # malformed multipart, too many parts, body over the cap
+        raise InvalidRequest(str(exc.detail)) from None
+    try:
         file = form.get("file")
         asset_id, signature = form.get("asset_id"), form.get("signature")
         if not isinstance(file, UploadFile):
@@ -90,5 +95,7 @@ async def upload(request: Request, service: ServiceDep) -> Response:
         if not isinstance(asset_id, str) or not isinstance(signature, str):
             raise InvalidRequest("the form fields handed out with the upload URL are missing", "fields")
         data = await _read_capped(file, MAX_IMAGE_BYTES)
+    finally:
+        await form.close()
     await run_in_threadpool(service.complete_upload, asset_id, signature, data)
     return Response(status_code=204)

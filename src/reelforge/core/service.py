@@ -116,10 +116,14 @@ class JobService:
         if asset.ready:
             raise Conflict(f"init image {asset_id} was already uploaded")
         image = decode_image(data)  # any JPEG/PNG/WebP is fine whatever extension was reserved
-        self.storage.put_bytes(asset.key, data)
+        # The conditional update picks one winner among racing uploads; only the winner writes.
         if not self.repo.mark_asset_ready(asset_id, image.width, image.height, len(data)):
-            self.storage.delete(asset.key)
             raise Conflict(f"init image {asset_id} was already uploaded")
+        try:
+            self.storage.put_bytes(asset.key, data)
+        except Exception:
+            self.repo.mark_asset_pending(asset_id)
+            raise
         return self.repo.get_asset(asset_id)
 
     def get_asset(self, asset_id: str, owner: str | None = None) -> Asset:

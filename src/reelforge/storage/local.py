@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 
@@ -24,7 +25,7 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self.writable_path(key)
-        tmp = path.with_name(f".{path.name}.part")
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         tmp.write_bytes(data)
         os.replace(tmp, path)
 

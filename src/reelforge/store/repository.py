@@ -226,6 +226,15 @@ class Repository:
                 ).rowcount
             )
 
+    def mark_asset_pending(self, asset_id: str) -> None:
+        """Undo `mark_asset_ready` when storing the bytes failed, so the upload can be retried."""
+        with self._tx() as s:
+            s.execute(
+                update(AssetRow)
+                .where(AssetRow.id == asset_id)
+                .values(ready=False, width=None, height=None, size_bytes=None)
+            )
+
     def delete_asset(self, asset_id: str) -> bool:
         with self._tx() as s:
             return bool(s.execute(delete(AssetRow).where(AssetRow.id == asset_id)).rowcount)

@@ -1,7 +1,8 @@
 """Leonardo.AI REST v1 (seeds 001 and 003, specs/leonardo): video generations, reading and deleting
 generations, init-image uploads and the user endpoint, under `/api/rest/v1`.
 
-Defaults follow Leonardo's docs: model MOTION2; duration and size from the model's catalog entry;
+Defaults follow Leonardo's docs: model MOTION2; duration and size from the model's catalog entry
+(a model with one fixed length ignores `duration`, which the official SDK always sends as 8);
 audio on whenever the model can make it (v1 has no audio switch; Veo models sing by default).
 Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API does.
 Integers and booleans must be JSON integers and booleans (`"8"` and `"false"` are refused, see
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects import leonardo_common as common
+from reelforge.catalog import ModelSpec
 from reelforge.core.errors import NotFound
 from reelforge.core.request import SEED_MAX, build_request
 
@@ -33,7 +35,7 @@ class _VideoBody(BaseModel):
     resolution: Resolution | None = None
     width: common.JsonInt | None = Field(default=None, gt=0)
     height: common.JsonInt | None = Field(default=None, gt=0)
-    duration: common.JsonInt | None = None
+    duration: common.JsonInt | None = Field(default=None, gt=0)
     negativePrompt: str | None = Field(default=None, max_length=1000)
     seed: common.JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
     isPublic: StrictBool | None = None
@@ -74,6 +76,14 @@ CLIENT_FIELDS = {
 }
 
 
+def _duration(spec: ModelSpec, asked: int | None) -> int:
+    """Models with one fixed length (Motion 2.0) ignore `duration`: the official SDK always sends
+    8, and Leonardo documents durations only for the Veo and Kling models."""
+    if asked is None or len(spec.durations) == 1:
+        return spec.default_duration
+    return asked
+
+
 def _submit(service, caller, body: _VideoBody, start: str | None = None, end: str | None = None):
     with common.client_fields(CLIENT_FIELDS):
         model = body.model or "MOTION2"
@@ -83,7 +93,7 @@ def _submit(service, caller, body: _VideoBody, start: str | None = None, end: st
             model=model,
             prompt=body.prompt,
             negative_prompt=body.negativePrompt,
-            duration=body.duration if body.duration is not None else spec.default_duration,
+            duration=_duration(spec, body.duration),
             width=width,
             height=height,
             seed=body.seed,
