@@ -14,7 +14,7 @@ from reelforge.catalog import Catalog
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound
 from reelforge.core.job import Asset, Job, JobStatus
 from reelforge.core.request import GenerationRequest
-from reelforge.media.images import decode_image
+from reelforge.media.images import decode_image, sniff_image_format
 from reelforge.storage.local import LocalStorage
 from reelforge.store.repository import Repository, now
 
@@ -125,6 +125,17 @@ class JobService:
             self.repo.mark_asset_pending(asset_id)
             raise
         return self.repo.get_asset(asset_id)
+
+    def add_image(self, owner: str, data: bytes) -> Asset:
+        """Store image bytes that arrived inline (base64, data URI, fetched URL, multipart) as a
+        ready asset, so every dialect's frames end up as asset ids like Leonardo's uploads."""
+        fmt = sniff_image_format(data)
+        asset, token = self.create_upload(owner, "jpg" if fmt == "jpeg" else (fmt or "png"))
+        try:
+            return self.complete_upload(asset.id, token, data)
+        except Exception:
+            self.repo.delete_asset(asset.id)
+            raise
 
     def get_asset(self, asset_id: str, owner: str | None = None) -> Asset:
         asset = self.repo.get_asset(asset_id)
