@@ -25,7 +25,7 @@ def test_killed_render_completes_after_restart(tmp_path):
             time.sleep(0.5)  # mid-render: an 8 s 1080p clip takes several seconds
             srv.kill()
             assert http.get  # the client outlives the server
-        leftovers = list((data / "media" / "outputs").rglob("*"))
+        leftovers = list((data / "media").rglob("*")) + list((data / "scratch").rglob("*"))
 
         srv = ServerProcess(data, workers=1, port=srv.port).start()
         with client(srv) as http:
@@ -33,7 +33,10 @@ def test_killed_render_completes_after_restart(tmp_path):
             assert gen["status"] == "COMPLETE"
             probe = probe_mp4(httpx.get(gen["generated_images"][0]["motionMP4URL"]).content)
             assert (probe.width, probe.height, probe.frames) == (1920, 1080, 192)
-        files = sorted(p.name for p in (data / "media" / "outputs" / gen_id).iterdir())
-        assert files == ["0.jpg", "0.mp4"], f"orphans left after restart (before: {leftovers})"
+        files = sorted(str(p.relative_to(data / "media")) for p in (data / "media").rglob("*") if p.is_file())
+        assert files == [f"outputs/{gen_id}/2/0.jpg", f"outputs/{gen_id}/2/0.mp4"], (
+            f"orphans left after restart (before: {leftovers})"
+        )
+        assert not [p for p in (data / "scratch").rglob("*") if p.is_file()]
     finally:
         srv.stop()

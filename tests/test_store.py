@@ -1,20 +1,33 @@
 """The store on a real SQLite file: migrations, WAL, atomic claims, crash recovery, cancel races."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import inspect, text
 
 from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import GenerationRequest
 from reelforge.store.db import migrate, open_engine
 from reelforge.store.repository import Repository, now
+from tests.databases import postgres_database
 
 
-def _repo(tmp_path) -> Repository:
-    engine = open_engine(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
-    migrate(engine)
-    return Repository(engine)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def repo(request, tmp_path):
+    """The same tests on a SQLite file and on the PostgreSQL server on 127.0.0.1:5432."""
+    if request.param == "sqlite":
+        engine = open_engine(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
+        migrate(engine)
+        yield Repository(engine)
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        engine = open_engine(url)
+        migrate(engine)
+        yield Repository(engine)
+        engine.dispose()
 
 
 def _job(repo: Repository, n: int = 0) -> Job:
@@ -31,18 +44,17 @@ def _job(repo: Repository, n: int = 0) -> Job:
     return job
 
 
-def test_migrations_create_schema_in_wal_mode_and_are_idempotent(tmp_path):
-    repo = _repo(tmp_path)
+def test_migrations_create_schema_in_wal_mode_and_are_idempotent(repo):
     migrate(repo.engine)  # a second run is a no-op
     tables = set(inspect(repo.engine).get_table_names())
     assert {"jobs", "assets", "alembic_version"} <= tables
     with repo.engine.connect() as conn:
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        if repo.engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_round_trip_keeps_every_field(tmp_path):
-    repo = _repo(tmp_path)
+def test_round_trip_keeps_every_field(repo):
     job = _job(repo, 4_294_967_295 % 10**12)
     got = repo.get_job(job.id)
     assert got.request == job.request
@@ -50,14 +62,13 @@ def test_round_trip_keeps_every_field(tmp_path):
     assert got.created_at == job.created_at
 
 
-def test_only_one_of_many_racing_workers_claims_a_job(tmp_path):
-    repo = _repo(tmp_path)
+def test_only_one_of_many_racing_workers_claims_a_job(repo):
     _job(repo)
     wins, barrier = [], threading.Barrier(8)
 
     def worker():
         barrier.wait()
-        if repo.claim():
+        if repo.claim(f"token-{threading.get_ident()}"):
             wins.append(1)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -68,24 +79,54 @@ def test_only_one_of_many_racing_workers_claims_a_job(tmp_path):
     assert len(wins) == 1
 
 
-def test_claims_oldest_first_and_requeue_recovers_running(tmp_path):
-    repo = _repo(tmp_path)
+def test_claims_oldest_first_and_requeue_recovers_running(repo):
     first, second = _job(repo, 1), _job(repo, 2)
-    assert repo.claim() == first.id
+    assert repo.claim("a") == first.id
     assert repo.get_job(first.id).attempts == 1
-    assert repo.requeue_running() == 1
+    assert repo.recover_running(max_attempts=3) == ([first.id], [])
     assert repo.get_job(first.id).status is JobStatus.QUEUED
-    assert repo.claim() == first.id
-    assert repo.claim() == second.id
-    assert repo.claim() is None
+    assert repo.claim("b") == first.id
+    assert repo.claim("c") == second.id
+    assert repo.claim("d") is None
 
 
-def test_cancel_queued_is_immediate_running_is_flagged(tmp_path):
-    repo = _repo(tmp_path)
+def test_a_lost_lease_cannot_touch_the_job(repo):
+    job = _job(repo)
+    assert repo.claim("old") == job.id
+    assert repo.recover_running(max_attempts=3) == ([job.id], [])
+    assert repo.claim("new") == job.id
+    assert repo.set_progress(job.id, "old", 50) is False
+    assert repo.heartbeat(job.id, "old") is False
+    assert repo.finish(job.id, "old", JobStatus.SUCCEEDED) is False
+    assert repo.get_job(job.id).progress == 0
+    assert repo.finish(job.id, "new", JobStatus.SUCCEEDED)
+
+
+def test_silent_runs_are_requeued_then_failed_after_max_attempts(repo):
+    job = _job(repo)
+    for attempt in (1, 2):
+        assert repo.claim(f"run{attempt}") == job.id
+        assert repo.recover_running(max_attempts=2, silent_since=now() - timedelta(seconds=60)) == ([], [])
+        assert repo.recover_running(max_attempts=2, silent_since=now()) == (
+            ([job.id], []) if attempt == 1 else ([], [job.id])
+        )
+    got = repo.get_job(job.id)
+    assert got.status is JobStatus.FAILED and got.error_code == "worker_lost"
+
+
+def test_unpublished_lists_queued_jobs_not_handed_out_lately(repo):
+    job = _job(repo)
+    assert repo.unpublished(now() - timedelta(seconds=60)) == []
+    assert repo.unpublished(now() + timedelta(seconds=1)) == [job.id]
+    repo.mark_published(job.id)
+    assert repo.unpublished(now() - timedelta(seconds=1)) == []
+
+
+def test_cancel_queued_is_immediate_running_is_flagged(repo):
     queued, running = _job(repo, 1), _job(repo, 2)
-    assert repo.claim(running.id) == running.id
+    assert repo.claim("t", running.id) == running.id
     assert repo.request_cancel(queued.id) is JobStatus.CANCELED
     assert repo.request_cancel(running.id) is JobStatus.RUNNING
-    assert repo.set_progress(running.id, 10) is False  # the worker is told to stop
-    assert repo.finish(running.id, JobStatus.CANCELED)
-    assert repo.finish(running.id, JobStatus.SUCCEEDED) is False  # terminal states are final
+    assert repo.set_progress(running.id, "t", 10) is False  # the worker is told to stop
+    assert repo.finish(running.id, "t", JobStatus.CANCELED)
+    assert repo.finish(running.id, "t", JobStatus.SUCCEEDED) is False  # terminal states are final

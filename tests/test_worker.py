@@ -23,9 +23,9 @@ def runtime(tmp_path):
 def _start(runtime, **fields):
     service = runtime.service
     job = service.submit(GenerationRequest(model="veo-3.1-lite", prompt="worker", **fields), "owner")
-    assert service.repo.claim(job.id) == job.id
+    assert service.repo.claim("token", job.id) == job.id
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("status", run_job(service, job.id)))
+    thread = threading.Thread(target=lambda: result.setdefault("status", run_job(service, job.id, "token")))
     thread.start()
     return job, thread, result
 
@@ -48,6 +48,7 @@ def test_cancel_stops_a_render_within_a_progress_step(runtime):
     got = service.get(job.id)
     assert got.status is JobStatus.CANCELED and got.outputs == []
     assert not service.storage.path(f"outputs/{job.id}").exists()
+    assert not list(service.scratch_dir.iterdir())
 
 
 def test_progress_rises_to_100_and_outputs_are_recorded(runtime):
@@ -67,13 +68,12 @@ def test_progress_rises_to_100_and_outputs_are_recorded(runtime):
 
 def test_missing_input_image_fails_the_job_clearly(runtime):
     service = runtime.service
-    asset, token = service.create_upload("owner", "png")
-    service.complete_upload(asset.id, token, make_image(640, 360))
+    asset = service.add_image("owner", make_image(640, 360))
     job = service.submit(
         GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4, start_image=asset.id), "owner"
     )
     service.delete_asset(asset.id, "owner")
-    assert service.repo.claim(job.id)
-    assert run_job(service, job.id) is JobStatus.FAILED
+    assert service.repo.claim("token", job.id)
+    assert run_job(service, job.id, "token") is JobStatus.FAILED
     got = service.get(job.id)
     assert got.error_code == "invalid_input" and asset.id in got.error_message

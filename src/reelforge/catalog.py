@@ -10,11 +10,13 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
+from reelforge.engines.registry import check_engine
 
 
 def resolution_tier(width: int, height: int) -> str:
@@ -28,6 +30,7 @@ class ModelSpec(BaseModel):
     id: str
     aliases: tuple[str, ...] = ()
     engine: str = "preview"
+    engine_options: dict[str, Any] = {}  # the engine's settings: weights, steps, render size, ...
     durations: tuple[int, ...]
     default_duration: int
     sizes: tuple[str, ...] = Field(min_length=1)
@@ -46,6 +49,10 @@ class ModelSpec(BaseModel):
         for kind in self.price_per_second:
             if kind not in ("audio", "silent"):
                 raise ValueError(f"{self.id}: price_per_second keys are 'audio' and 'silent'")
+        try:
+            check_engine(self.engine, self.engine_options, self.sizes, self.audio)
+        except ValueError as exc:
+            raise ValueError(f"{self.id}: {exc}") from None
         return self
 
     @staticmethod

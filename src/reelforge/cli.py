@@ -1,6 +1,6 @@
-"""The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`."""
+"""The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`,
+check the installation with `doctor`."""
 
-import shutil
 import sys
 import threading
 import time
@@ -16,7 +16,6 @@ from reelforge.config import Settings
 from reelforge.core.errors import ReelforgeError
 from reelforge.core.request import build_request
 from reelforge.runtime import build_runtime
-from reelforge.worker import run_job
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)  # full ids when piped
@@ -36,7 +35,11 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="jobs rendered at once (0: API only)")] = None,
     public_base_url: Annotated[str | None, typer.Option(help="base of media URLs given to clients")] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL")] = None,
-    storage_path: Annotated[Path | None, typer.Option(help="media directory")] = None,
+    storage_url: Annotated[str | None, typer.Option(help="media directory or s3://bucket/prefix")] = None,
+    queue: Annotated[
+        str | None, typer.Option(help="inprocess, or celery (render in `reelforge worker`)")
+    ] = None,
+    broker_url: Annotated[str | None, typer.Option(help="Celery broker URL")] = None,
     catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
 ) -> None:
     """Run the HTTP server with its embedded worker."""
@@ -51,7 +54,9 @@ def serve(
         workers=workers,
         public_base_url=public_base_url,
         database_url=database_url,
-        storage_path=storage_path,
+        storage_url=storage_url,
+        queue=queue,
+        broker_url=broker_url,
         catalog_path=catalog,
     )
     console.print(
@@ -61,9 +66,7 @@ def serve(
 
 
 def _upload(service, path: Path) -> str:
-    asset, token = service.create_upload("cli", path.suffix or ".png")
-    service.complete_upload(asset.id, token, path.read_bytes())
-    return asset.id
+    return service.add_image("cli", path.read_bytes()).id
 
 
 @app.command()
@@ -106,8 +109,8 @@ def generate(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
 
-    if service.repo.claim(job.id):
-        threading.Thread(target=run_job, args=(service, job.id), daemon=True).start()
+    # Render here unless a server on the same database leases the job first.
+    threading.Thread(target=runtime.work_next, kwargs={"only": job.id}, daemon=True).start()
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{width}x{height} {request.duration}s seed {job.seed}", total=100)
@@ -119,8 +122,31 @@ def generate(
     if not job.outputs:
         console.print(f"[red]{job.status.value}:[/red] {job.error_message or ''}")
         raise typer.Exit(1)
-    shutil.copyfile(service.storage.path(job.outputs[0].video_key), output)
+    output.write_bytes(service.storage.read_bytes(job.outputs[0].video_key))
     console.print(f"wrote {output} ({job.outputs[0].video_bytes} bytes, cost ${job.cost_usd})")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs rendered at once (1 per GPU)")] = 1,
+    data_dir: DataDir = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL")] = None,
+    storage_url: Annotated[str | None, typer.Option(help="media directory or s3://bucket/prefix")] = None,
+    broker_url: Annotated[str | None, typer.Option(help="Celery broker URL")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+) -> None:
+    """Run a Celery worker that renders jobs published by API nodes (queue=celery)."""
+    from reelforge.queue.celery import run_worker
+
+    settings = _settings(
+        queue="celery",
+        data_dir=data_dir,
+        database_url=database_url,
+        storage_url=storage_url,
+        broker_url=broker_url,
+        catalog_path=catalog,
+    )
+    run_worker(settings, concurrency)
 
 
 @app.command()
@@ -145,3 +171,36 @@ def jobs(
         )
     runtime.stop()
     console.print(table)
+
+
+@app.command()
+def doctor(
+    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+) -> None:
+    """Check that every catalog model can run here: packages, weights, GPUs. Exits 1 on a problem."""
+    from reelforge import doctor as checks
+    from reelforge.catalog import load_catalog
+
+    try:
+        models = load_catalog(_settings(catalog_path=catalog).catalog_path)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]catalog:[/red] {exc}")
+        raise typer.Exit(2) from None
+    versions = checks.package_versions()
+    console.print(
+        "packages: "
+        + ", ".join(f"{name} {version or '[dim]absent[/dim]'}" for name, version in versions.items())
+    )
+    console.print("GPUs: " + (", ".join(checks.devices()) or "none (diffusers engines run on the CPU)"))
+    table = Table("model", "engine", "status", "details")
+    reports = [checks.check_model(spec) for spec in models.models]
+    for report in reports:
+        details = [f"[red]{p}[/red]" for p in report.problems] + report.notes
+        if report.ok:
+            details += [f"{modes}: {where}" for modes, where in report.weights.items()]
+        table.add_row(
+            report.id, report.engine, "ok" if report.ok else "[red]not ready[/red]", "\n".join(details)
+        )
+    console.print(table)
+    if not all(report.ok for report in reports):
+        raise typer.Exit(1)

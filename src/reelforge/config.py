@@ -6,6 +6,7 @@ Everything has an embedded default: one process, SQLite and local files under th
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,12 +22,36 @@ class Settings(BaseSettings):
         default=None, description="base of media URLs handed to clients; default http://host:port"
     )
     database_url: str | None = Field(default=None, description="default sqlite:///<data_dir>/reelforge.db")
-    storage_path: Path | None = Field(default=None, description="media directory; default <data_dir>/media")
+    storage_url: str | None = Field(
+        default=None, description="a media directory, or s3://bucket/prefix; default <data_dir>/media"
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (default: AWS)")
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    media_url_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600, description="presigned URL lifetime, s")
     catalog_path: Path | None = Field(
         default=None, description="JSON model catalog replacing the built-in one"
     )
     workers: int = Field(default=1, ge=0, le=64, description="jobs rendered at once by the embedded worker")
+    queue: Literal["inprocess", "celery"] = Field(default="inprocess", description="how jobs reach workers")
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker (Redis, AMQP)")
+    queue_name: str = Field(default="reelforge", description="Celery queue the jobs are published to")
+    heartbeat_interval: float = Field(default=5.0, gt=0, description="seconds between worker heartbeats")
+    worker_lost_after: float = Field(
+        default=60.0, gt=0, description="seconds without a heartbeat before a running job is retried"
+    )
+    max_attempts: int = Field(default=3, ge=1, le=20, description="runs of one job before it fails for good")
+    reconcile_interval: float = Field(default=10.0, gt=0, description="seconds between queue reconciliations")
+    secret_key: str | None = Field(
+        default=None, description="signs upload tokens; set the same value on every API node"
+    )
     poll_after_ms: int = Field(default=1000, ge=0, description="polling pace suggested to clients")
+    image_fetch_allowlist: str = Field(
+        default="",
+        description="comma-separated hosts (or .domains) and IPs/CIDRs that image URLs may be fetched "
+        "from although they are not public addresses (tests, trusted networks); see media/intake.py",
+    )
 
     @field_validator("public_base_url")
     @classmethod
@@ -42,8 +67,8 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"
 
     @property
-    def media_dir(self) -> Path:
-        return (self.storage_path or self.data_dir / "media").resolve()
+    def media_location(self) -> str:
+        return self.storage_url or str((self.data_dir / "media").resolve())
 
 
 @lru_cache

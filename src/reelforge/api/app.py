@@ -8,9 +8,19 @@ from fastapi import FastAPI
 from reelforge import __version__
 from reelforge.api import media
 from reelforge.api.deps import ServiceDep
-from reelforge.api.dialects import leonardo_common, leonardo_v1, leonardo_v2
+from reelforge.api.dialects import (
+    aimlapi,
+    gemini,
+    highway,
+    leonardo_common,
+    leonardo_v1,
+    leonardo_v2,
+    openai_videos,
+    vertex,
+)
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.config import Settings, get_settings
+from reelforge.doctor import check_catalog
 from reelforge.runtime import build_runtime
 
 
@@ -31,14 +41,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     renderers = ErrorRenderers()
     renderers.register(leonardo_common.V1, leonardo_common.render_error)
     renderers.register(leonardo_common.V2, leonardo_common.render_error)
+    renderers.register(aimlapi.PREFIX, aimlapi.render_error)
+    renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
+    renderers.register(highway.PREFIX, highway.render_error)
+    renderers.register(gemini.PREFIX, gemini.render_error)
+    for prefix in vertex.PREFIXES:
+        renderers.register(prefix, vertex.render_error)
+    for prefix in openai_videos.PREFIXES:
+        renderers.register(prefix, openai_videos.render_error)
     install_error_handlers(app, renderers)
 
     app.include_router(leonardo_v1.router)
     app.include_router(leonardo_v2.router)
+    app.include_router(aimlapi.router)
+    app.include_router(highway.router)
+    app.include_router(gemini.router)
+    app.include_router(vertex.router)
+    app.include_router(openai_videos.router)
     app.include_router(media.router)
 
     @app.get("/healthz", tags=["reelforge"])
     def health(service: ServiceDep) -> dict:
         return {"status": "ok", "version": __version__, "jobs": service.stats()}
+
+    @app.get("/healthz/engines", tags=["reelforge"])
+    def engines_health(service: ServiceDep) -> dict:
+        """Whether each catalog model can run here (packages, weights) and which models are loaded."""
+        return check_catalog(service.catalog)
 
     return app

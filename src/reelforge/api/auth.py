@@ -1,6 +1,11 @@
 """Who is calling. Every dialect resolves its caller through `get_caller`, so API keys and per-key
-isolation change here only. For now any bearer key is accepted; each distinct key is its own
-user (a stable id derived from the key), so jobs are already scoped per key.
+isolation change here only. For now any key is accepted; each distinct key is its own user (a
+stable id derived from the key), so jobs are already scoped per key.
+
+The key is read, in this order, from `Authorization: Bearer <key>` (Leonardo, AI/ML API,
+HighwayAPI, OpenAI, Vertex AI's OAuth token), the `x-goog-api-key` header (Gemini API, Vertex AI
+express mode) or the `key` query parameter (Google's `?key=`). Every place is accepted on every
+route, so one key names the same user whichever dialect it arrives through.
 """
 
 import uuid
@@ -25,13 +30,18 @@ def _key_from(request: Request) -> str | None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() == "bearer" and key.strip():
         return key.strip()
+    for key in (request.headers.get("x-goog-api-key"), request.query_params.get("key")):
+        if key and key.strip():
+            return key.strip()
     return None
 
 
 def get_caller(request: Request) -> Caller:
     key = _key_from(request)
     if key is None:
-        raise Unauthorized("missing or malformed API key: send 'Authorization: Bearer <key>'")
+        raise Unauthorized(
+            "missing or malformed API key: send 'Authorization: Bearer <key>' or 'x-goog-api-key: <key>'"
+        )
     user_id = str(uuid.uuid5(_KEY_NAMESPACE, key))
     return Caller(id=user_id, name=f"user-{user_id[:8]}")
 

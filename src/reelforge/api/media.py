@@ -1,7 +1,8 @@
 """Media serving and the presigned-POST style upload endpoint.
 
 `GET|HEAD /media/{key}` serves outputs and uploads with Range support (Starlette's FileResponse).
-Keys contain random UUIDs and are handed only to the owner, like a CDN URL.
+Keys contain random UUIDs and are handed only to the owner, like a CDN URL. With S3 storage the
+dialects hand out presigned bucket URLs, and this route redirects to a fresh one.
 
 `POST /uploads` is what Leonardo's init-image flow points clients at: a multipart form carrying the
 fields reelforge handed out (`key`, `asset_id`, `signature`) and the `file`. No auth header is sent,
@@ -14,7 +15,7 @@ route, so its errors use reelforge's own shape; clients of a presigned POST only
 import mimetypes
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -24,6 +25,7 @@ from starlette.types import Message, Receive
 from reelforge.api.deps import ServiceDep
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.media.images import MAX_IMAGE_BYTES
+from reelforge.storage.local import LocalStorage
 
 router = APIRouter()
 
@@ -38,9 +40,18 @@ _FORM_OVERHEAD = 64 * 1024
 
 
 @router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-def media(key: str, service: ServiceDep) -> FileResponse:
+def media(key: str, service: ServiceDep) -> Response:
+    storage = service.storage
+    if not isinstance(storage, LocalStorage):  # a bucket serves its own bytes: send the client there
+        try:
+            found = storage.exists(key)
+        except ValueError:
+            found = False
+        if not found:
+            raise NotFound("no such media")
+        return RedirectResponse(storage.url(key), status_code=307)
     try:
-        path = service.storage.path(key)
+        path = storage.path(key)
         found = path.is_file() and not path.name.startswith(".")
     except (ValueError, OSError):  # escapes the root, NUL byte, name too long, ...
         found = False

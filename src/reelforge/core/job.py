@@ -60,6 +60,7 @@ class Job:
     cancel_requested: bool = False
     attempts: int = 0
     extra: dict = field(default_factory=dict)  # dialect bookkeeping (e.g. Leonardo's `public` flag)
+    worker_id: str | None = None  # the lease token of the run that owns the job while it runs
 
     def sample_seed(self, index: int) -> int:
         """Seeds of further samples derive from the job seed, deterministically."""

@@ -8,28 +8,40 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from reelforge.catalog import Catalog
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound
 from reelforge.core.job import Asset, Job, JobStatus
 from reelforge.core.request import GenerationRequest
-from reelforge.media.images import decode_image, sniff_image_format
-from reelforge.storage.local import LocalStorage
+from reelforge.media.images import MAX_IMAGE_BYTES, decode_image, sniff_image_format
+from reelforge.storage import Storage
 from reelforge.store.repository import Repository, now
 
 UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "webp")
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where and how a client uploads a reserved image: a multipart POST of `fields` plus `file`."""
+
+    url: str
+    fields: dict[str, str]
 
 
 class JobService:
     def __init__(
         self,
         repo: Repository,
-        storage: LocalStorage,
+        storage: Storage,
         catalog: Catalog,
         enqueue: Callable[[str], None],
         base_url: str,
         secret: bytes,
+        scratch_dir: Path,
     ):
         self.repo = repo
         self.storage = storage
@@ -37,6 +49,7 @@ class JobService:
         self._enqueue = enqueue
         self.base_url = base_url
         self._secret = secret
+        self.scratch_dir = scratch_dir  # where workers encode before moving files into storage
 
     # jobs ---------------------------------------------------------------------------------------
 
@@ -83,12 +96,13 @@ class JobService:
         self.storage.delete_prefix(f"outputs/{job_id}")
 
     def media_url(self, key: str) -> str:
-        return f"{self.base_url}/media/{key}"
+        return self.storage.url(key)
 
     # uploads ------------------------------------------------------------------------------------
 
-    def create_upload(self, owner: str, extension: str) -> tuple[Asset, str]:
-        """Reserve an upload slot; returns the asset and the token that authorises the upload."""
+    def create_upload(self, owner: str, extension: str) -> tuple[Asset, UploadTarget]:
+        """Reserve an upload slot. With a bucket, the target is a presigned POST straight to it;
+        otherwise reelforge's own /uploads endpoint with a signature over the asset id."""
         extension = extension.lower().lstrip(".")
         if extension not in UPLOAD_EXTENSIONS:
             raise InvalidRequest(f"extension must be one of {', '.join(UPLOAD_EXTENSIONS)}", "extension")
@@ -101,7 +115,12 @@ class JobService:
             created_at=now(),
         )
         self.repo.add_asset(asset)
-        return asset, self.upload_token(asset_id)
+        presigned_post = getattr(self.storage, "presigned_post", None)
+        if presigned_post is not None:
+            url, fields = presigned_post(asset.key, CONTENT_TYPES[extension], MAX_IMAGE_BYTES)
+            return asset, UploadTarget(url, fields)
+        fields = {"key": asset.key, "asset_id": asset_id, "signature": self.upload_token(asset_id)}
+        return asset, UploadTarget(f"{self.base_url}/uploads", fields)
 
     def upload_token(self, asset_id: str) -> str:
         return hmac.new(self._secret, f"upload:{asset_id}".encode(), hashlib.sha256).hexdigest()
@@ -130,9 +149,9 @@ class JobService:
         """Store image bytes that arrived inline (base64, data URI, fetched URL, multipart) as a
         ready asset, so every dialect's frames end up as asset ids like Leonardo's uploads."""
         fmt = sniff_image_format(data)
-        asset, token = self.create_upload(owner, "jpg" if fmt == "jpeg" else (fmt or "png"))
+        asset, _ = self.create_upload(owner, "jpg" if fmt == "jpeg" else (fmt or "png"))
         try:
-            return self.complete_upload(asset.id, token, data)
+            return self.complete_upload(asset.id, self.upload_token(asset.id), data)
         except Exception:
             self.repo.delete_asset(asset.id)
             raise
@@ -152,9 +171,23 @@ class JobService:
         asset = self.repo.get_asset(asset_id)
         if asset is None or asset.owner != owner:
             raise InvalidRequest(f"image {asset_id} not found", field)
-        if not asset.ready:
+        if not asset.ready and not self._adopt_direct_upload(asset, field):
             raise InvalidRequest(f"image {asset_id} has not been uploaded yet", field)
         return asset
+
+    def _adopt_direct_upload(self, asset: Asset, field: str) -> bool:
+        """A presigned POST puts bytes in the bucket without reelforge seeing them: validate them
+        on first use, and drop them if they are not a usable image."""
+        if not self.storage.exists(asset.key):
+            return False
+        data = self.storage.read_bytes(asset.key)
+        try:
+            image = decode_image(data)
+        except InvalidRequest as exc:
+            self.storage.delete(asset.key)
+            raise InvalidRequest(f"image {asset.id}: {exc.message}", field) from None
+        self.repo.mark_asset_ready(asset.id, image.width, image.height, len(data))
+        return True
 
     def stats(self) -> dict[str, int]:
         return {status.value: self.repo.count_jobs(status) for status in JobStatus}

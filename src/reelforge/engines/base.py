@@ -19,6 +19,10 @@ class Canceled(Exception):
     """The job was canceled while rendering."""
 
 
+class EngineUnavailable(RuntimeError):
+    """The model cannot run here (weights or packages missing); `reelforge doctor` tells more."""
+
+
 @dataclass
 class RenderContext:
     """Everything an engine gets for one output sample."""

@@ -1,8 +1,8 @@
 """The embedded queue: worker threads inside the server process, fed from the jobs table.
 
-The database is the queue: `enqueue` only wakes a thread, which claims the oldest queued job
-with a conditional update. Threads also poll, so jobs queued by another process on the same
-database (the CLI, a second server) are picked up too. On start, jobs left `running` by a
+The database is the queue: `enqueue` only wakes a thread, which leases the oldest queued job
+with a conditional update (`worker.work_next`). Threads also poll, so jobs queued by another
+process on the same database (the CLI, a second server) are picked up too. On start, jobs left `running` by a
 crashed or killed process are put back in the queue: nothing is stuck or lost.
 """
 
@@ -14,14 +14,8 @@ log = logging.getLogger(__name__)
 
 
 class InProcessQueue:
-    def __init__(
-        self,
-        claim: Callable[[], str | None],
-        run: Callable[[str], object],
-        concurrency: int = 1,
-        poll_interval: float = 1.0,
-    ):
-        self._claim, self._run = claim, run
+    def __init__(self, work: Callable[[], bool], concurrency: int = 1, poll_interval: float = 1.0):
+        self._work = work  # runs the next queued job; False when there was none
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self._wake = threading.Condition()
@@ -51,17 +45,12 @@ class InProcessQueue:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                job_id = self._claim()
+                worked = self._work()
             except Exception:
-                log.exception("claiming a job failed")
-                job_id = None
-            if job_id is None:
+                log.exception("running a job crashed the worker loop")
+                worked = False
+            if not worked:
                 with self._wake:
                     if self._pending == 0:
                         self._wake.wait(self.poll_interval)
                     self._pending = 0
-                continue
-            try:
-                self._run(job_id)
-            except Exception:
-                log.exception("job %s crashed the worker loop", job_id)

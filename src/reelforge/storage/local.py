@@ -1,4 +1,5 @@
-"""Local-directory storage, the embedded default. Keys map to files under one root directory."""
+"""Local-directory storage, the embedded default. Keys map to files under one root directory, and
+reelforge serves them itself at `<base_url>/media/<key>` (api/media.py)."""
 
 import os
 import shutil
@@ -7,9 +8,12 @@ from pathlib import Path
 
 
 class LocalStorage:
-    def __init__(self, root: Path):
+    url_ttl = None
+
+    def __init__(self, root: Path, base_url: str):
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url
 
     def path(self, key: str) -> Path:
         """The file of a key; refuses keys that would escape the root."""
@@ -18,16 +22,24 @@ class LocalStorage:
             raise ValueError(f"bad storage key {key!r}")
         return path
 
-    def writable_path(self, key: str) -> Path:
+    def _target(self, key: str) -> tuple[Path, Path]:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        return path, path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        path = self.writable_path(key)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        path, tmp = self._target(key)
         tmp.write_bytes(data)
         os.replace(tmp, path)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Move a finished local file into place (a rename when on the same file system)."""
+        target, tmp = self._target(key)
+        shutil.move(path, tmp)
+        os.replace(tmp, target)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -38,3 +50,6 @@ class LocalStorage:
     def delete_prefix(self, prefix: str) -> None:
         """Remove a whole folder of keys (e.g. every output of one job)."""
         shutil.rmtree(self.path(prefix), ignore_errors=True)
+
+    def url(self, key: str) -> str:
+        return f"{self.base_url}/media/{key}"

@@ -1,13 +1,14 @@
-"""Opening the database: engine creation (SQLite in WAL mode) and migrating to the latest schema."""
+"""Opening the database (SQLite in WAL mode, or PostgreSQL) and migrating it to the latest schema."""
 
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x7265656C  # "reel"
 
 
 def open_engine(url: str) -> Engine:
@@ -30,9 +31,12 @@ def open_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (a no-op when it is already there)."""
+    """Bring the schema to the newest Alembic revision (a no-op when it is already there).
+    On PostgreSQL an advisory lock serialises nodes that start at the same moment."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

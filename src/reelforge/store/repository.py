@@ -43,6 +43,7 @@ def _job(row: JobRow) -> Job:
         cancel_requested=row.cancel_requested,
         attempts=row.attempts,
         extra=dict(row.extra or {}),
+        worker_id=row.worker_id,
     )
 
 
@@ -87,6 +88,7 @@ class Repository:
                     cancel_requested=False,
                     attempts=0,
                     extra=job.extra,
+                    enqueued_at=job.created_at,
                 )
             )
 
@@ -106,9 +108,10 @@ class Repository:
         with self._tx() as s:
             return s.scalar(select(func.count()).select_from(JobRow).where(JobRow.status == status.value))
 
-    def claim(self, only: str | None = None) -> str | None:
-        """Move the oldest queued job (or just `only`) to running and return its id; None if
-        there is nothing to claim or another worker won the race for `only`."""
+    def claim(self, token: str, only: str | None = None) -> str | None:
+        """Lease the oldest queued job (or just `only`) to the run identified by `token`: it becomes
+        running and only that token may report progress or finish it. Returns the job id, or None
+        if there is nothing to claim or another run won the race for `only`."""
         while True:
             with self._tx() as s:
                 query = select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value)
@@ -117,12 +120,15 @@ class Repository:
                 job_id = s.scalar(query.order_by(JobRow.created_at, JobRow.id).limit(1))
                 if job_id is None:
                     return None
+                at = now()
                 claimed = s.execute(
                     update(JobRow)
                     .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
                     .values(
                         status=JobStatus.RUNNING.value,
-                        started_at=now(),
+                        started_at=at,
+                        heartbeat_at=at,
+                        worker_id=token,
                         progress=0,
                         attempts=JobRow.attempts + 1,
                     )
@@ -132,27 +138,47 @@ class Repository:
             if only is not None:
                 return None
 
-    def set_progress(self, job_id: str, progress: int) -> bool:
-        """Record progress of a running job; returns False when the job should stop
-        (cancel requested, deleted, or no longer running)."""
+    def _leased(self, job_id: str, token: str):
+        return (JobRow.id == job_id, JobRow.worker_id == token, JobRow.status == JobStatus.RUNNING.value)
+
+    def set_progress(self, job_id: str, token: str, progress: int) -> bool:
+        """Record progress of a leased job and renew its heartbeat; returns False when the run
+        should stop (cancel requested, job deleted, or the lease was lost to another run)."""
         with self._tx() as s:
             s.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
-                .values(progress=progress)
+                .where(*self._leased(job_id, token))
+                .values(progress=progress, heartbeat_at=now())
             )
-            row = s.execute(select(JobRow.status, JobRow.cancel_requested).where(JobRow.id == job_id)).first()
-        return row is not None and row.status == JobStatus.RUNNING.value and not row.cancel_requested
+            row = s.execute(
+                select(JobRow.status, JobRow.cancel_requested, JobRow.worker_id).where(JobRow.id == job_id)
+            ).first()
+        return (
+            row is not None
+            and row.status == JobStatus.RUNNING.value
+            and row.worker_id == token
+            and not row.cancel_requested
+        )
+
+    def heartbeat(self, job_id: str, token: str) -> bool:
+        """Renew the lease; False if it is gone (job finished, deleted, or taken over)."""
+        with self._tx() as s:
+            return bool(
+                s.execute(
+                    update(JobRow).where(*self._leased(job_id, token)).values(heartbeat_at=now())
+                ).rowcount
+            )
 
     def finish(
         self,
         job_id: str,
+        token: str,
         status: JobStatus,
         outputs: list[Output] = (),
         error_code: str | None = None,
         error_message: str | None = None,
     ) -> bool:
-        """Move a running job to a terminal state; False if it was not running any more."""
+        """Move a leased running job to a terminal state; False if the lease is gone."""
         values = dict(status=status.value, finished_at=now(), outputs=[o.to_dict() for o in outputs])
         if status is JobStatus.SUCCEEDED:
             values["progress"] = 100
@@ -160,11 +186,7 @@ class Repository:
             values.update(error_code=error_code, error_message=error_message)
         with self._tx() as s:
             return bool(
-                s.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
-                    .values(**values)
-                ).rowcount
+                s.execute(update(JobRow).where(*self._leased(job_id, token)).values(**values)).rowcount
             )
 
     def request_cancel(self, job_id: str) -> JobStatus | None:
@@ -183,14 +205,52 @@ class Repository:
             status = s.scalar(select(JobRow.status).where(JobRow.id == job_id))
         return JobStatus(status) if status else None
 
-    def requeue_running(self) -> int:
-        """Put jobs left `running` by a dead process back in the queue (embedded mode start-up)."""
+    def recover_running(
+        self, max_attempts: int, silent_since: datetime | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Take back running jobs whose run is gone: all of them (embedded start-up, when this process
+        owns every job) or those whose heartbeat is older than `silent_since`. A job that has used
+        up `max_attempts` fails with `worker_lost`; the others go back to the queue.
+        Returns (requeued ids, failed ids)."""
+        conditions = [JobRow.status == JobStatus.RUNNING.value]
+        if silent_since is not None:
+            conditions.append(JobRow.heartbeat_at < silent_since)
+        requeued, failed = [], []
         with self._tx() as s:
-            return s.execute(
-                update(JobRow)
-                .where(JobRow.status == JobStatus.RUNNING.value)
-                .values(status=JobStatus.QUEUED.value, progress=0, started_at=None)
-            ).rowcount
+            for job_id, attempts in s.execute(select(JobRow.id, JobRow.attempts).where(*conditions)).all():
+                where = update(JobRow).where(JobRow.id == job_id, *conditions)
+                if attempts >= max_attempts:
+                    message = f"the worker running this job stopped responding ({attempts} attempts)"
+                    values = dict(
+                        status=JobStatus.FAILED.value,
+                        finished_at=now(),
+                        error_code="worker_lost",
+                        error_message=message,
+                        worker_id=None,
+                    )
+                    target = failed
+                else:
+                    values = dict(status=JobStatus.QUEUED.value, progress=0, started_at=None, worker_id=None)
+                    target = requeued
+                if s.execute(where.values(**values)).rowcount:
+                    target.append(job_id)
+        return requeued, failed
+
+    def unpublished(self, published_before: datetime, limit: int = 500) -> list[str]:
+        """Queued jobs last handed to the broker before `published_before` (or never)."""
+        query = (
+            select(JobRow.id)
+            .where(JobRow.status == JobStatus.QUEUED.value)
+            .where((JobRow.enqueued_at.is_(None)) | (JobRow.enqueued_at < published_before))
+            .order_by(JobRow.created_at)
+            .limit(limit)
+        )
+        with self._tx() as s:
+            return list(s.scalars(query))
+
+    def mark_published(self, job_id: str) -> None:
+        with self._tx() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(enqueued_at=now()))
 
     def delete_job(self, job_id: str) -> bool:
         with self._tx() as s:

@@ -19,7 +19,7 @@ from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects import leonardo_common as common
 from reelforge.catalog import ModelSpec
-from reelforge.core.errors import NotFound
+from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.request import SEED_MAX, build_request
 
 router = APIRouter(prefix=common.V1, tags=["Leonardo v1"])
@@ -175,14 +175,13 @@ def me(caller: CallerDep, settings: SettingsDep) -> dict:
 
 @router.post("/init-image")
 def create_init_image(body: InitImageBody, service: ServiceDep, caller: CallerDep) -> dict:
-    asset, token = service.create_upload(caller.id, body.extension)
-    fields = {"key": asset.key, "asset_id": asset.id, "signature": token}
+    asset, target = service.create_upload(caller.id, body.extension)
     return {
         "uploadInitImage": {
             "id": asset.id,
-            "url": f"{service.base_url}/uploads",
+            "url": target.url,
             "key": asset.key,
-            "fields": json.dumps(fields),
+            "fields": json.dumps(target.fields),
         }
     }
 
@@ -209,3 +208,66 @@ def delete_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> 
     except NotFound:
         return {"delete_init_images_by_pk": None}
     return {"delete_init_images_by_pk": {"id": image_id}}
+
+
+# SVD motion (seed 003) -----------------------------------------------------------------------------
+#
+# `POST /generations-motion-svd` animates one image with the catalog's `SVD` model (Stable Video
+# Diffusion: a short, silent clip, no prompt, no end frame). Decisions [open]:
+# - `imageId` is one of the caller's uploaded init images, whatever `isInitImage` says when absent
+#   or true; `isInitImage: false` (a generated image) and `isVariation: true` are refused with 400,
+#   as reelforge has neither generated nor variation images (same rule as `GENERATED` frames).
+# - The clip is the SVD entry's only length (4 s) and silent; its size is the entry's landscape
+#   size, or its portrait size when the image is taller than wide; the image is centre-cropped.
+# - `motionStrength` is an integer 1..10 (Leonardo's range in its app; default 5), recorded with
+#   the generation; the preview engine's camera move does not vary with it.
+# - The generation's `prompt` reads "SVD motion" (SVD takes no prompt; the core needs one).
+SVD_MODEL = "SVD"
+SVD_PROMPT = "SVD motion"
+
+
+class MotionSvdBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    imageId: str = Field(min_length=1)
+    isPublic: StrictBool | None = None
+    isInitImage: StrictBool | None = None
+    isVariation: StrictBool | None = None
+    motionStrength: common.JsonInt | None = Field(default=None, ge=1, le=10)
+
+
+@router.post("/generations-motion-svd")
+def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CallerDep) -> dict:
+    if body.isVariation:
+        raise InvalidRequest("isVariation: only uploaded init images can be animated here", "isVariation")
+    if body.isInitImage is False:
+        raise InvalidRequest("isInitImage: only uploaded init images can be animated here", "isInitImage")
+    with common.client_fields(CLIENT_FIELDS):
+        spec = service.catalog.get(SVD_MODEL)
+        try:
+            asset = service.get_asset(body.imageId, caller.id)
+        except NotFound:
+            raise InvalidRequest(f"imageId: image {body.imageId} not found", "imageId") from None
+        portrait = bool(asset.width and asset.height and asset.height > asset.width)
+        try:
+            width, height = spec.resolve_size(portrait=portrait)
+        except InvalidRequest:  # the catalog entry has no size of that orientation
+            width, height = spec.default_size
+        request = build_request(
+            model=SVD_MODEL,
+            prompt=SVD_PROMPT,
+            duration=spec.default_duration,
+            width=width,
+            height=height,
+            audio=False,
+            start_image=body.imageId,
+        )
+        extra = {
+            "public": bool(body.isPublic),
+            "dialect": "leonardo",
+            "motionStrength": 5 if body.motionStrength is None else body.motionStrength,
+        }
+        job = service.submit(request, caller.id, extra=extra)
+    return {
+        "motionSvdGenerationJob": {"generationId": job.id, "apiCreditCost": None, "cost": common.cost(job)}
+    }

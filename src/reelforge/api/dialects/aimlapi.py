@@ -1,0 +1,293 @@
+"""AI/ML API (seed 002, specs/aimlapi): `POST /v2/video/generations`,
+`GET /v2/video/generations?generation_id=` and the public model list `GET /models`.
+
+Request fields, as AI/ML API documents them for `google/veo-3.1-lite-generate-001`: `model` and
+`prompt` (required), `image_url` / `last_image_url` (an http(s) URL, raw base64 or a data URI; see
+media/intake.py), `aspect_ratio` 16:9|9:16 (default 16:9), `resolution` (default 720P), `duration`
+4|6|8 (default 8), `generate_audio` (default true), `person_generation` dont_allow|allow_adult
+(default allow_adult). `negative_prompt` and `seed` (documented for the other Veo 3.1 models, and
+sent by the official SDK's `videos.generate_with_polling`) are honoured too; `enhance_prompt`,
+`auto_fix` and `provider` are accepted and have no effect.
+
+Decisions where AI/ML API documents nothing or contradicts itself [open]:
+- Model ids: every catalog id or alias, the same with a `google/` prefix, and AI/ML's own Veo ids
+  (`google/veo-3-1-lite-generate-preview`, `google/veo-3.1-t2v`, `-i2v`, `-t2v-fast`, `-i2v-fast`,
+  `-first-last-image-to-video`), mapped onto the catalog's Veo models. The i2v ids require
+  `image_url`, the first-last id both images, as their specs do. The default resolution is the one
+  each model's spec gives: 720P for Lite 001, 1080p for the preview and the other Veo 3.1 ids.
+- `resolution` accepts both spellings the specs use (`720P`/`1080P` and `720p`/`1080p`).
+- `duration` (default: the model's catalog default, 8 for every Veo model) is a JSON integer (or
+  an integral float such as 8.0) or a numeric string (`"8"`), because AI/ML's samples send the
+  string; booleans are refused. `generate_audio` must be a JSON boolean (no `"true"`).
+- `prompt` is 1..10000 characters (AI/ML gives no limit), `negative_prompt` at most 10000.
+- An image that cannot be read (bad base64, GIF, over 20 MB, private address, ...) is a 400.
+- POST answers 200 with the same object GET returns. `meta.usage` is set once the generation is
+  `completed` (billing on success): `usd_spent` is the catalog's list price and `credits_used`
+  is `usd_spent` x 2,000,000, the ratio of AI/ML's own example (120000 credits = $0.06).
+- Status words: queued -> `queued`, running -> `generating`, succeeded -> `completed`, failed and
+  canceled -> `error` with `error {name, message}`; `video.url` is the first (only) output.
+- Errors use AI/ML's body `{message, path, requestId, statusCode, timestamp}`: 400 for any invalid
+  request (malformed JSON included), 401 without a bearer key, 404 for an unknown (or another
+  key's) `generation_id`, never a stack trace. `path` is the endpoint's path; `message` starts
+  with the offending field (`duration: ...`, `last_image_url: ...`).
+- `GET /models` needs no key (the catalog is public, as AI/ML's model list is) and answers the
+  OpenAI list shape AI/ML uses, `{"object": "list", "data": [...]}`, one entry per model id the
+  create endpoint accepts, each with `type: "video"`, `info` and `features`.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic_core import PydanticCustomError
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.dialects.leonardo_common import JsonInt, client_fields
+from reelforge.catalog import Catalog, ModelSpec
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.job import Job, JobStatus
+from reelforge.core.request import SEED_MAX, build_request
+from reelforge.core.service import JobService
+from reelforge.media.intake import stored_images
+
+PREFIX = "/v2/video/generations"
+MODELS_PATH = "/models"
+CREDITS_PER_USD = 2_000_000
+MAX_PROMPT = 10_000
+
+router = APIRouter(tags=["AI/ML API"])
+
+STATUS_WORDS = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "generating",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "error",
+    JobStatus.CANCELED: "error",
+}
+
+
+@dataclass(frozen=True)
+class AimlModel:
+    """An AI/ML model id that is not a catalog name: the catalog model it runs on and its spec's rules."""
+
+    target: str
+    default_resolution: str = "1080p"
+    needs_image: bool = False
+    needs_last_image: bool = False
+
+
+AIML_MODELS = {
+    "google/veo-3-1-lite-generate-preview": AimlModel("veo-3.1-lite"),
+    "veo-3-1-lite-generate-preview": AimlModel("veo-3.1-lite"),
+    "google/veo-3.1-t2v": AimlModel("VEO3_1"),
+    "google/veo-3.1-i2v": AimlModel("VEO3_1", needs_image=True),
+    "google/veo-3.1-first-last-image-to-video": AimlModel("VEO3_1", needs_image=True, needs_last_image=True),
+    "google/veo-3.1-t2v-fast": AimlModel("VEO3_1FAST"),
+    "google/veo-3.1-i2v-fast": AimlModel("VEO3_1FAST", needs_image=True),
+}
+# catalog names whose AI/ML spec defaults to 1080p (everything else defaults to 720P, Lite 001's default)
+DEFAULT_1080P = {"veo-3.1-lite-generate-preview"}
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+Duration = Annotated[Literal[4, 6, 8], BeforeValidator(_duration)]
+"""4, 6 or 8, as a JSON number or a numeric string ("8")."""
+
+
+class CreateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    image_url: str | None = Field(default=None, min_length=1)
+    last_image_url: str | None = Field(default=None, min_length=1)
+    aspect_ratio: Literal["16:9", "9:16"] | None = None
+    resolution: Literal["720P", "720p", "1080P", "1080p"] | None = None
+    duration: Duration | None = None
+    generate_audio: StrictBool | None = None
+    person_generation: Literal["dont_allow", "allow_adult"] | None = None
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    seed: JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
+    enhance_prompt: StrictBool | None = None
+    auto_fix: StrictBool | None = None
+    provider: str | None = None
+
+
+# canonical field names the core and catalog report -> the AI/ML body's field names
+CLIENT_FIELDS = {
+    "size": "resolution",
+    "width": "resolution",
+    "height": "resolution",
+    "audio": "generate_audio",
+    "start_image": "image_url",
+    "end_image": "last_image_url",
+    "samples": "model",
+}
+
+
+def render_error_at(path: str):
+    def render(status: int, message: str, field: str | None, code: str) -> dict:
+        if field and not message.startswith(f"{field}:"):
+            message = f"{field}: {message}"  # the body has no field of its own: name it in the text
+        return {
+            "message": message,
+            "path": path,
+            "requestId": str(uuid.uuid4()),
+            "statusCode": status,
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+
+    return render
+
+
+render_error = render_error_at(PREFIX)
+render_models_error = render_error_at(MODELS_PATH)
+
+
+def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, AimlModel]:
+    """The catalog model an AI/ML model id runs on, and that id's rules."""
+    if name in catalog:
+        tier = "1080p" if name in DEFAULT_1080P else "720p"
+        return catalog.get(name), AimlModel(name, default_resolution=tier)
+    if name in AIML_MODELS and AIML_MODELS[name].target in catalog:
+        rules = AIML_MODELS[name]
+        return catalog.get(rules.target), rules
+    bare = name.removeprefix("google/")
+    if bare != name and bare in catalog:
+        return resolve_model(catalog, bare)
+    raise InvalidRequest(f"model: unknown model {name!r}", "model")
+
+
+def usage(job: Job) -> dict:
+    usd = job.cost_usd
+    return {"credits_used": int(usd * CREDITS_PER_USD), "usd_spent": float(usd.normalize())}
+
+
+def generation(service: JobService, job: Job) -> dict:
+    """The object POST and GET answer."""
+    status = STATUS_WORDS[job.status]
+    video = None
+    if job.status is JobStatus.SUCCEEDED and job.outputs:
+        video = {"url": service.media_url(job.outputs[0].video_key)}
+    error = None
+    if job.status is JobStatus.FAILED:
+        error = {"name": job.error_code or "generation_failed", "message": job.error_message or "failed"}
+    elif job.status is JobStatus.CANCELED:
+        error = {"name": "canceled", "message": "the generation was canceled"}
+    meta = {"usage": usage(job)} if job.status is JobStatus.SUCCEEDED else None
+    return {"id": job.id, "status": status, "video": video, "error": error, "meta": meta}
+
+
+@router.post(PREFIX)
+def create_generation(
+    body: CreateBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
+    if body.last_image_url and not body.image_url:
+        raise InvalidRequest(
+            "last_image_url: a last frame needs image_url (the first frame)", "last_image_url"
+        )
+    with client_fields(CLIENT_FIELDS):
+        spec, rules = resolve_model(service.catalog, body.model)
+        if rules.needs_image and not body.image_url:
+            raise InvalidRequest(f"image_url: is required for {body.model}", "image_url")
+        if rules.needs_last_image and not body.last_image_url:
+            raise InvalidRequest(f"last_image_url: is required for {body.model}", "last_image_url")
+        tier = (body.resolution or rules.default_resolution).lower()
+        width, height = spec.resolve_size(tier, portrait=body.aspect_ratio == "9:16")
+        request = build_request(
+            model=spec.id,
+            prompt=body.prompt,
+            negative_prompt=body.negative_prompt,
+            duration=body.duration or spec.default_duration,
+            width=width,
+            height=height,
+            seed=body.seed,
+            audio=True if body.generate_audio is None else body.generate_audio,
+            # placeholders, so the catalog checks frame support before any image is fetched
+            start_image="pending" if body.image_url else None,
+            end_image="pending" if body.last_image_url else None,
+            person_generation=body.person_generation or "allow_adult",
+        )
+        spec.check(request)
+        sources = {"image_url": body.image_url, "last_image_url": body.last_image_url}
+        with stored_images(service, caller.id, sources, settings.image_fetch_allowlist) as ids:
+            request = request.model_copy(
+                update={"start_image": ids["image_url"], "end_image": ids["last_image_url"]}
+            )
+            job = service.submit(request, caller.id, extra={"dialect": "aimlapi", "model": body.model})
+    return generation(service, job)
+
+
+@router.get(PREFIX)
+def get_generation(
+    generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
+) -> dict:
+    return generation(service, service.get(generation_id, caller.id))
+
+
+def _accepted_names(catalog: Catalog) -> list[tuple[str, ModelSpec]]:
+    names: dict[str, ModelSpec] = {}
+    for spec in catalog.models:
+        for name in (spec.id, *spec.aliases):
+            names.setdefault(name, spec)
+    for name, rules in AIML_MODELS.items():
+        if rules.target in catalog:
+            names.setdefault(name, catalog.get(rules.target))
+    return sorted(names.items())
+
+
+def _features(spec: ModelSpec) -> list[str]:
+    features = ["text-to-video"]
+    if spec.start_frame:
+        features.append("image-to-video")
+    if spec.end_frame:
+        features.append("first-last-frame-to-video")
+    if spec.audio:
+        features.append("audio")
+    return features
+
+
+def _price(spec: ModelSpec) -> dict:
+    return {
+        kind: {tier: float(Decimal(str(price))) for tier, price in tiers.items()}
+        for kind, tiers in spec.price_per_second.items()
+    }
+
+
+@router.get(MODELS_PATH)
+def list_models(service: ServiceDep) -> dict:
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": name,
+                "object": "model",
+                "type": "video",
+                "created": 0,
+                "owned_by": "reelforge",
+                "info": {
+                    "name": spec.id,
+                    "developer": "Google" if "veo" in spec.id.lower() else "reelforge",
+                    "description": f"{spec.id} on the {spec.engine} engine",
+                    "durations": list(spec.durations),
+                    "sizes": list(spec.sizes),
+                    "price_per_second_usd": _price(spec),
+                },
+                "features": _features(spec),
+                "endpoints": [PREFIX],
+            }
+            for name, spec in _accepted_names(service.catalog)
+        ],
+    }

@@ -1,0 +1,247 @@
+"""HighwayAPI (seed 004), a Novita-style async task API for Veo 3.1 Lite, under `/v3/async`:
+`POST /veo-3.1-lite-i2v`, `/veo-3.1-lite-t2v`, `/veo-3.1-lite-firstlastframe` answer
+`{"task_id"}`; `GET /task-result?task_id=` answers the Novita task object.
+
+Request fields, as documented: `prompt` (required), `image` (i2v and first-last: required; an
+http(s) URL or base64, also a data URI; JPEG/PNG, WebP too, <= 20 MB; see media/intake.py),
+`last_frame_image` (first-last: required), `seed` 0..4294967295, `duration` 4|6|8 (default 8),
+`resolution` 720p|1080p (default 720p), `aspect_ratio` 16:9|9:16 (default 16:9), `sample_count`
+1..4 (default 1; that many videos, each with its own seed derived from the task's), `generate_audio`
+(default **false** here), `negative_prompt`, `person_generation` allow_adult|dont_allow (default
+allow_adult); t2v adds `enhance_prompt` (accepted, no effect) and limits `prompt` to 2048 chars.
+
+Decisions where HighwayAPI / Novita document nothing [open]:
+- Types are JSON types, as a Go backend decodes them: `"8"` for an integer or `"false"` for a
+  boolean is a 400, not coerced (an integral float such as 8.0 is the same JSON number as 8).
+  Enum values are case-sensitive (`720P` is refused here, unlike AI/ML API).
+- i2v and first-last prompts are limited to 10000 characters (no limit is documented).
+- The task object follows Novita's `GET /v3/async/task-result`: `task {task_id, task_type,
+  status, reason, eta, progress_percent}`, `videos [{video_url, video_url_ttl, video_type: "mp4"}]`,
+  `images: []`, `audios: []`, `extra {seed, debug_info}`. Fields Novita's protobuf JSON renders
+  from 64-bit integers are strings (`video_url_ttl`, `extra.seed`, `debug_info.*_ms`); `eta` and
+  `progress_percent` are numbers. `task_type` is `VEO_3_1_LITE_I2V|T2V|FIRSTLASTFRAME`.
+- Status words: queued -> TASK_STATUS_QUEUED, running -> TASK_STATUS_PROCESSING, succeeded ->
+  TASK_STATUS_SUCCEED, failed and canceled -> TASK_STATUS_FAILED with the cause in `reason`.
+  `progress_percent` is 100 on success; `eta` is seconds left, estimated from progress so far.
+- `video_url_ttl` is the lifetime of presigned URLs when media live in a bucket; with local media,
+  whose URLs do not expire while the task exists, it is "86400", the cache lifetime the media
+  route announces. `extra.seed` is the task's seed (sample i renders
+  with a seed derived from it).
+- Errors use Novita's body `{"code", "reason", "message", "metadata"}` with `code` = the HTTP
+  status: 400 INVALID_REQUEST_BODY (any invalid request, malformed JSON included; `metadata.field`
+  names the field), 401 INVALID_API_KEY (no bearer key), 404 TASK_NOT_FOUND for an unknown (or
+  another key's) task id, NOT_FOUND for an unknown route, 500 INTERNAL_SERVER_ERROR without a
+  stack trace.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.dialects.leonardo_common import JsonInt, client_fields
+from reelforge.core.errors import NotFound
+from reelforge.core.job import Job, JobStatus
+from reelforge.core.request import SEED_MAX, build_request
+from reelforge.media.intake import stored_images
+
+PREFIX = "/v3/async"
+MODEL = "veo-3.1-lite"
+VIDEO_URL_TTL = "86400"
+MAX_T2V_PROMPT = 2048
+MAX_PROMPT = 10_000
+
+router = APIRouter(prefix=PREFIX, tags=["HighwayAPI"])
+
+STATUS_WORDS = {
+    JobStatus.QUEUED: "TASK_STATUS_QUEUED",
+    JobStatus.RUNNING: "TASK_STATUS_PROCESSING",
+    JobStatus.SUCCEEDED: "TASK_STATUS_SUCCEED",
+    JobStatus.FAILED: "TASK_STATUS_FAILED",
+    JobStatus.CANCELED: "TASK_STATUS_FAILED",
+}
+REASONS = {
+    400: "INVALID_REQUEST_BODY",
+    401: "INVALID_API_KEY",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "REQUEST_TOO_LARGE",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+
+def render_error(status: int, message: str, field: str | None, code: str) -> dict:
+    reason = "TASK_NOT_FOUND" if code == TaskNotFound.code else REASONS.get(status)
+    if reason is None:
+        reason = "INTERNAL_SERVER_ERROR" if status >= 500 else "ERROR"
+    return {
+        "code": status,
+        "reason": reason,
+        "message": message,
+        "metadata": {"field": field} if field else {},
+    }
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    seed: JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
+    duration: Literal[4, 6, 8] = 8
+    resolution: Literal["720p", "1080p"] = "720p"
+    aspect_ratio: Literal["16:9", "9:16"] = "16:9"
+    sample_count: JsonInt = Field(default=1, ge=1, le=4)
+    generate_audio: StrictBool = False
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    person_generation: Literal["allow_adult", "dont_allow"] = "allow_adult"
+
+
+class TextToVideoBody(_Body):
+    prompt: str = Field(min_length=1, max_length=MAX_T2V_PROMPT)
+    enhance_prompt: StrictBool | None = None
+
+
+class ImageToVideoBody(_Body):
+    image: str = Field(min_length=1)
+
+
+class FirstLastFrameBody(ImageToVideoBody):
+    last_frame_image: str = Field(min_length=1)
+
+
+# canonical field names the core and catalog report -> HighwayAPI's field names
+CLIENT_FIELDS = {
+    "size": "resolution",
+    "width": "resolution",
+    "height": "resolution",
+    "audio": "generate_audio",
+    "samples": "sample_count",
+    "start_image": "image",
+    "end_image": "last_frame_image",
+}
+
+
+def _submit(
+    service, caller, settings, body: _Body, kind: str, image: str | None = None, last: str | None = None
+) -> dict:
+    with client_fields(CLIENT_FIELDS):
+        spec = service.catalog.get(MODEL)
+        width, height = spec.resolve_size(body.resolution, portrait=body.aspect_ratio == "9:16")
+        request = build_request(
+            model=MODEL,
+            prompt=body.prompt,
+            negative_prompt=body.negative_prompt,
+            duration=body.duration,
+            width=width,
+            height=height,
+            seed=body.seed,
+            audio=body.generate_audio,
+            samples=body.sample_count,
+            person_generation=body.person_generation,
+            # placeholders, so the catalog checks frame support before any image is fetched
+            start_image="pending" if image else None,
+            end_image="pending" if last else None,
+        )
+        spec.check(request)
+        sources = {"image": image, "last_frame_image": last}
+        with stored_images(service, caller.id, sources, settings.image_fetch_allowlist) as ids:
+            request = request.model_copy(
+                update={"start_image": ids["image"], "end_image": ids["last_frame_image"]}
+            )
+            job = service.submit(request, caller.id, extra={"dialect": "highway", "task_type": kind})
+    return {"task_id": job.id}
+
+
+@router.post("/veo-3.1-lite-t2v")
+def text_to_video(
+    body: TextToVideoBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
+    return _submit(service, caller, settings, body, "VEO_3_1_LITE_T2V")
+
+
+@router.post("/veo-3.1-lite-i2v")
+def image_to_video(
+    body: ImageToVideoBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
+    return _submit(service, caller, settings, body, "VEO_3_1_LITE_I2V", body.image)
+
+
+@router.post("/veo-3.1-lite-firstlastframe")
+def first_last_frame(
+    body: FirstLastFrameBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
+    return _submit(
+        service, caller, settings, body, "VEO_3_1_LITE_FIRSTLASTFRAME", body.image, body.last_frame_image
+    )
+
+
+def _ms(value: datetime | None) -> str:
+    return str(int(value.timestamp() * 1000)) if value else "0"
+
+
+def _eta(job: Job) -> int:
+    if job.status is not JobStatus.RUNNING or not job.started_at or job.progress <= 0:
+        return 0
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    return max(0, round(elapsed * (100 - job.progress) / job.progress))
+
+
+def _reason(job: Job) -> str:
+    if job.status is JobStatus.FAILED:
+        return job.error_message or "generation failed"
+    if job.status is JobStatus.CANCELED:
+        return "task was canceled"
+    return ""
+
+
+def task_result(service, job: Job) -> dict:
+    done = job.status is JobStatus.SUCCEEDED
+    ttl = getattr(service.storage, "url_ttl", None)  # presigned bucket URLs expire; local ones do not
+    ttl = str(ttl) if ttl else VIDEO_URL_TTL
+    videos = [
+        {"video_url": service.media_url(out.video_key), "video_url_ttl": ttl, "video_type": "mp4"}
+        for out in sorted(job.outputs, key=lambda o: o.index)
+    ]
+    return {
+        "task": {
+            "task_id": job.id,
+            "task_type": job.extra.get("task_type", "VEO_3_1_LITE"),
+            "status": STATUS_WORDS[job.status],
+            "reason": _reason(job),
+            "eta": _eta(job),
+            "progress_percent": 100 if done else (job.progress if job.status is JobStatus.RUNNING else 0),
+        },
+        "images": [],
+        "videos": videos if done else [],
+        "audios": [],
+        "extra": {
+            "seed": str(job.seed),
+            "debug_info": {
+                "request_info": "",
+                "submit_time_ms": _ms(job.created_at),
+                "execute_time_ms": _ms(job.started_at),
+                "complete_time_ms": _ms(job.finished_at),
+            },
+        },
+    }
+
+
+@router.get("/task-result")
+def get_task_result(
+    task_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
+) -> dict:
+    try:
+        job = service.get(task_id, caller.id)
+    except NotFound:
+        raise TaskNotFound(f"task {task_id} not found") from None
+    return task_result(service, job)

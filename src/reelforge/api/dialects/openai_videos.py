@@ -1,0 +1,592 @@
+"""The OpenAI Videos API shape, reelforge's native API: `/v1/videos` and `/v1/models`.
+
+Routes: `POST /v1/videos` (JSON, multipart/form-data or a urlencoded form), `GET /v1/videos/{id}`,
+`GET /v1/videos?after&limit&order`, `DELETE /v1/videos/{id}`,
+`GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`.
+The `openai` SDK's `videos.create_and_poll` + `download_content` work unchanged against it.
+
+Fields as OpenAI documents them: `prompt` (required), `model`, `seconds` (a string, "4"; a JSON
+integer is accepted too), `size` ("1280x720"), `input_reference` (the first frame). Extension
+fields for what Veo has and Sora lacks: `negative_prompt`, `seed` (0..4294967295),
+`generate_audio` (alias `audio`; contradicting values are refused), `last_frame` (the end frame;
+needs a first frame), `aspect_ratio` ("16:9" | "9:16"), `resolution` ("720p" | "1080p"),
+`person_generation` ("allow_adult" | "dont_allow" | "allow_all").
+
+Decisions where OpenAI documents nothing or Veo differs [open]:
+- Model ids are the catalog's (ids and aliases, listed by `GET /v1/models`); `sora-2` is not one
+  and is refused with 400. Without `model` the catalog's first model is used (veo-3.1-lite).
+- Defaults come from the model, not from Sora: `seconds` is the model's default duration (8 for
+  Veo) and `size` its first size (1280x720). `size` and `aspect_ratio`/`resolution` may be mixed
+  only if they agree. Audio is on when the model can make it.
+- `input_reference` / `last_frame`: a file part in multipart; in JSON a string (http(s) URL,
+  data URI or raw base64) or `{"image_url": "..."}`. URLs are fetched SSRF-safely
+  (media/intake.py). Images are centre-cropped to the output size.
+- Unknown parameters are refused with 400 `unknown_parameter`, as OpenAI does, so a misspelt
+  extension field is not silently ignored. Numbers and booleans must be JSON numbers and booleans;
+  in a form (where everything is text) `seed` may be decimal digits and the booleans
+  `true`/`false`. A body over 60 MB is refused with 400, also while it streams.
+- One video per request (the shape has no sample count); ids are reelforge job ids, the same id
+  every other dialect shows for the job.
+- Status words: queued -> `queued`, running -> `in_progress`, succeeded -> `completed`, failed and
+  canceled -> `failed` (a canceled video has `error.code` "canceled"). `progress` is 0..100.
+- `expires_at` is null: stored media do not expire. `DELETE` works in any state and stops a
+  running render.
+- `GET .../content` before the video is completed answers 409 `video_not_ready`. `thumbnail` is
+  the JPEG poster; `spritesheet` is a JPEG grid of up to 25 evenly spaced frames, 5 per row,
+  256 px wide each (media/spritesheet.py).
+- `after` must name one of the caller's videos (400 otherwise); `limit` 1..100, default 20;
+  `order` `desc` (newest first, default) or `asc`.
+- Every video answer carries `openai-poll-after-ms` (Settings.poll_after_ms), which the SDK's
+  poll loop honours.
+- Errors: `{"error": {"message", "type", "param", "code"}}`; `type` is `invalid_request_error`
+  for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id.
+"""
+
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.types import Message, Receive
+
+from reelforge.api.auth import Caller, CallerDep
+from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.dialects.leonardo_common import client_fields
+from reelforge.catalog import Catalog, ModelSpec, resolution_tier
+from reelforge.core.errors import Conflict, InvalidRequest, NotFound
+from reelforge.core.job import Job, JobStatus
+from reelforge.core.request import SEED_MAX, build_request
+from reelforge.core.service import JobService
+from reelforge.media.images import MAX_IMAGE_BYTES
+from reelforge.media.intake import resolve_image_source, validate_image_bytes
+
+PREFIXES = ("/v1/videos", "/v1/models")
+router = APIRouter(prefix="/v1", tags=["OpenAI videos (native)"])
+
+STATUS_WORDS = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "in_progress",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELED: "failed",
+}
+# two images of at most 20 MB each, as files or as base64 text, plus the other fields
+_BODY_LIMIT = 3 * MAX_IMAGE_BYTES
+_LIST_CHUNK = 500
+
+
+class _NotReady(Conflict):
+    code = "video_not_ready"
+
+
+class _UnknownParameter(InvalidRequest):
+    code = "unknown_parameter"
+
+
+def render_error(status: int, message: str, field: str | None, code: str) -> dict:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": field, "code": code}}
+
+
+# helpers the Google dialects share -------------------------------------------------------------
+
+
+def model_names(catalog: Catalog) -> list[tuple[str, ModelSpec]]:
+    """Every name a client may use for a model (ids, then aliases), in catalog order."""
+    return [(name, spec) for spec in catalog.models for name in (spec.id, *spec.aliases)]
+
+
+def submit_with_frames(
+    service: JobService,
+    owner: str,
+    fields: dict,
+    frames: Mapping[str, bytes | None],
+    extra: dict,
+) -> Job:
+    """Submit a request whose frames arrived as image bytes (`start_image`, `end_image`).
+
+    The request is checked against the catalog before any image is stored, and stored images are
+    removed again if the submission is refused, so a refused request leaves nothing behind."""
+    placeholders = {name: ("pending" if data is not None else None) for name, data in frames.items()}
+    probe = build_request(**fields, **placeholders)
+    service.catalog.get(probe.model).check(probe)
+    stored = []
+    try:
+        ids = {}
+        for name, data in frames.items():
+            if data is not None:
+                asset = service.add_image(owner, data)
+                stored.append(asset)
+                ids[name] = asset.id
+            else:
+                ids[name] = None
+        return service.submit(build_request(**fields, **ids), owner, extra=extra)
+    except Exception:
+        for asset in stored:
+            with contextlib.suppress(Exception):  # best effort: the original error is what matters
+                service.delete_asset(asset.id)
+        raise
+
+
+def media_response(service: JobService, key: str, media_type: str) -> Response:
+    """The stored file: served from disk with Range support, or a redirect to the bucket's URL."""
+    path_of = getattr(service.storage, "path", None)
+    if path_of is None:
+        if not service.storage.exists(key):
+            raise NotFound("the media of this video no longer exist")
+        return RedirectResponse(service.media_url(key), status_code=307)
+    path = path_of(key)
+    if not path.is_file():
+        raise NotFound("the media of this video no longer exist")
+    return FileResponse(path, media_type=media_type)
+
+
+def read_media(service: JobService, key: str) -> bytes:
+    if not service.storage.exists(key):
+        raise NotFound("the media of this video no longer exist")
+    return service.storage.read_bytes(key)
+
+
+def validation_error(exc: ValidationError) -> InvalidRequest:
+    """The first pydantic error as an InvalidRequest naming the client's (top-level) field."""
+    err = exc.errors()[0]
+    loc = err.get("loc", ())
+    field = str(loc[0]) if loc else ""
+    if err.get("type") == "extra_forbidden":
+        return _UnknownParameter(f"Unknown parameter: '{field}'.", field or None)
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return InvalidRequest(f"{field}: {message}" if field else message, field or None)
+
+
+# request body ----------------------------------------------------------------------------------
+
+
+def _image_value(value: object) -> object:
+    """An image given in JSON: a string, or `{"image_url": "<string>"}` (reduced to the string)."""
+    if isinstance(value, dict):
+        if set(value) != {"image_url"} or not isinstance(value["image_url"], str):
+            raise PydanticCustomError(
+                "image_type", 'must be an image URL, data URI or base64 string, or {"image_url": "..."}'
+            )
+        return value["image_url"]
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "image_type", 'must be an image URL, data URI or base64 string, or {"image_url": "..."}'
+        )
+    return value
+
+
+ImageInput = Annotated[
+    str,
+    BeforeValidator(_image_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "http(s) URL, data URI or raw base64"},
+                {
+                    "type": "object",
+                    "properties": {"image_url": {"type": "string"}},
+                    "required": ["image_url"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
+def _seconds_value(value: object) -> object:
+    """OpenAI's `seconds` is a string ("8"); a JSON integer is accepted too, nothing else."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PydanticCustomError("seconds_type", 'must be a string of whole seconds, such as "8"')
+    return str(value)
+
+
+Seconds = Annotated[
+    str,
+    BeforeValidator(_seconds_value),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+]
+
+
+class VideoCreateBody(BaseModel):
+    """`POST /v1/videos` as JSON (multipart carries the same fields, images as file parts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=32000)
+    model: str | None = Field(default=None, min_length=1)
+    seconds: Seconds | None = None
+    size: str | None = None
+    input_reference: ImageInput | None = None
+    # extensions: what Veo has and Sora lacks
+    negative_prompt: str | None = Field(default=None, max_length=10000)
+    seed: StrictInt | None = Field(default=None, ge=0, le=SEED_MAX)
+    generate_audio: StrictBool | None = None
+    audio: StrictBool | None = None
+    last_frame: ImageInput | None = None
+    aspect_ratio: Literal["16:9", "9:16"] | None = None
+    resolution: str | None = None
+    person_generation: Literal["allow_adult", "dont_allow", "allow_all"] | None = None
+
+
+def _inline_refs(schema: dict) -> dict:
+    """Pydantic's `$defs` inlined, so the schema can sit inside the OpenAPI document."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def _multipart_schema() -> dict:
+    schema = _inline_refs(VideoCreateBody.model_json_schema())
+    props = schema["properties"]
+    for name in ("input_reference", "last_frame"):
+        props[name] = {"type": "string", "format": "binary", "description": "an image file (or URL/base64)"}
+    for name in ("seed",):
+        props[name] = {"type": "string", "pattern": "^[0-9]+$"}
+    for name in ("generate_audio", "audio"):
+        props[name] = {"type": "string", "enum": ["true", "false"]}
+    props["seconds"] = {"type": "string"}
+    return schema
+
+
+CREATE_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline_refs(VideoCreateBody.model_json_schema())},
+            "multipart/form-data": {"schema": _multipart_schema()},
+        },
+    }
+}
+
+
+def _too_large() -> str:
+    return f"request body is larger than {_BODY_LIMIT // (1024 * 1024)} MB"
+
+
+def _check_length(request: Request) -> None:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _BODY_LIMIT:
+        raise InvalidRequest(_too_large())
+
+
+def _capped(receive: Receive) -> Receive:
+    """`receive` that ends the body with a parse error once more than _BODY_LIMIT bytes arrived,
+    also when no Content-Length was sent; the form parser reports it as HTTP 400."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > _BODY_LIMIT:
+                raise MultiPartException(_too_large())
+        return message
+
+    return wrapped
+
+
+async def _json_body(request: Request) -> bytes:
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > _BODY_LIMIT:
+            raise InvalidRequest(_too_large())
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form_fields(request: Request) -> tuple[dict, dict[str, bytes]]:
+    """A multipart body as JSON-typed fields plus the image files' bytes."""
+    request = Request(request.scope, _capped(request.receive))
+    try:
+        form = await request.form(max_files=2, max_fields=30)
+    except HTTPException as exc:
+        raise InvalidRequest(f"malformed form body: {exc.detail}") from None
+    try:
+        fields: dict = {}
+        files: dict[str, bytes] = {}
+        for name, value in form.multi_items():
+            if name in fields or name in files:
+                raise InvalidRequest(f"{name}: given more than once", name)
+            if isinstance(value, UploadFile):
+                if name not in ("input_reference", "last_frame"):
+                    raise InvalidRequest(f"{name}: a file is not allowed here", name)
+                data = await value.read(MAX_IMAGE_BYTES + 1)
+                if len(data) > MAX_IMAGE_BYTES:
+                    raise InvalidRequest(f"{name}: image is larger than 20 MB", name)
+                files[name] = data
+            elif name == "seed" and value.strip().isdigit():
+                fields[name] = int(value)
+            elif name in ("generate_audio", "audio") and value.strip().lower() in ("true", "false"):
+                fields[name] = value.strip().lower() == "true"
+            else:
+                fields[name] = value
+        return fields, files
+    finally:
+        await form.close()
+
+
+async def _read_body(request: Request) -> tuple[VideoCreateBody, dict[str, bytes]]:
+    _check_length(request)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        fields, files = await _form_fields(request)
+    else:
+        try:
+            fields = json.loads(await _json_body(request))
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRequest("request body is not valid JSON") from None
+        if not isinstance(fields, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        files = {}
+    try:
+        return VideoCreateBody.model_validate(fields), files
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _seconds(body: VideoCreateBody, spec: ModelSpec) -> int:
+    if body.seconds is None:
+        return spec.default_duration
+    text = str(body.seconds).strip()
+    if not text.isdigit() or int(text) not in spec.durations:
+        allowed = ", ".join(f'"{d}"' for d in spec.durations)
+        raise InvalidRequest(f"seconds: must be one of {allowed} for {spec.id}", "seconds")
+    return int(text)
+
+
+def _size(body: VideoCreateBody, spec: ModelSpec) -> tuple[int, int]:
+    width = height = None
+    if body.size is not None:
+        try:
+            width, height = ModelSpec.parse_size(body.size.strip().lower())
+        except ValueError:
+            raise InvalidRequest("size: must be WIDTHxHEIGHT, e.g. 1280x720", "size") from None
+    portrait = None if body.aspect_ratio is None else body.aspect_ratio == "9:16"
+    tier = body.resolution.strip().lower() if body.resolution else None
+    return spec.resolve_size(tier, width, height, portrait)
+
+
+def _audio(body: VideoCreateBody, spec: ModelSpec) -> bool:
+    given = {v for v in (body.generate_audio, body.audio) if v is not None}
+    if len(given) > 1:
+        raise InvalidRequest("generate_audio and audio disagree", "generate_audio")
+    return given.pop() if given else spec.audio
+
+
+def _image(value: str | None, file: bytes | None, field: str, allowlist: str) -> bytes | None:
+    if file is not None:
+        if value is not None:
+            raise InvalidRequest(f"{field}: given both as a file and as a value", field)
+        return validate_image_bytes(file, field)
+    if value is None:
+        return None
+    return resolve_image_source(value, allowlist, field_name=field)
+
+
+CLIENT_FIELDS = {
+    "duration": "seconds",
+    "width": "size",
+    "height": "size",
+    "start_image": "input_reference",
+    "end_image": "last_frame",
+    "audio": "generate_audio",
+}
+
+
+def _create(body: VideoCreateBody, files: dict[str, bytes], service: JobService, caller: Caller, settings):
+    with client_fields(CLIENT_FIELDS):
+        model = body.model or service.catalog.models[0].id
+        spec = service.catalog.get(model)
+        width, height = _size(body, spec)
+        fields = dict(
+            model=model,
+            prompt=body.prompt,
+            negative_prompt=body.negative_prompt,
+            duration=_seconds(body, spec),
+            width=width,
+            height=height,
+            seed=body.seed,
+            audio=_audio(body, spec),
+            person_generation=body.person_generation or "allow_adult",
+        )
+        allowlist = getattr(settings, "image_fetch_allowlist", "")
+        start = _image(body.input_reference, files.get("input_reference"), "input_reference", allowlist)
+        end = _image(body.last_frame, files.get("last_frame"), "last_frame", allowlist)
+        if end is not None and start is None:
+            raise InvalidRequest("last_frame: a last frame needs an input_reference", "last_frame")
+        job = submit_with_frames(
+            service, caller.id, fields, {"start_image": start, "end_image": end}, {"dialect": "openai"}
+        )
+    return video_object(job)
+
+
+# answers ---------------------------------------------------------------------------------------
+
+
+def _unix(value) -> int | None:
+    return int(value.timestamp()) if value else None
+
+
+def video_object(job: Job) -> dict:
+    req = job.request
+    error = None
+    if job.status is JobStatus.FAILED:
+        error = {"code": job.error_code or "generation_failed", "message": job.error_message or "failed"}
+    elif job.status is JobStatus.CANCELED:
+        error = {"code": "canceled", "message": "the video was canceled before it was finished"}
+    return {
+        "id": job.id,
+        "object": "video",
+        "model": req.model,
+        "status": STATUS_WORDS[job.status],
+        "progress": 100 if job.status is JobStatus.SUCCEEDED else job.progress,
+        "created_at": _unix(job.created_at),
+        "completed_at": _unix(job.finished_at) if job.status.is_terminal else None,
+        "expires_at": None,
+        "prompt": req.prompt,
+        "seconds": str(req.duration),
+        "size": f"{req.width}x{req.height}",
+        "remixed_from_video_id": None,
+        "error": error,
+        # extensions
+        "negative_prompt": req.negative_prompt,
+        "seed": job.seed,
+        "generate_audio": req.audio,
+        "aspect_ratio": "9:16" if req.height > req.width else "16:9",
+        "resolution": resolution_tier(req.width, req.height),
+        "person_generation": req.person_generation,
+        "has_input_reference": req.start_image is not None,
+        "has_last_frame": req.end_image is not None,
+    }
+
+
+def _poll_headers(settings) -> dict[str, str]:
+    return {"openai-poll-after-ms": str(settings.poll_after_ms)}
+
+
+# routes ----------------------------------------------------------------------------------------
+
+
+@router.post("/videos", openapi_extra=CREATE_OPENAPI)
+async def create_video(request: Request, service: ServiceDep, caller: CallerDep, settings: SettingsDep):
+    body, files = await _read_body(request)
+    video = await run_in_threadpool(_create, body, files, service, caller, settings)
+    return JSONResponse(video, headers=_poll_headers(settings))
+
+
+@router.get("/videos")
+def list_videos(
+    service: ServiceDep,
+    caller: CallerDep,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+) -> dict:
+    if after is None and order == "desc":
+        jobs = service.list(caller.id, limit=limit + 1)
+    else:
+        jobs = []  # every video of the caller, newest first, to find the cursor in
+        while len(page := service.list(caller.id, limit=_LIST_CHUNK, offset=len(jobs))) == _LIST_CHUNK:
+            jobs += page
+        jobs += page
+        if order == "asc":
+            jobs.reverse()
+        if after is not None:
+            index = next((i for i, job in enumerate(jobs) if job.id == after), None)
+            if index is None:
+                raise InvalidRequest(f"after: no video {after!r}", "after")
+            jobs = jobs[index + 1 :]
+        jobs = jobs[: limit + 1]
+    data = [video_object(job) for job in jobs[:limit]]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(jobs) > limit,
+    }
+
+
+@router.get("/videos/{video_id}")
+def get_video(video_id: str, service: ServiceDep, caller: CallerDep, settings: SettingsDep) -> JSONResponse:
+    job = service.get(video_id, caller.id)
+    return JSONResponse(video_object(job), headers=_poll_headers(settings))
+
+
+@router.delete("/videos/{video_id}")
+def delete_video(video_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    service.delete(video_id, caller.id)
+    return {"id": video_id, "object": "video.deleted", "deleted": True}
+
+
+@router.get("/videos/{video_id}/content", response_class=Response)
+def video_content(
+    video_id: str,
+    service: ServiceDep,
+    caller: CallerDep,
+    variant: Literal["video", "thumbnail", "spritesheet"] = "video",
+) -> Response:
+    job = service.get(video_id, caller.id)
+    if job.status is not JobStatus.SUCCEEDED or not job.outputs:
+        raise _NotReady(f"video {video_id} is not completed (status {STATUS_WORDS[job.status]})")
+    output = job.outputs[0]
+    if variant == "video":
+        return media_response(service, output.video_key, "video/mp4")
+    if variant == "thumbnail":
+        return media_response(service, output.poster_key, "image/jpeg")
+    from reelforge.media.spritesheet import build_spritesheet
+
+    try:
+        sheet = build_spritesheet(read_media(service, output.video_key))
+    except NotFound:
+        raise
+    except Exception:  # a damaged file: report it as gone rather than as a server fault
+        raise NotFound("the media of this video cannot be read") from None
+    return Response(sheet, media_type="image/jpeg")
+
+
+def _model_object(name: str) -> dict:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "reelforge"}
+
+
+@router.get("/models")
+def list_models(service: ServiceDep, caller: CallerDep) -> dict:
+    return {"object": "list", "data": [_model_object(name) for name, _ in model_names(service.catalog)]}
+
+
+@router.get("/models/{model:path}")
+def get_model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
+    if model not in service.catalog:
+        raise NotFound(f"The model '{model}' does not exist")
+    return _model_object(model)

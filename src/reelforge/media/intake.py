@@ -1,0 +1,381 @@
+"""One image intake for every dialect: an image value as a client sends it (an http(s) URL, raw
+base64, or a data URI) becomes validated image bytes, or an `InvalidRequest`.
+
+`resolve_image_source(value, allowlist)` is the entry point. Whatever the source, the bytes must be
+JPEG, PNG or WebP, at most `MAX_IMAGE_BYTES` (20 MB), and pass `decode_image` (pixel and
+decompression-bomb limits, corrupt files). Callers store them with `JobService.add_image`.
+
+Fetching a URL is SSRF-safe:
+- only `http` and `https`, no credentials in the URL;
+- the host is resolved here, once, and every address it resolves to must be public: loopback,
+  private, shared (CGNAT), link-local, multicast, reserved, unspecified, documentation and cloud
+  metadata addresses (169.254.169.254, fd00:ec2::254, 100.100.100.200) are refused, also when
+  embedded in IPv6 (v4-mapped, 6to4, Teredo, NAT64);
+- the connection goes to the vetted address (the URL's host is kept for `Host` and TLS SNI and
+  certificate checks), so a DNS answer that changes between check and connect (rebinding) cannot
+  redirect it; no proxy from the environment is used;
+- redirects are followed by hand, at most `MAX_REDIRECTS` (3), each hop vetted the same way;
+- connect and read timeouts, an overall deadline, `Accept-Encoding: identity` and the size cap
+  enforced on the raw bytes while they stream (a `Content-Length` over the cap is refused unread).
+
+An allowlist (Settings.image_fetch_allowlist, comma-separated hosts and/or CIDRs) lets tests and
+trusted networks through: a URL whose host name is listed (exact, or `.example.com` for a domain
+and its subdomains) or whose resolved addresses all fall in a listed network (`10.0.0.0/8`,
+`127.0.0.1`) is fetched even though its addresses are not public. Everything else still applies.
+"""
+
+import base64
+import binascii
+import ipaddress
+import re
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from reelforge.core.errors import InvalidRequest
+from reelforge.media.images import MAX_IMAGE_BYTES, decode_image
+
+MAX_REDIRECTS = 3
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+TOTAL_TIMEOUT = 30.0
+IMAGE_MEDIA_TYPES = {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp"}
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_BASE64_CHARS = re.compile(rb"^[A-Za-z0-9+/_-]*={0,2}$")
+# base64 text of MAX_IMAGE_BYTES, plus slack for line breaks
+_MAX_BASE64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 64 * 1024
+_USER_AGENT = "reelforge-image-fetch/1"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Host names and networks whose non-public addresses may still be fetched."""
+
+    hosts: frozenset[str] = frozenset()
+    domains: tuple[str, ...] = ()  # ".example.com": the domain and every subdomain
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, entries: "str | Iterable[str] | Allowlist | None") -> "Allowlist":
+        if isinstance(entries, Allowlist):
+            return entries
+        if entries is None:
+            return cls()
+        items = entries.split(",") if isinstance(entries, str) else list(entries)
+        hosts, domains, networks = set(), [], []
+        for raw in items:
+            entry = raw.strip().lower()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                continue
+            except ValueError:
+                pass
+            if entry.startswith("*."):
+                entry = entry[1:]
+            if entry.startswith("."):
+                domains.append(entry)
+            else:
+                hosts.add(entry.rstrip("."))
+        return cls(frozenset(hosts), tuple(domains), tuple(networks))
+
+    def allows_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return host in self.hosts or any(host.endswith(d) or host == d[1:] for d in self.domains)
+
+    def allows_address(self, address: IPAddress) -> bool:
+        return any(address.version == net.version and address in net for net in self.networks)
+
+
+def _embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    if address.version != 6:
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo:
+        found.extend(address.teredo)
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only for globally routable unicast addresses that are not a cloud metadata endpoint."""
+    if address in METADATA_ADDRESSES:
+        return False
+    if (
+        not address.is_global
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_unspecified
+        or getattr(address, "is_site_local", False)
+    ):
+        return False
+    return all(is_public_address(inner) for inner in _embedded_ipv4(address))
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _fail(field_name: str | None, message: str) -> InvalidRequest:
+    return InvalidRequest(f"{field_name}: {message}" if field_name else message, field_name)
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str  # the URL as given (for Host, SNI and relative redirects)
+    scheme: str
+    host: str  # IDNA-encoded host name or IP literal, without brackets
+    port: int
+    address: IPAddress  # the vetted address the connection goes to
+    target: str  # path + query
+
+
+def vet_url(
+    url: str, allowlist: Allowlist, resolver: Resolver = system_resolver, field_name: str | None = None
+) -> _Target:
+    """Check a URL and resolve its host; the address to connect to, or InvalidRequest."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        hostname = parts.hostname
+    except ValueError:
+        raise _fail(field_name, "image URL is malformed") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _fail(field_name, "image URL must use http or https")
+    if not hostname:
+        raise _fail(field_name, "image URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise _fail(field_name, "image URL must not contain credentials")
+    try:
+        host = hostname.encode("idna").decode("ascii") if not _is_ip_literal(hostname) else hostname
+    except UnicodeError:
+        raise _fail(field_name, "image URL host is not a valid name") from None
+    port = port or (443 if scheme == "https" else 80)
+    try:
+        resolved = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host, port)]
+    except (OSError, UnicodeError, ValueError):
+        raise _fail(field_name, f"image URL host {host!r} could not be resolved") from None
+    if not resolved:
+        raise _fail(field_name, f"image URL host {host!r} could not be resolved")
+    if not allowlist.allows_host(host):
+        for address in resolved:
+            if not is_public_address(address) and not allowlist.allows_address(address):
+                raise _fail(field_name, "image URL points to a private or reserved address")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return _Target(url, scheme, host, port, resolved[0], target)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def fetch_image_url(
+    url: str,
+    allowlist: "str | Iterable[str] | Allowlist | None" = None,
+    *,
+    field_name: str | None = None,
+    max_bytes: int = MAX_IMAGE_BYTES,
+    resolver: Resolver = system_resolver,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    total_timeout: float = TOTAL_TIMEOUT,
+    max_redirects: int = MAX_REDIRECTS,
+) -> bytes:
+    """GET an image over http(s) with every SSRF guard in the module docstring; its raw bytes."""
+    policy = Allowlist.parse(allowlist)
+    deadline = time.monotonic() + total_timeout
+    timeout = httpx.Timeout(
+        connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+    )
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        for _hop in range(max_redirects + 1):
+            target = vet_url(url, policy, resolver, field_name)
+            status, location, data = _get(client, target, max_bytes, deadline, field_name)
+            if status in (301, 302, 303, 307, 308):
+                if not location:
+                    raise _fail(field_name, f"image URL answered HTTP {status} without a Location")
+                url = urljoin(url, location)
+                continue
+            if status != 200:
+                raise _fail(field_name, f"image URL answered HTTP {status}")
+            return data
+    raise _fail(field_name, f"image URL redirected more than {max_redirects} times")
+
+
+def _get(
+    client: httpx.Client, target: _Target, max_bytes: int, deadline: float, field_name: str | None
+) -> tuple[int, str | None, bytes]:
+    literal = f"[{target.address}]" if target.address.version == 6 else str(target.address)
+    host_header = f"[{target.host}]" if ":" in target.host else target.host
+    default_port = 443 if target.scheme == "https" else 80
+    if target.port != default_port:
+        host_header += f":{target.port}"
+    request_url = f"{target.scheme}://{literal}:{target.port}{target.target}"
+    headers = {
+        "Host": host_header,
+        "Accept": "image/*",
+        "Accept-Encoding": "identity",
+        "User-Agent": _USER_AGENT,
+    }
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    try:
+        request = client.build_request("GET", request_url, headers=headers, extensions=extensions)
+        response = client.send(request, stream=True)
+    except httpx.TimeoutException:
+        raise _fail(field_name, "image URL timed out") from None
+    except (httpx.HTTPError, OSError, ValueError):
+        raise _fail(field_name, "image URL could not be fetched") from None
+    try:
+        if response.status_code != 200:
+            return response.status_code, response.headers.get("location"), b""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(field_name, max_bytes)
+        chunks, size = [], 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(field_name, max_bytes)
+            if time.monotonic() > deadline:
+                raise _fail(field_name, "image URL timed out")
+            chunks.append(chunk)
+        return 200, None, b"".join(chunks)
+    except httpx.TimeoutException:
+        raise _fail(field_name, "image URL timed out") from None
+    except httpx.HTTPError:
+        raise _fail(field_name, "image URL could not be fetched") from None
+    finally:
+        response.close()
+
+
+def _too_large(field_name: str | None, max_bytes: int) -> InvalidRequest:
+    return _fail(field_name, f"image is larger than {max_bytes // (1024 * 1024)} MB")
+
+
+def decode_base64_image(text: str, field_name: str | None = None, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """Raw base64 (standard or URL-safe alphabet, padding optional, line breaks ignored) to bytes."""
+    if len(text) > _MAX_BASE64_CHARS:
+        raise _too_large(field_name, max_bytes)
+    compact = re.sub(r"\s+", "", text).encode("ascii", "replace")
+    if not compact or not _BASE64_CHARS.match(compact):
+        raise _fail(field_name, "image must be an http(s) URL, base64 data or a data URI")
+    compact = compact.replace(b"-", b"+").replace(b"_", b"/")
+    compact += b"=" * (-len(compact) % 4)
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail(field_name, "image is not valid base64") from None
+    if len(data) > max_bytes:
+        raise _too_large(field_name, max_bytes)
+    return data
+
+
+def decode_data_uri(value: str, field_name: str | None = None, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """`data:image/png;base64,...` to bytes; only base64 data URIs of JPEG, PNG or WebP."""
+    header, comma, payload = value.partition(",")
+    if not comma:
+        raise _fail(field_name, "data URI has no data")
+    params = [p.strip().lower() for p in header[len("data:") :].split(";")]
+    media_type, options = params[0], params[1:]
+    if "base64" not in options:
+        raise _fail(field_name, "data URI must be base64-encoded")
+    if media_type not in IMAGE_MEDIA_TYPES:
+        raise _fail(field_name, "image must be JPEG, PNG or WebP")
+    return decode_base64_image(payload, field_name, max_bytes)
+
+
+def validate_image_bytes(data: bytes, field_name: str | None = None) -> bytes:
+    """The bytes if they are a usable JPEG, PNG or WebP within every limit; InvalidRequest if not."""
+    try:
+        decode_image(data)
+    except InvalidRequest as exc:
+        raise _fail(field_name, exc.message) from None
+    return data
+
+
+def resolve_image_source(
+    value: str,
+    allowlist: "str | Iterable[str] | Allowlist | None" = None,
+    *,
+    field_name: str | None = None,
+    resolver: Resolver = system_resolver,
+    **fetch_options,
+) -> bytes:
+    """An image value as a dialect receives it -> validated image bytes.
+
+    `value` is an http(s) URL, a data URI (`data:image/png;base64,...`) or raw base64.
+    `allowlist` is Settings.image_fetch_allowlist (or a parsed `Allowlist`). `field_name` is the
+    client's field, used to prefix messages and set `InvalidRequest.field`.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field_name, "image is empty")
+    text = value.strip()
+    lowered = text[:16].lower()
+    if lowered.startswith("data:"):
+        data = decode_data_uri(text, field_name)
+    elif lowered.startswith(("http://", "https://")):
+        data = fetch_image_url(text, allowlist, field_name=field_name, resolver=resolver, **fetch_options)
+    elif re.match(r"^[a-z][a-z0-9+.-]*:", lowered):
+        raise _fail(field_name, "image URL must use http or https")
+    else:
+        data = decode_base64_image(text, field_name)
+    return validate_image_bytes(data, field_name)
+
+
+class _ImageStore(Protocol):
+    def add_image(self, owner: str, data: bytes) -> Any: ...
+
+    def delete_asset(self, asset_id: str, owner: str | None = None) -> None: ...
+
+
+@contextmanager
+def stored_images(
+    service: _ImageStore,
+    owner: str,
+    sources: Mapping[str, str | None],
+    allowlist: "str | Iterable[str] | Allowlist | None" = None,
+) -> Iterator[dict[str, str | None]]:
+    """Resolve every image source (client field -> value; None for an absent image) and store it as
+    one of `owner`'s assets; yields client field -> asset id. Call it after every other check, and
+    submit inside the block: if anything in the block raises, the stored assets are deleted again,
+    so a refused request leaves nothing behind."""
+    ids: dict[str, str | None] = {}
+    try:
+        for field_name, value in sources.items():
+            if value is None:
+                ids[field_name] = None
+                continue
+            data = resolve_image_source(value, allowlist, field_name=field_name)
+            ids[field_name] = service.add_image(owner, data).id
+        yield ids
+    except BaseException:
+        for asset_id in ids.values():
+            if asset_id is not None:
+                with suppress(Exception):
+                    service.delete_asset(asset_id, owner)
+        raise

@@ -1,0 +1,469 @@
+"""The one image intake (media/intake.py): URL, raw base64 and data URI to validated bytes, and the
+SSRF guards of URL fetching, against a real HTTP server on 127.0.0.1.
+
+Only loopback ever receives traffic: private, link-local and metadata addresses are exercised
+through an injected resolver, and the tests assert that no connection is attempted for them.
+"""
+
+import base64
+import contextlib
+import http.server
+import ipaddress
+import threading
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from reelforge.config import Settings
+from reelforge.core.errors import InvalidRequest
+from reelforge.media.intake import (
+    Allowlist,
+    fetch_image_url,
+    is_public_address,
+    resolve_image_source,
+    stored_images,
+    vet_url,
+)
+from tests.support import make_image
+from tests.test_leonardo_validation import compressible_png, forged_png, gif_bytes
+
+MB = 1024 * 1024
+PNG = make_image(64, 48, "PNG")
+JPEG = make_image(64, 48, "JPEG")
+WEBP = make_image(64, 48, "WEBP")
+
+
+class ImageServer(http.server.ThreadingHTTPServer):
+    """Serves test images and hostile answers; records every request it receives."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.hits: list[tuple[str, str]] = []  # (path, Host header)
+        self.port = self.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if "Content-Length" not in (headers or {}) and "Transfer-Encoding" not in (headers or {}):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up first
+            self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        server: ImageServer = self.server  # type: ignore[assignment]
+        server.hits.append((self.path, self.headers.get("Host", "")))
+        path = urlsplit(self.path).path
+        if path == "/img.png":
+            self._send(200, PNG, {"Content-Type": "image/png"})
+        elif path == "/img.webp":
+            self._send(200, WEBP, {"Content-Type": "image/webp"})
+        elif path == "/gif":
+            self._send(200, gif_bytes(), {"Content-Type": "image/gif"})
+        elif path == "/html":
+            self._send(200, b"<html>hello</html>", {"Content-Type": "text/html"})
+        elif path == "/missing":
+            self._send(404, b"no")
+        elif path.startswith("/redirect/"):  # /redirect/<n>/<final url, urlencoded-free>
+            _, _, hops, target = path.split("/", 3)
+            location = f"/redirect/{int(hops) - 1}/{target}" if int(hops) > 1 else "/" + target
+            if target.startswith("abs:"):
+                location = "http://" + target[4:] if int(hops) <= 1 else location
+            self._send(302, b"", {"Location": location})
+        elif path == "/redirect-no-location":
+            self._send(302)
+        elif path == "/big-declared":
+            self._send(200, b"", {"Content-Length": str(30 * MB), "Content-Type": "image/png"})
+        elif path == "/big-chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * (MB - 8)
+            try:
+                for _ in range(40):
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading at the cap
+        elif path == "/slow":
+            time.sleep(2)
+            self._send(200, PNG)
+        elif path == "/gzip":
+            self._send(200, PNG, {"Content-Encoding": "gzip"})  # a lie: the bytes are not gzip
+        else:
+            self._send(404)
+
+
+@pytest.fixture(scope="module")
+def images():
+    srv = ImageServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def no_connections(monkeypatch):
+    """Fail the test if the intake tries to open any HTTP connection."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the intake tried to connect")
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+
+
+def fake_resolver(table: dict[str, list[str]]):
+    calls: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        if host in table:
+            return table[host]
+        ipaddress.ip_address(host)  # IP literals resolve to themselves; anything else fails
+        return [host]
+
+    resolve.calls = calls  # type: ignore[attr-defined]
+    return resolve
+
+
+def refused(says: str, fn, *args, **kwargs) -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as info:
+        fn(*args, **kwargs)
+    assert says.lower() in info.value.message.lower(), info.value.message
+    assert "Traceback" not in info.value.message
+    return info.value
+
+
+# address classification ----------------------------------------------------------------------------
+
+BLOCKED = [
+    "127.0.0.1",
+    "127.255.255.254",
+    "::1",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "100.64.0.1",  # shared address space (CGNAT)
+    "100.100.100.200",  # Alibaba Cloud metadata
+    "169.254.169.254",  # AWS/GCP/Azure metadata
+    "169.254.1.1",
+    "fd00:ec2::254",  # AWS metadata over IPv6
+    "fc00::1",
+    "fe80::1",
+    "0.0.0.0",
+    "::",
+    "224.0.0.1",  # multicast
+    "ff02::1",
+    "240.0.0.1",  # reserved
+    "255.255.255.255",
+    "192.0.2.10",  # documentation
+    "198.18.0.1",  # benchmarking
+    "::ffff:127.0.0.1",  # v4-mapped loopback
+    "::ffff:169.254.169.254",
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+]
+PUBLIC = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2001:4860:4860::8888", "2606:4700:4700::1111"]
+
+
+@pytest.mark.parametrize("address", BLOCKED)
+def test_non_public_addresses_are_blocked(address):
+    assert not is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_pass(address):
+    assert is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [["10.0.0.1"], ["169.254.169.254"], ["fd00:ec2::254"], ["::ffff:10.0.0.1"], ["8.8.8.8", "10.0.0.1"]],
+    ids=["private", "metadata", "metadata-v6", "v4-mapped", "one-of-two"],
+)
+def test_a_host_name_resolving_to_a_private_address_is_refused_without_connecting(answer, no_connections):
+    resolver = fake_resolver({"images.example.com": answer})
+    refused(
+        "private or reserved",
+        resolve_image_source,
+        "https://images.example.com/cat.png",
+        "",
+        field_name="image_url",
+        resolver=resolver,
+    )
+    assert resolver.calls == ["images.example.com"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x.png",
+        "http://localhost/x.png",
+        "http://[::1]/x.png",
+        "http://2130706433/x.png",  # 127.0.0.1 as one decimal number
+        "http://0x7f.1/x.png",
+        "http://0177.0.0.1/x.png",
+        "http://127.1/x.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://10.0.0.1/x.png",
+        "http://0.0.0.0:8000/x.png",
+    ],
+)
+def test_loopback_private_and_metadata_urls_are_refused_by_default(url, no_connections):
+    refused("private or reserved", resolve_image_source, url, "", field_name="image")
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("ftp://example.com/x.png", "http or https"),
+        ("file:///etc/passwd", "http or https"),
+        ("gopher://127.0.0.1:6379/_INFO", "http or https"),
+        ("javascript:alert(1)", "http or https"),
+        ("http://user:pass@example.com/x.png", "credentials"),
+        ("http:///x.png", "no host"),
+        ("http://example.com:99999/x.png", "malformed"),
+        ("http://exa mple.com/x.png", "resolved"),
+    ],
+)
+def test_other_schemes_and_malformed_urls_are_refused(url, says, no_connections):
+    refused(says, resolve_image_source, url, "", resolver=fake_resolver({}))
+
+
+# fetching from a real local server ------------------------------------------------------------------
+
+
+def test_local_server_is_refused_by_default_and_receives_nothing(images):
+    before = len(images.hits)
+    refused("private or reserved", resolve_image_source, f"{images.base}/img.png", "")
+    refused(
+        "private or reserved",
+        resolve_image_source,
+        f"{images.base}/img.png",
+        Settings().image_fetch_allowlist,
+    )
+    assert len(images.hits) == before
+
+
+@pytest.mark.parametrize(
+    "allowlist", ["127.0.0.1", "127.0.0.0/8", " 10.0.0.0/8 , 127.0.0.1/32 ", ["127.0.0.1"]]
+)
+def test_allowlisted_address_is_fetched(images, allowlist):
+    assert resolve_image_source(f"{images.base}/img.png", allowlist) == PNG
+
+
+def test_allowlisted_host_name_is_fetched(images):
+    assert resolve_image_source(f"http://localhost:{images.port}/img.webp", "localhost") == WEBP
+    assert resolve_image_source(f"http://LOCALHOST:{images.port}/img.webp", ".localhost") == WEBP
+
+
+def test_allowlist_from_settings_and_environment(monkeypatch):
+    monkeypatch.setenv("REELFORGE_IMAGE_FETCH_ALLOWLIST", "127.0.0.1,.corp.example, images.internal")
+    policy = Allowlist.parse(Settings().image_fetch_allowlist)
+    assert policy.allows_address(ipaddress.ip_address("127.0.0.1"))
+    assert not policy.allows_address(ipaddress.ip_address("127.0.0.2"))
+    assert policy.allows_host("a.b.corp.example") and policy.allows_host("corp.example")
+    assert policy.allows_host("images.internal") and not policy.allows_host("evil-images.internal")
+    assert Allowlist.parse(Settings(image_fetch_allowlist="").image_fetch_allowlist) == Allowlist()
+
+
+def test_connection_goes_to_the_vetted_address_without_resolving_again(images):
+    """A name is resolved once, by the intake; the connection goes to that address with the URL's
+    host in the Host header. A DNS answer that changes after the check (rebinding) is never used:
+    `rebind.test` does not exist in any real DNS, so the fetch can only work this way."""
+    resolver = fake_resolver({"rebind.test": ["127.0.0.1"]})
+    data = resolve_image_source(
+        f"http://rebind.test:{images.port}/img.png?v=1", "127.0.0.1", resolver=resolver
+    )
+    assert data == PNG
+    assert resolver.calls == ["rebind.test"]
+    assert images.hits[-1] == ("/img.png?v=1", f"rebind.test:{images.port}")
+
+
+def test_redirect_to_loopback_is_refused(images):
+    """`trusted.test` is allowlisted by name (it resolves to loopback here); its redirect to
+    127.0.0.1, which is not allowlisted, is vetted like any URL and refused before it is followed."""
+    resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
+    before = len(images.hits)
+    url = f"http://trusted.test:{images.port}/redirect/1/abs:127.0.0.1:{images.port}/img.png"
+    refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
+    assert [path for path, _ in images.hits[before:]] == [
+        urlsplit(url).path
+    ]  # the target never got a request
+
+
+def test_redirect_to_metadata_address_is_refused(images, monkeypatch):
+    resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
+    url = f"http://trusted.test:{images.port}/redirect/1/abs:169.254.169.254/latest/meta-data/"
+    refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
+
+
+def test_redirects_within_the_allowlist_are_followed_up_to_three(images):
+    assert resolve_image_source(f"{images.base}/redirect/3/img.png", "127.0.0.1") == PNG
+    before = len(images.hits)
+    refused("more than 3", resolve_image_source, f"{images.base}/redirect/4/img.png", "127.0.0.1")
+    assert len(images.hits) - before == 4  # the fourth redirect is never followed
+    refused("without a location", resolve_image_source, f"{images.base}/redirect-no-location", "127.0.0.1")
+
+
+def test_http_errors_and_non_images_are_refused(images):
+    refused("HTTP 404", resolve_image_source, f"{images.base}/missing", "127.0.0.1")
+    refused("JPEG, PNG or WebP", resolve_image_source, f"{images.base}/gif", "127.0.0.1")
+    refused("JPEG, PNG or WebP", resolve_image_source, f"{images.base}/html", "127.0.0.1")
+
+
+def test_content_encoding_is_not_decoded(images):
+    """The intake asks for identity encoding and reads raw bytes, so a gzip answer cannot expand
+    past the cap; here the bytes are a PNG mislabelled gzip and arrive as they were sent."""
+    assert resolve_image_source(f"{images.base}/gzip", "127.0.0.1") == PNG
+
+
+def test_declared_oversize_is_refused_without_reading(images):
+    started = time.monotonic()
+    refused("larger than 20 MB", resolve_image_source, f"{images.base}/big-declared", "127.0.0.1")
+    assert time.monotonic() - started < 5
+
+
+def test_oversize_stream_is_cut_at_the_cap(images):
+    """40 MB sent chunked, without a Content-Length: the read stops just past 20 MB."""
+    refused("larger than 20 MB", fetch_image_url, f"{images.base}/big-chunked", "127.0.0.1")
+    refused("larger than 1 MB", fetch_image_url, f"{images.base}/big-chunked", "127.0.0.1", max_bytes=MB)
+
+
+def test_read_timeout(images):
+    started = time.monotonic()
+    refused("timed out", fetch_image_url, f"{images.base}/slow", "127.0.0.1", read_timeout=0.3)
+    assert time.monotonic() - started < 1.9
+
+
+def test_connection_refused_is_a_clean_error():
+    from tests.support import free_port
+
+    refused(
+        "could not be fetched", resolve_image_source, f"http://127.0.0.1:{free_port()}/x.png", "127.0.0.1"
+    )
+
+
+def test_vet_url_reports_the_address_to_connect_to():
+    target = vet_url(
+        "https://cdn.example.com:8443/a/b.png?x=1#frag",
+        Allowlist(),
+        fake_resolver({"cdn.example.com": ["93.184.216.34"]}),
+    )
+    assert (target.scheme, target.host, target.port, str(target.address), target.target) == (
+        "https",
+        "cdn.example.com",
+        8443,
+        "93.184.216.34",
+        "/a/b.png?x=1",
+    )
+
+
+# base64 and data URIs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [PNG, JPEG, WEBP], ids=["png", "jpeg", "webp"])
+def test_raw_base64_and_data_uris(data):
+    text = base64.b64encode(data).decode()
+    assert resolve_image_source(text) == data
+    assert resolve_image_source(text.rstrip("=")) == data  # padding optional
+    assert resolve_image_source(base64.urlsafe_b64encode(data).decode()) == data
+    assert resolve_image_source("\n".join(text[i : i + 76] for i in range(0, len(text), 76))) == data
+    for media_type in ("image/png", "image/jpeg", "image/webp", "IMAGE/PNG"):
+        # the declared type must be an image type we take; the bytes decide which
+        assert resolve_image_source(f"data:{media_type};base64,{text}") == data
+
+
+BAD_INLINE = [
+    pytest.param("!!!!", "base64 data or a data uri", id="not-base64"),
+    pytest.param("aGVsbG8gd29ybGQ=", "JPEG, PNG or WebP", id="base64-of-text"),
+    pytest.param("abcde", "not valid base64", id="truncated-base64"),
+    pytest.param("", "empty", id="empty"),
+    pytest.param("   ", "empty", id="blank"),
+    pytest.param(
+        "data:image/gif;base64," + base64.b64encode(gif_bytes()).decode(), "JPEG, PNG", id="gif-uri"
+    ),
+    pytest.param(base64.b64encode(gif_bytes()).decode(), "JPEG, PNG or WebP", id="gif-base64"),
+    pytest.param("data:image/png," + "%89PNG", "base64", id="uri-not-base64"),
+    pytest.param("data:image/png;base64", "no data", id="uri-without-data"),
+    pytest.param("data:text/plain;base64,aGVsbG8=", "JPEG, PNG or WebP", id="uri-text"),
+    pytest.param("data:image/png;base64,!!!!", "base64 data or a data uri", id="uri-bad-base64"),
+    pytest.param(
+        "data:image/png;base64," + base64.b64encode(forged_png(100_000, 100_000)).decode(),
+        "pixels",
+        id="header-claims-10-gigapixels",
+    ),
+    pytest.param(
+        base64.b64encode(compressible_png(7000, 6000)).decode(), "pixels", id="real-42-megapixel-png"
+    ),
+    pytest.param(base64.b64encode(PNG[: len(PNG) // 2]).decode(), "corrupt", id="truncated-png"),
+    pytest.param(base64.b64encode(make_image(8, 8)).decode(), "at least", id="too-small"),
+]
+
+
+@pytest.mark.parametrize("value, says", BAD_INLINE)
+def test_bad_inline_images_are_refused(value, says, no_connections):
+    error = refused(says, resolve_image_source, value, "", field_name="image")
+    assert error.field == "image" and error.message.startswith("image: ")
+
+
+def test_base64_over_20_mb_is_refused_before_decoding():
+    text = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * MB)).decode()
+    refused("larger than 20 MB", resolve_image_source, text)
+    refused("larger than 20 MB", resolve_image_source, "data:image/png;base64," + text)
+    refused("larger than 20 MB", resolve_image_source, "A" * (40 * MB))
+
+
+# storing -------------------------------------------------------------------------------------------
+
+
+class FakeStore:
+    def __init__(self):
+        self.added: list[str] = []
+        self.deleted: list[str] = []
+
+    def add_image(self, owner, data):
+        asset_id = f"asset-{len(self.added)}"
+        self.added.append(asset_id)
+        return type("Asset", (), {"id": asset_id})()
+
+    def delete_asset(self, asset_id, owner=None):
+        self.deleted.append(asset_id)
+
+
+def test_stored_images_yields_ids_and_cleans_up_on_failure():
+    store = FakeStore()
+    sources = {"first": base64.b64encode(PNG).decode(), "last": None}
+    with stored_images(store, "me", sources) as ids:
+        assert ids == {"first": "asset-0", "last": None}
+    assert store.deleted == []
+
+    store = FakeStore()
+    with pytest.raises(RuntimeError), stored_images(store, "me", sources):
+        raise RuntimeError("submit refused")
+    assert store.deleted == ["asset-0"]
+
+    store = FakeStore()
+    bad = {"first": base64.b64encode(PNG).decode(), "last": "!!!"}
+    refused("base64", lambda: stored_images(store, "me", bad).__enter__())
+    assert store.deleted == ["asset-0"]  # the first image was stored, then removed
