@@ -1,5 +1,6 @@
 """Shared fixtures: one live server for the session (real HTTP over loopback) and its client."""
 
+import httpx
 import pytest
 
 from tests.support import ServerProcess, client
@@ -15,4 +16,11 @@ def server(tmp_path_factory):
 @pytest.fixture
 def http(server):
     with client(server) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def anonymous(server):
+    """A client that sends no API key."""
+    with httpx.Client(base_url=server.url, timeout=30) as c:
         yield c

@@ -1,5 +1,6 @@
 """Test support: a real reelforge server in a subprocess, image makers and an MP4 prober (PyAV)."""
 
+import base64
 import io
 import json
 import os
@@ -154,3 +155,25 @@ def probe_mp4(data: bytes) -> Probe:
             last=frames[-1],
             digest=digest,
         )
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def download_mp4(url: str) -> bytes:
+    resp = httpx.get(url, timeout=30)
+    assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
+    return resp.content
+
+
+def assert_halves(frame: np.ndarray, left, right, tol: float = 35) -> None:
+    """The frame shows make_image's two halves in these colours (R and B only: G is its ramp)."""
+    h, w = frame.shape[:2]
+
+    def patch(x):
+        return frame[h // 2 - 20 : h // 2 + 20, x - 20 : x + 20].astype(float).mean(axis=(0, 1))[[0, 2]]
+
+    got_left, got_right = patch(w // 4), patch(3 * w // 4)
+    assert np.abs(got_left - np.array(left)[[0, 2]]).max() < tol, got_left
+    assert np.abs(got_right - np.array(right)[[0, 2]]).max() < tol, got_right

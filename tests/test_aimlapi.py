@@ -10,7 +10,6 @@ through it, and `client.models.list()` reads `GET /models`.
 Decisions asserted here are written in the dialect's docstring (api/dialects/aimlapi.py).
 """
 
-import base64
 import time
 import uuid
 from datetime import datetime
@@ -18,13 +17,12 @@ from decimal import Decimal
 
 import aimlapi
 import httpx
-import numpy as np
 import pytest
 
 from reelforge.api.dialects import aimlapi as dialect
 from reelforge.core.job import Job, JobStatus, Output
 from reelforge.core.request import GenerationRequest
-from tests.support import ServerProcess, client, make_image, probe_mp4
+from tests.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
 from tests.test_intake import ImageServer
 from tests.test_leonardo_validation import MISSING, Jobs, gif_bytes, merged, user_id_of
 
@@ -75,44 +73,9 @@ def wait(api: httpx.Client, generation_id: str, timeout: float = 120) -> dict:
     raise TimeoutError(f"{generation_id} still {seen[-1]}")
 
 
-def download(url: str) -> bytes:
-    resp = httpx.get(url, timeout=30)
-    assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
-    return resp.content
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def half_colours(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean R and B of a patch in the left and right halves (G carries the test image's ramp)."""
-    h, w = frame.shape[:2]
-
-    def patch(x):
-        return frame[h // 2 - 20 : h // 2 + 20, x - 20 : x + 20].astype(float).mean(axis=(0, 1))[[0, 2]]
-
-    return patch(w // 4), patch(3 * w // 4)
-
-
-def assert_halves(frame: np.ndarray, left, right, tol: float = 35) -> None:
-    got_left, got_right = half_colours(frame)
-    assert np.abs(got_left - np.array(left)[[0, 2]]).max() < tol, got_left
-    assert np.abs(got_right - np.array(right)[[0, 2]]).max() < tol, got_right
-
-
-# fixtures ----------------------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def api(server):
     with client(server, key=f"aimlapi-{uuid.uuid4()}") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def anonymous(server):
-    with httpx.Client(base_url=server.url, timeout=30) as c:
         yield c
 
 
@@ -156,7 +119,7 @@ def test_spec_sample_replayed_verbatim(api):
     done = wait(api, created["id"])
     assert done["status"] == "completed" and done["error"] is None
     assert done["meta"] == {"usage": {"credits_used": 800_000, "usd_spent": 0.4}}
-    probe = probe_mp4(download(done["video"]["url"]))
+    probe = probe_mp4(download_mp4(done["video"]["url"]))
     assert (probe.width, probe.height, probe.frames, probe.fps) == (1280, 720, 192, 24.0)
     assert (probe.codec, probe.audio_codec) == ("h264", "aac")
     assert probe.audio_seconds == pytest.approx(8.0, abs=0.05)
@@ -167,7 +130,7 @@ def sdk(server):
     return aimlapi.AIMLAPI(api_key=f"aimlapi-sdk-{uuid.uuid4()}", base_url=server.url, max_retries=0)
 
 
-def test_official_sdk_create_poll_download(sdk):
+def test_official_sdk_create_poll_download_mp4(sdk):
     statuses: list[str] = []
     video = sdk.videos.generate_with_polling(
         model="google/veo-3.1-lite-generate-001",
@@ -201,7 +164,7 @@ def test_official_sdk_create_poll_download(sdk):
     )
     assert final["status"] == "completed"
     assert final["meta"]["usage"] == {"credits_used": 240_000, "usd_spent": 0.12}  # 4 s silent 720p
-    again = probe_mp4(download(final["video"]["url"]))
+    again = probe_mp4(download_mp4(final["video"]["url"]))
     assert (again.width, again.height, again.frames, again.audio_codec) == (720, 1280, 96, None)
 
 
@@ -283,7 +246,7 @@ def test_first_and_last_frame_as_data_uri_and_raw_base64(api):
     assert resp.status_code == 200, resp.text
     done = wait(api, resp.json()["id"])
     assert done["status"] == "completed", done
-    probe = probe_mp4(download(done["video"]["url"]))
+    probe = probe_mp4(download_mp4(done["video"]["url"]))
     assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (1280, 720, 96, None)
     assert_halves(probe.first, RED, BLUE)
     assert_halves(probe.last, GREEN, WHITE)
@@ -301,7 +264,7 @@ def test_image_url_is_fetched_on_a_trusting_server(trusting, image_host):
         assert resp.status_code == 200, resp.text
         done = wait(api, resp.json()["id"])
         assert done["status"] == "completed", done
-        probe = probe_mp4(download(done["video"]["url"]))
+        probe = probe_mp4(download_mp4(done["video"]["url"]))
         assert (probe.width, probe.height, probe.audio_codec) == (1280, 720, "aac")
         assert_halves(probe.first, RED, BLUE)
         assert image_host.hits[-1][0] == "/img.png"

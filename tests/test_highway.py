@@ -10,19 +10,17 @@ HighwayAPI's docs (the SDK has no Veo method).
 Decisions asserted here are written in the dialect's docstring (api/dialects/highway.py).
 """
 
-import base64
 import threading
 import time
 import uuid
 
 import httpx
-import numpy as np
 import pytest
 from novita_client import NovitaClient
 from novita_client.proto import V3TaskResponseStatus
 
 from reelforge.api.dialects import highway
-from tests.support import ServerProcess, client, make_image, probe_mp4
+from tests.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
 from tests.test_intake import ImageServer
 from tests.test_leonardo_validation import MISSING, Jobs, gif_bytes, merged, user_id_of
 
@@ -60,10 +58,6 @@ def assert_novita_error(resp: httpx.Response, status: int, reason: str, says: st
     return body
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 def wait(api: httpx.Client, task_id: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,36 +76,9 @@ def wait(api: httpx.Client, task_id: str, timeout: float = 120) -> dict:
     raise TimeoutError(task_id)
 
 
-def download(url: str) -> bytes:
-    resp = httpx.get(url, timeout=30)
-    assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
-    return resp.content
-
-
-def halves(frame: np.ndarray):
-    h, w = frame.shape[:2]
-
-    def patch(x):
-        return frame[h // 2 - 20 : h // 2 + 20, x - 20 : x + 20].astype(float).mean(axis=(0, 1))[[0, 2]]
-
-    return patch(w // 4), patch(3 * w // 4)
-
-
-def assert_halves(frame: np.ndarray, left, right, tol: float = 35) -> None:
-    got_left, got_right = halves(frame)
-    assert np.abs(got_left - np.array(left)[[0, 2]]).max() < tol, got_left
-    assert np.abs(got_right - np.array(right)[[0, 2]]).max() < tol, got_right
-
-
 @pytest.fixture(scope="module")
 def api(server):
     with client(server, key=f"highway-{uuid.uuid4()}") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def anonymous(server):
-    with httpx.Client(base_url=server.url, timeout=30) as c:
         yield c
 
 
@@ -182,7 +149,7 @@ def test_text_to_video_four_samples_with_audio_portrait(api):
     )
     digests = set()
     for video in videos:
-        probe = probe_mp4(download(video["video_url"]))
+        probe = probe_mp4(download_mp4(video["video_url"]))
         assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (720, 1280, 96, "aac")
         digests.add(probe.digest)
     assert len(digests) == 4
@@ -201,7 +168,7 @@ def test_first_last_frame(api):
     assert result["task"]["status"] == "TASK_STATUS_SUCCEED"
     assert result["task"]["task_type"] == "VEO_3_1_LITE_FIRSTLASTFRAME"
     [video] = result["videos"]
-    probe = probe_mp4(download(video["video_url"]))
+    probe = probe_mp4(download_mp4(video["video_url"]))
     assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (1280, 720, 96, None)
     assert_halves(probe.first, RED, BLUE)
     assert_halves(probe.last, GREEN, WHITE)
@@ -266,7 +233,7 @@ def test_image_url_default_refused_and_allowlisted_fetched(api, jobs, image_host
             assert resp.status_code == 200, resp.text
             result = wait(trusted, resp.json()["task_id"])
             assert result["task"]["status"] == "TASK_STATUS_SUCCEED"
-            probe = probe_mp4(download(result["videos"][0]["video_url"]))
+            probe = probe_mp4(download_mp4(result["videos"][0]["video_url"]))
             assert_halves(probe.first, RED, BLUE)
     finally:
         srv.stop()

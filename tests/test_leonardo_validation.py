@@ -196,12 +196,6 @@ def other(server):
 
 
 @pytest.fixture(scope="module")
-def anonymous(server):
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def jobs(api) -> Jobs:
     return Jobs(api, user_id_of(api))
 

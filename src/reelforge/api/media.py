@@ -18,10 +18,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
-from starlette.types import Message, Receive
 
+from reelforge.api.bodies import capped_form
 from reelforge.api.deps import ServiceDep
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.media.images import MAX_IMAGE_BYTES
@@ -70,34 +68,10 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-def _capped(receive: Receive, limit: int) -> Receive:
-    """`receive` that stops the body once more than `limit` bytes arrived; the form parser closes
-    the spooled files it had opened and reports the MultiPartException as an HTTP 400."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise MultiPartException(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-        return message
-
-    return wrapped
-
-
 @router.post("/uploads", status_code=204, include_in_schema=False)
 async def upload(request: Request, service: ServiceDep) -> Response:
-    limit = MAX_IMAGE_BYTES + _FORM_OVERHEAD
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise InvalidRequest(f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "file")
-    request = Request(request.scope, _capped(request.receive, limit))
-    try:
-        form = await request.form(max_files=1, max_fields=20)
-    except HTTPException as exc:  # malformed multipart, too many parts, body over the cap
-        raise InvalidRequest(str(exc.detail)) from None
+    too_large = f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
+    form = await capped_form(request, MAX_IMAGE_BYTES + _FORM_OVERHEAD, too_large, max_files=1, max_fields=20)
     try:
         file = form.get("file")
         asset_id, signature = form.get("asset_id"), form.get("signature")

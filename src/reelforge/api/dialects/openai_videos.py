@@ -62,11 +62,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
-from starlette.types import Message, Receive
 
 from reelforge.api.auth import Caller, CallerDep
+from reelforge.api.bodies import capped_body, capped_form
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.leonardo_common import client_fields
 from reelforge.catalog import Catalog, ModelSpec, resolution_tier
@@ -288,50 +286,12 @@ CREATE_OPENAPI = {
 }
 
 
-def _too_large() -> str:
-    return f"request body is larger than {_BODY_LIMIT // (1024 * 1024)} MB"
-
-
-def _check_length(request: Request) -> None:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > _BODY_LIMIT:
-        raise InvalidRequest(_too_large())
-
-
-def _capped(receive: Receive) -> Receive:
-    """`receive` that ends the body with a parse error once more than _BODY_LIMIT bytes arrived,
-    also when no Content-Length was sent; the form parser reports it as HTTP 400."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > _BODY_LIMIT:
-                raise MultiPartException(_too_large())
-        return message
-
-    return wrapped
-
-
-async def _json_body(request: Request) -> bytes:
-    chunks, seen = [], 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > _BODY_LIMIT:
-            raise InvalidRequest(_too_large())
-        chunks.append(chunk)
-    return b"".join(chunks)
+_TOO_LARGE = f"request body is larger than {_BODY_LIMIT // (1024 * 1024)} MB"
 
 
 async def _form_fields(request: Request) -> tuple[dict, dict[str, bytes]]:
     """A multipart body as JSON-typed fields plus the image files' bytes."""
-    request = Request(request.scope, _capped(request.receive))
-    try:
-        form = await request.form(max_files=2, max_fields=30)
-    except HTTPException as exc:
-        raise InvalidRequest(f"malformed form body: {exc.detail}") from None
+    form = await capped_form(request, _BODY_LIMIT, _TOO_LARGE, max_files=2, max_fields=30)
     try:
         fields: dict = {}
         files: dict[str, bytes] = {}
@@ -357,13 +317,12 @@ async def _form_fields(request: Request) -> tuple[dict, dict[str, bytes]]:
 
 
 async def _read_body(request: Request) -> tuple[VideoCreateBody, dict[str, bytes]]:
-    _check_length(request)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         fields, files = await _form_fields(request)
     else:
         try:
-            fields = json.loads(await _json_body(request))
+            fields = json.loads(await capped_body(request, _BODY_LIMIT, _TOO_LARGE))
         except (ValueError, UnicodeDecodeError):
             raise InvalidRequest("request body is not valid JSON") from None
         if not isinstance(fields, dict):
