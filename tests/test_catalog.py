@@ -75,6 +75,7 @@ def test_resolve_size_refuses_contradictions(args):
         ("MOTION2", {"duration": 5, "width": 832, "height": 480}, "cannot generate audio"),
         ("VEO3", {"start_image": "a", "end_image": "b"}, "does not take an end frame"),
         ("KLING2_5", {"duration": 5, "audio": False, "samples": 2}, "at most 1 samples"),
+        ("SVD", {"duration": 4, "width": 1024, "height": 576, "audio": False}, "needs a start frame image"),
     ],
 )
 def test_model_checks(model, fields, message):

@@ -1056,3 +1056,23 @@ def test_media_of_a_generation_is_served_but_cannot_be_climbed_out_of(server, fi
         status, body = raw_get(server, folder + climb)
         assert status in (400, 404), (climb, status)
         assert secret not in body
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_server_cap_is_400_in_the_dialects_shape(api, jobs, chunked):
+    """Every route shares one body cap (64 MB by default), declared or streamed."""
+    size = 64 * 1024 * 1024 + 1
+    if chunked:
+
+        def body():
+            yield b'{"model":"veo-3.1-lite","parameters":{"prompt":"'
+            for _ in range(size // (1024 * 1024) + 1):
+                yield b"a" * (1024 * 1024)
+            yield b'"}}'
+
+        content = body()
+    else:
+        content = b"x" * size
+    with jobs.unchanged():
+        resp = api.post(V2, content=content, headers={"content-type": "application/json"})
+        assert_leonardo_error(resp, 400, says="larger than 64 MB")

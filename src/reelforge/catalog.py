@@ -35,6 +35,7 @@ class ModelSpec(BaseModel):
     default_duration: int
     sizes: tuple[str, ...] = Field(min_length=1)
     audio: bool = False
+    text_to_video: bool = True  # False: the model needs a start frame (image-to-video only)
     start_frame: bool = True
     end_frame: bool = False
     max_samples: int = Field(default=1, ge=1, le=4)
@@ -110,6 +111,8 @@ class ModelSpec(BaseModel):
             )
         if req.audio and not self.audio:
             raise InvalidRequest(f"{req.model} cannot generate audio", "audio")
+        if not req.start_image and not self.text_to_video:
+            raise InvalidRequest(f"{req.model} needs a start frame image", "start_image")
         if req.start_image and not self.start_frame:
             raise InvalidRequest(f"{req.model} does not take a start frame", "start_image")
         if req.end_image and not self.end_frame:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         default=None, description="JSON model catalog replacing the built-in one"
     )
     workers: int = Field(default=1, ge=0, le=64, description="jobs rendered at once by the embedded worker")
+    resident_models: int = Field(
+        default=1, ge=1, le=16, description="diffusers pipelines kept loaded per process (LRU eviction)"
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024 * 1024, description="largest request body accepted, bytes"
+    )
     queue: Literal["inprocess", "celery"] = Field(default="inprocess", description="how jobs reach workers")
     broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker (Redis, AMQP)")
     queue_name: str = Field(default="reelforge", description="Celery queue the jobs are published to")

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from reelforge import __version__
 from reelforge.api import media
+from reelforge.api.bodies import BodyLimit
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects import (
     aimlapi,
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime.stop()
 
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     renderers = ErrorRenderers()
     renderers.register(leonardo_common.V1, leonardo_common.render_error)
     renderers.register(leonardo_common.V2, leonardo_common.render_error)

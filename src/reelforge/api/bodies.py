@@ -5,7 +5,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.types import Message, Receive
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.core.errors import InvalidRequest
 
@@ -58,3 +58,32 @@ async def capped_body(request: Request, limit: int, message: str) -> bytes:
             raise InvalidRequest(message)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class BodyLimit:
+    """ASGI middleware: no request body may exceed `limit` bytes, declared or streamed. The error
+    is raised from `receive`, inside the route, so each dialect renders it as its own 400."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"request body is larger than {self.limit // (1024 * 1024)} MB"
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if declared.isdigit() and int(declared) > self.limit:
+                raise InvalidRequest(message)
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > self.limit:
+                    raise InvalidRequest(message)
+            return event
+
+        await self.app(scope, limited, send)

@@ -98,6 +98,8 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     async def _http(request: Request, exc: HTTPException):
         if exc.status_code == 400 and (unauthorized := _missing_key(request)):  # unparseable body
             return renderers.respond(request, 401, unauthorized.message, None, unauthorized.code)
+        if isinstance(exc.__cause__, ReelforgeError):  # FastAPI wraps errors raised while reading the body
+            return await _reelforge(request, exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")
         # keep the headers an HTTP error carries (e.g. `Allow` on 405)
         return renderers.respond(request, exc.status_code, str(exc.detail), None, code, exc.headers)

@@ -14,7 +14,6 @@ import gc
 import inspect
 import logging
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from reelforge.config import Settings
 from reelforge.engines.base import Canceled, Clip, EngineUnavailable, RenderContext
 from reelforge.engines.diffusers_options import NO_PEOPLE_NEGATIVE, DiffusersOptions, Family, Mode
 from reelforge.media.images import fit_to_size
@@ -95,7 +95,7 @@ class ResidentPipelines:
         ]
 
 
-RESIDENT = ResidentPipelines(capacity=max(1, int(os.environ.get("REELFORGE_RESIDENT_MODELS", "1"))))
+RESIDENT = ResidentPipelines(capacity=Settings().resident_models)
 
 
 def free_memory() -> None:

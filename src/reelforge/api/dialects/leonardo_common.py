@@ -114,7 +114,7 @@ def generation(service: JobService, job: Job) -> dict:
             "motion": True,
             "motionModel": req.model,
             "motionMP4URL": service.media_url(out.video_key),
-            "motionStrength": None,
+            "motionStrength": job.extra.get("motionStrength"),
             "imageToVideo": req.start_image is not None,
             "generated_image_variation_generics": [],
         }
