@@ -130,3 +130,16 @@ def test_cancel_queued_is_immediate_running_is_flagged(repo):
     assert repo.set_progress(running.id, "t", 10) is False  # the worker is told to stop
     assert repo.finish(running.id, "t", JobStatus.CANCELED)
     assert repo.finish(running.id, "t", JobStatus.SUCCEEDED) is False  # terminal states are final
+
+
+def test_keyset_paging_in_both_orders(repo):
+    jobs = [_job(repo, n) for n in range(5)]  # created in this order
+    newest_first = [j.id for j in repo.list_jobs("o", limit=10)]
+    assert newest_first == [j.id for j in reversed(jobs)]
+    assert [j.id for j in repo.list_jobs("o", limit=2, after=jobs[3])] == [jobs[2].id, jobs[1].id]
+    assert [j.id for j in repo.list_jobs("o", limit=2, after=jobs[1], ascending=True)] == [
+        jobs[2].id,
+        jobs[3].id,
+    ]
+    assert repo.list_jobs("o", limit=2, after=jobs[4], ascending=True) == []
+    assert repo.list_jobs("someone-else", limit=10) == []

@@ -79,8 +79,17 @@ class JobService:
             raise NotFound(f"generation {job_id} not found")
         return job
 
-    def list(self, owner: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
-        return self.repo.list_jobs(owner, limit=limit, offset=offset)
+    def list(
+        self,
+        owner: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: str | None = None,
+        ascending: bool = False,
+    ) -> list[Job]:
+        """The owner's jobs, newest first unless `ascending`; `after` is a job id cursor."""
+        cursor = self.get(after, owner) if after is not None else None
+        return self.repo.list_jobs(owner, limit=limit, offset=offset, after=cursor, ascending=ascending)
 
     def cancel(self, job_id: str, owner: str | None = None) -> Job:
         self.get(job_id, owner)

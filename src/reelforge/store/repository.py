@@ -7,7 +7,7 @@ cancel racing on the same job cannot both win; callers learn from the return val
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.core.job import Asset, Job, JobStatus, Output
@@ -97,10 +97,25 @@ class Repository:
             row = s.get(JobRow, job_id)
             return _job(row) if row else None
 
-    def list_jobs(self, owner: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
-        query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id).limit(limit).offset(offset)
+    def list_jobs(
+        self,
+        owner: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: Job | None = None,
+        ascending: bool = False,
+    ) -> list[Job]:
+        """Jobs newest first (or oldest first), paged by offset or by keyset after a given job."""
+        if ascending:
+            order, keyset = (JobRow.created_at, JobRow.id), tuple_(JobRow.created_at, JobRow.id).__gt__
+        else:
+            order = (JobRow.created_at.desc(), JobRow.id.desc())
+            keyset = tuple_(JobRow.created_at, JobRow.id).__lt__
+        query = select(JobRow).order_by(*order).limit(limit).offset(offset)
         if owner is not None:
             query = query.where(JobRow.owner == owner)
+        if after is not None:
+            query = query.where(keyset((after.created_at, after.id)))
         with self._tx() as s:
             return [_job(r) for r in s.scalars(query)]
 

@@ -87,7 +87,6 @@ STATUS_WORDS = {
 }
 # two images of at most 20 MB each, as files or as base64 text, plus the other fields
 _BODY_LIMIT = 3 * MAX_IMAGE_BYTES
-_LIST_CHUNK = 500
 
 
 class _NotReady(Conflict):
@@ -472,21 +471,10 @@ def list_videos(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
 ) -> dict:
-    if after is None and order == "desc":
-        jobs = service.list(caller.id, limit=limit + 1)
-    else:
-        jobs = []  # every video of the caller, newest first, to find the cursor in
-        while len(page := service.list(caller.id, limit=_LIST_CHUNK, offset=len(jobs))) == _LIST_CHUNK:
-            jobs += page
-        jobs += page
-        if order == "asc":
-            jobs.reverse()
-        if after is not None:
-            index = next((i for i, job in enumerate(jobs) if job.id == after), None)
-            if index is None:
-                raise InvalidRequest(f"after: no video {after!r}", "after")
-            jobs = jobs[index + 1 :]
-        jobs = jobs[: limit + 1]
+    try:
+        jobs = service.list(caller.id, limit=limit + 1, after=after, ascending=order == "asc")
+    except NotFound:
+        raise InvalidRequest(f"after: no video {after!r}", "after") from None
     data = [video_object(job) for job in jobs[:limit]]
     return {
         "object": "list",
