@@ -8,14 +8,14 @@ from reelforge.config import Settings
 from reelforge.core.service import JobService
 
 
-def get_service(request: Request) -> JobService:
+async def get_service(request: Request) -> JobService:
     return request.app.state.runtime.service
 
 
 ServiceDep = Annotated[JobService, Depends(get_service)]
 
 
-def get_runtime_settings(request: Request) -> Settings:
+async def get_runtime_settings(request: Request) -> Settings:
     return request.app.state.runtime.settings
 
 

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from reelforge.api.auth import get_caller
+from reelforge.api.auth import get_caller, resolve_caller
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound, ReelforgeError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _missing_key(request: Request) -> Unauthorized | None:
         current = stack.pop()
         if current.call is get_caller:
             try:
-                get_caller(request)
+                resolve_caller(request)
             except Unauthorized as exc:
                 return exc
             return None

@@ -93,9 +93,10 @@ class Repository:
             )
 
     def get_job(self, job_id: str) -> Job | None:
-        with self._tx() as s:
-            row = s.get(JobRow, job_id)
-            return _job(row) if row else None
+        # A Core query, not the ORM: this is the status poll every client repeats.
+        with self.engine.connect() as conn:
+            row = conn.execute(select(JobRow.__table__).where(JobRow.__table__.c.id == job_id)).first()
+        return _job(row) if row else None
 
     def list_jobs(
         self,
