@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServerProcess, client, free_port, wait_for_generation  # noqa: E402
+from tests.support import ServerProcess, client, free_port, stop_process, wait_for_generation, wait_healthy  # noqa: E402
 
 POLL_PATH = "/api/rest/v1/generations/{id}"
 RUN_DEADLINE = 120.0  # seconds allowed for one measured run
@@ -89,25 +89,11 @@ class BareServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bare app exited with {self.proc.returncode}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("bare app did not start")
+        wait_healthy(self.proc, f"{self.url}/healthz", timeout, "bare app")
+        return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         if self.log:
             self.log.close()
 

@@ -4,7 +4,6 @@ loopback). Every part is a real process speaking its real protocol."""
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import redis
 from moto.server import ThreadedMotoServer
 
 from tests.databases import postgres_database
-from tests.support import ServerProcess, free_port
+from tests.support import ServerProcess, free_port, kill_process, stop_process
 
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -87,9 +86,7 @@ class RedisProcess:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        stop_process(self.proc, grace=10)
 
 
 class WorkerProcess:
@@ -109,16 +106,10 @@ class WorkerProcess:
         return self
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
 
 
 class Cluster:

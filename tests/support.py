@@ -24,6 +24,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(proc: subprocess.Popen, url: str, timeout: float, name: str) -> None:
+    """Wait until `url` answers 200; fail early if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start")
+
+
+def kill_process(proc: subprocess.Popen) -> None:
+    """SIGKILL: the process gets no chance to clean up, like a crash or an OOM kill."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def stop_process(proc: subprocess.Popen | None, grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            kill_process(proc)
+
+
 class ServerProcess:
     """`python -m reelforge serve` on a free port with its own data dir."""
 
@@ -53,29 +83,14 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        wait_healthy(self.proc, f"{self.url}/healthz", timeout, "server")
+        return self
 
     def kill(self) -> None:
-        """SIGKILL: the process gets no chance to clean up, like a crash or an OOM kill."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
 
 
 def client(server: ServerProcess, key: str = "test-key") -> httpx.Client:

@@ -19,3 +19,13 @@ def test_ruff_format():
         [sys.executable, "-m", "ruff", "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    commands = [
+        line for line in readme.splitlines() if "pytest" in line and line.startswith("python3 -m venv")
+    ]
+    assert len(commands) == 1, commands
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert commands[0] in ci_lines

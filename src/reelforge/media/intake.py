@@ -357,20 +357,24 @@ class _ImageStore(Protocol):
 def stored_images(
     service: _ImageStore,
     owner: str,
-    sources: Mapping[str, str | None],
+    sources: Mapping[str, str | bytes | None],
     allowlist: "str | Iterable[str] | Allowlist | None" = None,
 ) -> Iterator[dict[str, str | None]]:
-    """Resolve every image source (client field -> value; None for an absent image) and store it as
-    one of `owner`'s assets; yields client field -> asset id. Call it after every other check, and
-    submit inside the block: if anything in the block raises, the stored assets are deleted again,
-    so a refused request leaves nothing behind."""
+    """Store every image (field -> a source to resolve, bytes already in hand, or None for an
+    absent image) as one of `owner`'s assets; yields field -> asset id. Call it after every other
+    check, and submit inside the block: if anything in the block raises, the stored assets are
+    deleted again, so a refused request leaves nothing behind."""
     ids: dict[str, str | None] = {}
     try:
         for field_name, value in sources.items():
             if value is None:
                 ids[field_name] = None
                 continue
-            data = resolve_image_source(value, allowlist, field_name=field_name)
+            data = (
+                value
+                if isinstance(value, bytes)
+                else resolve_image_source(value, allowlist, field_name=field_name)
+            )
             ids[field_name] = service.add_image(owner, data).id
         yield ids
     except BaseException:

@@ -42,7 +42,6 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id.
 """
 
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -73,7 +72,7 @@ from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import SEED_MAX, build_request
 from reelforge.core.service import JobService
 from reelforge.media.images import MAX_IMAGE_BYTES
-from reelforge.media.intake import resolve_image_source, validate_image_bytes
+from reelforge.media.intake import resolve_image_source, stored_images, validate_image_bytes
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(prefix="/v1", tags=["OpenAI videos (native)"])
@@ -124,22 +123,8 @@ def submit_with_frames(
     placeholders = {name: ("pending" if data is not None else None) for name, data in frames.items()}
     probe = build_request(**fields, **placeholders)
     service.catalog.get(probe.model).check(probe)
-    stored = []
-    try:
-        ids = {}
-        for name, data in frames.items():
-            if data is not None:
-                asset = service.add_image(owner, data)
-                stored.append(asset)
-                ids[name] = asset.id
-            else:
-                ids[name] = None
+    with stored_images(service, owner, frames) as ids:
         return service.submit(build_request(**fields, **ids), owner, extra=extra)
-    except Exception:
-        for asset in stored:
-            with contextlib.suppress(Exception):  # best effort: the original error is what matters
-                service.delete_asset(asset.id)
-        raise
 
 
 def media_response(service: JobService, key: str, media_type: str) -> Response:
