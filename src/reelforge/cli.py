@@ -14,7 +14,7 @@ from rich.table import Table
 
 from reelforge.config import Settings
 from reelforge.core.errors import ReelforgeError
-from reelforge.core.request import build_request
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from reelforge.runtime import build_runtime
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
@@ -65,8 +65,8 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
-def _upload(service, path: Path) -> str:
-    return service.add_image("cli", path.read_bytes()).id
+def _frame(path: Path | None) -> FrameInput | None:
+    return FrameInput(FrameKind.BYTES, path.read_bytes()) if path else None
 
 
 @app.command()
@@ -87,42 +87,42 @@ def generate(
     """Render one video through the job service and save it."""
     if aspect not in ("16:9", "9:16"):
         raise typer.BadParameter("aspect must be 16:9 or 9:16", param_hint="--aspect")
+    draft = Draft(
+        model=model,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        duration=duration,
+        resolution=resolution,
+        orientation=Orientation.PORTRAIT if aspect == "9:16" else Orientation.LANDSCAPE,
+        audio=audio,
+        seed=seed,
+        start=_frame(image),
+        end=_frame(end_image),
+    )
     runtime = build_runtime(_settings(data_dir=data_dir, workers=0))
     service = runtime.service
     try:
-        spec = service.catalog.get(model)
-        width, height = spec.resolve_size(resolution, portrait=aspect == "9:16")
-        request = build_request(
-            model=model,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            duration=duration or spec.default_duration,
-            width=width,
-            height=height,
-            seed=seed,
-            audio=audio,
-            start_image=_upload(service, image) if image else None,
-            end_image=_upload(service, end_image) if end_image else None,
-        )
-        job = service.submit(request, "cli")
+        job = service.submit(draft, "cli")
     except ReelforgeError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
 
     # Render here unless a server on the same database leases the job first.
-    threading.Thread(target=runtime.work_next, kwargs={"only": job.id}, daemon=True).start()
+    threading.Thread(target=runtime.worker.work_next, kwargs={"only": job.id}, daemon=True).start()
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task(f"{width}x{height} {request.duration}s seed {job.seed}", total=100)
+        req = job.request
+        task = bar.add_task(f"{req.width}x{req.height} {req.duration}s seed {job.seed}", total=100)
         while not (job := service.get(job.id)).status.is_terminal:
             bar.update(task, completed=job.progress)
             time.sleep(0.2)
         bar.update(task, completed=job.progress)
-    runtime.stop()
     if not job.outputs:
+        runtime.stop()
         console.print(f"[red]{job.status.value}:[/red] {job.error_message or ''}")
         raise typer.Exit(1)
-    output.write_bytes(service.storage.read_bytes(job.outputs[0].video_key))
+    output.write_bytes(service.media.read(job.outputs[0].video_key))
+    runtime.stop()
     console.print(f"wrote {output} ({job.outputs[0].video_bytes} bytes, cost ${job.cost_usd})")
 
 
@@ -136,8 +136,6 @@ def worker(
     catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
 ) -> None:
     """Run a Celery worker that renders jobs published by API nodes (queue=celery)."""
-    from reelforge.queue.celery import run_worker
-
     settings = _settings(
         queue="celery",
         data_dir=data_dir,
@@ -146,7 +144,7 @@ def worker(
         broker_url=broker_url,
         catalog_path=catalog,
     )
-    run_worker(settings, concurrency)
+    build_runtime(settings).run_celery_worker(concurrency)
 
 
 @app.command()
@@ -179,10 +177,10 @@ def doctor(
 ) -> None:
     """Check that every catalog model can run here: packages, weights, GPUs. Exits 1 on a problem."""
     from reelforge import doctor as checks
-    from reelforge.catalog import load_catalog
+    from reelforge.runtime import open_catalog
 
     try:
-        models = load_catalog(_settings(catalog_path=catalog).catalog_path)
+        models = open_catalog(_settings(catalog_path=catalog))
     except (OSError, ValueError) as exc:
         console.print(f"[red]catalog:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -7,14 +7,13 @@ torch nor diffusers; `devices()` (the CLI's) imports torch to see the GPUs.
 """
 
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from reelforge.catalog import Catalog, ModelSpec
+from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.engines.diffusers_options import FAMILIES, Mode, missing_modules
-from reelforge.engines.registry import INSTALL_HINT, parse_options
+from reelforge.engines.registry import INSTALL_HINT, Engines, parse_options
 
 PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "ftfy", "sentencepiece")
 
@@ -90,15 +89,14 @@ def _weights_problem(engine: str, weights: str, modes: list[Mode], allow_downloa
     return None
 
 
-def check_catalog(catalog: Catalog) -> dict:
+def catalog_report(catalog: Catalog, engines: Engines) -> dict:
     """The JSON report of GET /healthz/engines: packages, each model's readiness, loaded pipelines."""
     models = [check_model(spec) for spec in catalog.models]
-    resident = sys.modules.get("reelforge.engines.diffusers_common")  # only if an engine has run
     return {
         "ok": all(m.ok for m in models),
         "packages": package_versions(),
         "models": [{**asdict(m), "ok": m.ok} for m in models],
-        "resident": resident.RESIDENT.status() if resident else [],
+        "resident": engines.resident_status(),
     }
 
 

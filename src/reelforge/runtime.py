@@ -1,4 +1,5 @@
-"""Assembles the running system from settings: database, storage, catalog, service and queue.
+"""Assembles the running system from settings: database, blob storage, catalog, engines, service,
+worker and queue.
 
 The HTTP app, the CLI, Celery workers and tests all build their parts here, so there is one
 wiring to trust. With the in-process queue the server renders jobs itself; with Celery it only
@@ -6,17 +7,20 @@ publishes them and `reelforge worker` processes render.
 """
 
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reelforge.catalog import load_catalog
+from reelforge.blobs import open_blobs
 from reelforge.config import Settings
-from reelforge.core.service import JobService
+from reelforge.core.catalog import Catalog, load_catalog
+from reelforge.db.connect import migrate, open_database
+from reelforge.db.repository import Repository
+from reelforge.engines.registry import Engines, check_catalog
 from reelforge.queue.inprocess import InProcessQueue
-from reelforge.storage import open_storage
-from reelforge.store.db import migrate, open_engine
-from reelforge.store.repository import Repository
-from reelforge.worker import work_next
+from reelforge.service.jobs import JobService
+from reelforge.worker.reconcile import reconcile, reconcile_forever
+from reelforge.worker.run import Worker
 
 if TYPE_CHECKING:
     from reelforge.queue.celery import CeleryQueue
@@ -35,43 +39,74 @@ def _secret(settings: Settings) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def open_catalog(settings: Settings) -> Catalog:
+    """The configured catalog, with every entry's engine settings checked."""
+    return check_catalog(load_catalog(settings.catalog_path))
+
+
 @dataclass
 class Runtime:
     settings: Settings
+    repo: Repository
+    engines: Engines
     service: JobService
+    worker: Worker
     queue: "InProcessQueue | CeleryQueue"
 
     def start(self) -> None:
         """Embedded mode: recover jobs a dead process left running, then start the worker threads."""
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
-            self.service.repo.recover_running(self.settings.max_attempts)
+            self.repo.recover_running(self.settings.max_attempts)
         self.queue.start()
 
     def stop(self) -> None:
         self.queue.stop()
-        self.service.repo.engine.dispose()
+        self.repo.close()
 
-    def work_next(self, only: str | None = None) -> bool:
-        return work_next(self.service, self.settings.heartbeat_interval, only)
+    def reconcile(self):
+        """One reconciliation pass (scale-out mode): see worker/reconcile.py."""
+        s = self.settings
+        return reconcile(self.repo, self.queue.enqueue, s.worker_lost_after, s.max_attempts)
+
+    def run_celery_worker(self, concurrency: int = 1) -> None:
+        """`reelforge worker`: consume job ids from Celery and render them, with the reconciler
+        running beside it in a thread."""
+        from reelforge.queue.celery import run_worker
+
+        stop = threading.Event()
+        interval = self.settings.reconcile_interval
+        threading.Thread(
+            target=reconcile_forever, args=(self.reconcile, interval, stop), daemon=True, name="reconciler"
+        ).start()
+        try:
+            run_worker(self.settings, self.queue.app, self.worker.run_delivered, concurrency)
+        finally:
+            stop.set()
+            self.stop()
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    engine = open_engine(settings.db_url)
-    migrate(engine)
-    repo = Repository(engine)
+    database = open_database(settings.db_url)
+    migrate(database)
+    repo = Repository(database)
+    blobs = open_blobs(settings)
+    catalog = open_catalog(settings)
+    engines = Engines(settings.resident_models)
+    scratch = (settings.data_dir / "scratch").resolve()
+    worker = Worker(repo, blobs, catalog, engines, scratch, settings.heartbeat_interval)
     if settings.queue == "celery":
         from reelforge.queue.celery import CeleryQueue
 
         queue = CeleryQueue(settings, repo)
-    else:  # the threads reach the service built below when they run
-        queue = InProcessQueue(lambda: work_next(service, settings.heartbeat_interval), settings.workers)
+    else:
+        queue = InProcessQueue(worker.work_next, settings.workers)
     service = JobService(
         repo=repo,
-        storage=open_storage(settings),
-        catalog=load_catalog(settings.catalog_path),
+        blobs=blobs,
+        catalog=catalog,
         enqueue=queue.enqueue,
         base_url=settings.base_url,
         secret=_secret(settings),
-        scratch_dir=(settings.data_dir / "scratch").resolve(),
+        image_fetch_allowlist=settings.image_fetch_allowlist,
     )
-    return Runtime(settings, service, queue)
+    return Runtime(settings, repo, engines, service, worker, queue)

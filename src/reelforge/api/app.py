@@ -3,25 +3,20 @@ started and stopped with the app's lifespan."""
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
 from reelforge.api import media
 from reelforge.api.bodies import BodyLimit
 from reelforge.api.deps import ServiceDep
-from reelforge.api.dialects import (
-    aimlapi,
-    gemini,
-    highway,
-    leonardo_common,
-    leonardo_v1,
-    leonardo_v2,
-    openai_videos,
-    vertex,
-)
+from reelforge.api.dialects import aimlapi, highway, openai_videos
+from reelforge.api.dialects.google import gemini, vertex
+from reelforge.api.dialects.leonardo import svd, v1, v2, wire
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
+from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
-from reelforge.doctor import check_catalog
+from reelforge.doctor import catalog_report
 from reelforge.runtime import build_runtime
 
 
@@ -41,8 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     renderers = ErrorRenderers()
-    renderers.register(leonardo_common.V1, leonardo_common.render_error)
-    renderers.register(leonardo_common.V2, leonardo_common.render_error)
+    renderers.register(wire.V1, wire.render_error)
+    renderers.register(wire.V2, wire.render_error)
     renderers.register(aimlapi.PREFIX, aimlapi.render_error)
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error)
@@ -53,8 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         renderers.register(prefix, openai_videos.render_error)
     install_error_handlers(app, renderers)
 
-    app.include_router(leonardo_v1.router)
-    app.include_router(leonardo_v2.router)
+    app.include_router(v1.router)
+    app.include_router(svd.router)
+    app.include_router(v2.router)
     app.include_router(aimlapi.router)
     app.include_router(highway.router)
     app.include_router(gemini.router)
@@ -67,8 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "jobs": service.stats()}
 
     @app.get("/healthz/engines", tags=["reelforge"])
-    def engines_health(service: ServiceDep) -> dict:
+    def engines_health(request: Request) -> dict:
         """Whether each catalog model can run here (packages, weights) and which models are loaded."""
-        return check_catalog(service.catalog)
+        runtime = request.app.state.runtime
+        return catalog_report(runtime.service.catalog, runtime.engines)
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            app.openapi_schema = without_validation_422(document)
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from reelforge.config import Settings
-from reelforge.core.service import JobService
+from reelforge.service.jobs import JobService
 
 
 async def get_service(request: Request) -> JobService:

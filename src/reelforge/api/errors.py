@@ -56,12 +56,14 @@ class ErrorRenderers:
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    """FastAPI's first validation error as (message, field), the field named within the body,
+    query or path (FastAPI puts `body`, `query`, ... first in the location)."""
     err = exc.errors()[0]
+    if err.get("type") == "json_invalid":
+        return "request body is not valid JSON", None
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
     field = ".".join(loc) or None
     message = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
-    if err.get("type") == "json_invalid":
-        return "request body is not valid JSON", None
     return (f"{field}: {message}" if field else message), field
 
 

@@ -1,5 +1,7 @@
 """Media serving and the presigned-POST style upload endpoint.
 
+`serve_media` is the one owner of turning a stored key into a response: every route that hands out
+media bytes (this one, the OpenAI content route, Gemini's file download) goes through it.
 `GET|HEAD /media/{key}` serves outputs and uploads with Range support (Starlette's FileResponse).
 Keys contain random UUIDs and are handed only to the owner, like a CDN URL. With S3 storage the
 dialects hand out presigned bucket URLs, and this route redirects to a fresh one.
@@ -21,9 +23,9 @@ from starlette.datastructures import UploadFile
 
 from reelforge.api.bodies import capped_form
 from reelforge.api.deps import ServiceDep
-from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.media.images import MAX_IMAGE_BYTES
-from reelforge.storage.local import LocalStorage
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.request import MAX_IMAGE_BYTES
+from reelforge.service.jobs import JobService
 
 router = APIRouter()
 
@@ -37,28 +39,25 @@ CONTENT_TYPES = {
 _FORM_OVERHEAD = 64 * 1024
 
 
-@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-def media(key: str, service: ServiceDep) -> Response:
-    storage = service.storage
-    if not isinstance(storage, LocalStorage):  # a bucket serves its own bytes: send the client there
-        try:
-            found = storage.exists(key)
-        except ValueError:
-            found = False
-        if not found:
-            raise NotFound("no such media")
-        return RedirectResponse(storage.url(key), status_code=307)
-    try:
-        path = storage.path(key)
-        found = path.is_file() and not path.name.startswith(".")
-    except (ValueError, OSError):  # escapes the root, NUL byte, name too long, ...
-        found = False
-    if not found:
-        raise NotFound("no such media")
+def serve_media(service: JobService, key: str, media_type: str | None = None) -> Response:
+    """The one way a stored file leaves reelforge: from disk with Range support and HEAD, or a
+    redirect to the bucket's presigned URL. NotFound if there is no such file."""
+    found = service.media.locate(key)
+    if found.path is None:
+        return RedirectResponse(found.url, status_code=307)
+    path = found.path
     media_type = (
-        CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        media_type
+        or CONTENT_TYPES.get(path.suffix)
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
     )
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def media(key: str, service: ServiceDep) -> Response:
+    return serve_media(service, key)
 
 
 async def _read_capped(upload: UploadFile, limit: int) -> bytes:
@@ -82,5 +81,5 @@ async def upload(request: Request, service: ServiceDep) -> Response:
         data = await _read_capped(file, MAX_IMAGE_BYTES)
     finally:
         await form.close()
-    await run_in_threadpool(service.complete_upload, asset_id, signature, data)
+    await run_in_threadpool(service.uploads.complete, asset_id, signature, data)
     return Response(status_code=204)

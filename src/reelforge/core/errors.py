@@ -5,7 +5,11 @@ ReelforgeError
  ├── NotFound         an id that does not exist for this caller (HTTP 404 or the dialect's null)
  ├── Conflict         the action does not fit the object's state (e.g. an upload used twice)
  └── Unauthorized     no usable API key (HTTP 401)
+
+`first_error` is the one place a pydantic ValidationError becomes a field and a message.
 """
+
+from pydantic import ValidationError
 
 
 class ReelforgeError(Exception):
@@ -31,3 +35,21 @@ class Conflict(ReelforgeError):
 
 class Unauthorized(ReelforgeError):
     code = "unauthorized"
+
+
+def first_error(exc: ValidationError, depth: int | None = None) -> tuple[str | None, str, str]:
+    """(field, message, pydantic error type) of the first error; `depth` keeps that many parts of
+    the field's location (1: the top-level field only)."""
+    err = exc.errors()[0]
+    loc = [str(part) for part in err.get("loc", ())][:depth]
+    field = ".".join(loc) or None
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return field, message, str(err.get("type", ""))
+
+
+def invalid(exc: ValidationError, prefix: str | None = None) -> InvalidRequest:
+    """The first pydantic error as one concise InvalidRequest (`field: message`)."""
+    field, message, _ = first_error(exc)
+    if prefix and field:
+        field = f"{prefix}.{field}"
+    return InvalidRequest(f"{field}: {message}" if field else message, field)

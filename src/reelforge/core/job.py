@@ -1,10 +1,11 @@
 """The one job model: `queued -> running -> succeeded | failed | canceled`.
 
 Every dialect's status words are a pure function of `JobStatus`; nothing else decides a job's state.
+A run ends in an `Outcome`; a failed job carries a `FailureCode` that every layer shares.
 """
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,9 +24,18 @@ class JobStatus(enum.StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
 
 
+class FailureCode(enum.StrEnum):
+    """Why a job failed; dialects map these onto their own error codes."""
+
+    INVALID_INPUT = "invalid_input"  # an input could not be used (e.g. its image was deleted)
+    ENGINE_UNAVAILABLE = "engine_unavailable"  # packages or weights missing: `reelforge doctor`
+    RENDER_FAILED = "render_failed"  # the engine or the encoder failed
+    WORKER_LOST = "worker_lost"  # the worker went silent `max_attempts` times
+
+
 @dataclass(frozen=True)
 class Output:
-    """One rendered sample: its video and poster live in storage under these keys."""
+    """One rendered sample: its video and poster live in blob storage under these keys."""
 
     index: int
     seed: int
@@ -39,7 +49,36 @@ class Output:
     video_bytes: int
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run of a job ended: the terminal status, its outputs, or why it failed."""
+
+    status: JobStatus
+    outputs: tuple[Output, ...] = ()
+    failure: FailureCode | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class JobExtras:
+    """What a dialect records with a job so it can answer about it in its own terms later."""
+
+    dialect: str | None = None  # the API that created the job
+    public: bool = False  # Leonardo's `public` / `isPublic`
+    motion_strength: int | None = None  # Leonardo SVD's `motionStrength`
+    requested_model: str | None = None  # the model id as the client spelled it (AI/ML API)
+    task_type: str | None = None  # HighwayAPI's task type
+    storage_uri: str | None = None  # Vertex's `storageUri`: answer with URLs, not inline bytes
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "JobExtras":
+        return cls(**(data or {}))
 
 
 @dataclass
@@ -54,13 +93,13 @@ class Job:
     progress: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    error_code: str | None = None
+    error_code: FailureCode | None = None
     error_message: str | None = None
     outputs: list[Output] = field(default_factory=list)
     cancel_requested: bool = False
     attempts: int = 0
-    extra: dict = field(default_factory=dict)  # dialect bookkeeping (e.g. Leonardo's `public` flag)
-    worker_id: str | None = None  # the lease token of the run that owns the job while it runs
+    extras: JobExtras = field(default_factory=JobExtras)
+    lease_token: str | None = None  # the token of the run that owns the job while it runs
 
     def sample_seed(self, index: int) -> int:
         """Seeds of further samples derive from the job seed, deterministically."""

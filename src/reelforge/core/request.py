@@ -1,17 +1,23 @@
-"""The one canonical generation request every dialect translates into.
+"""The canonical generation request, and the draft every dialect translates into.
 
-Dialects check their own documented spellings and limits; this model holds the rules that are
-true whatever API a request came through (ranges, the first/last frame pairing). Checks that
-depend on the chosen model (allowed durations, sizes, audio) live in the catalog.
+A dialect turns its wire body into a `Draft`: what the client asked for, in canonical names, with
+the input frames as the client gave them (`FrameInput`) and unset fields left None. The service
+fills the defaults from the model's catalog entry and turns the draft into a `GenerationRequest`,
+the form a job stores: frames as upload (asset) ids, every value explicit. Rules that hold
+whatever API a request came through (ranges, the first/last frame pairing) live on the request;
+rules that depend on the model (durations, sizes, audio) live in the catalog.
 """
 
+import enum
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import invalid
 
 SEED_MAX = 4_294_967_295
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # the largest input image accepted, however it arrives
 FPS = 24
 PersonGeneration = Literal["allow_adult", "dont_allow", "allow_all"]
 
@@ -35,13 +41,19 @@ class GenerationRequest(BaseModel):
     samples: int = Field(default=1, ge=1, le=4)
     person_generation: PersonGeneration = "allow_adult"
 
-    @model_validator(mode="after")
-    def _frames_pair(self) -> "GenerationRequest":
-        if self.end_image and not self.start_image:
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("must be even")
+        return value
+
+    @field_validator("end_image")
+    @classmethod
+    def _frames_pair(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("start_image"):
             raise ValueError("an end frame needs a start frame")
-        if self.width % 2 or self.height % 2:
-            raise ValueError("width and height must be even")
-        return self
+        return value
 
     @property
     def frame_count(self) -> int:
@@ -53,7 +65,48 @@ def build_request(**fields) -> GenerationRequest:
     try:
         return GenerationRequest(**fields)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        message = err["msg"].removeprefix("Value error, ")
-        raise InvalidRequest(f"{field}: {message}" if field else message, field=field) from None
+        raise invalid(exc) from None
+
+
+class FrameKind(enum.StrEnum):
+    UPLOAD = "upload"  # the id of one of the caller's uploads (Leonardo's init images)
+    BYTES = "bytes"  # image bytes in hand (a multipart file part)
+    BASE64 = "base64"  # base64 text and nothing else (Google's bytesBase64Encoded)
+    SOURCE = "source"  # an http(s) URL, a data URI or base64 text
+
+
+@dataclass(frozen=True)
+class FrameInput:
+    """An input frame as the client gave it. `field` names where, when errors about it should
+    point somewhere more precise than the canonical `start_image` / `end_image`."""
+
+    kind: FrameKind
+    value: str | bytes
+    field: str | None = None
+
+
+class Orientation(enum.StrEnum):
+    LANDSCAPE = "landscape"
+    PORTRAIT = "portrait"
+    START_FRAME = "start_frame"  # as the start frame is; the model's default size if it has none such
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A request as a dialect translated it; None means "the model's default"."""
+
+    prompt: str
+    model: str | None = None  # None: the catalog's first model
+    negative_prompt: str | None = None
+    duration: int | None = None
+    duration_is_hint: bool = False  # a model with one fixed length ignores `duration`
+    resolution: str | None = None  # a tier such as "720p"
+    width: int | None = None
+    height: int | None = None
+    orientation: Orientation | None = None
+    audio: bool | None = None  # None: on when the model can make it
+    seed: int | None = None
+    samples: int = 1
+    person_generation: str = "allow_adult"
+    start: FrameInput | None = None
+    end: FrameInput | None = None

@@ -1,18 +1,18 @@
-"""The engine interface: request + progress callback + cancel check -> frames and optional audio.
+"""The engine interface: request + progress callback + cancel check -> a `Clip` (media/clip.py).
 
-An engine returns a `Clip` whose frames are produced lazily, so a long clip never sits in memory
-whole and the encoder can consume frames as they are made. Engines call `progress(fraction)` as
-they go and raise `Canceled` (via `RenderContext.check_cancel`) soon after a cancel is requested.
+The clip's frames are produced lazily, so a long clip never sits in memory whole and the encoder
+can consume frames as they are made. Engines call `progress(fraction)` as they go and raise
+`Canceled` (via `RenderContext.check_cancel`) soon after a cancel is requested.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 from PIL import Image
 
 from reelforge.core.request import GenerationRequest
+from reelforge.media.clip import Clip
 
 
 class Canceled(Exception):
@@ -37,17 +37,6 @@ class RenderContext:
     def check_cancel(self) -> None:
         if self.is_canceled():
             raise Canceled()
-
-
-@dataclass
-class Clip:
-    """What an engine produces. `frames` yields HxWx3 uint8 RGB arrays, exactly `frame_count` of them."""
-
-    frames: Iterator[np.ndarray]
-    frame_count: int
-    fps: int
-    audio: np.ndarray | None = None  # float32, shape (channels, samples), values in [-1, 1]
-    sample_rate: int = 48_000
 
 
 class Engine(Protocol):

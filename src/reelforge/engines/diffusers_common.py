@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from reelforge.config import Settings
-from reelforge.engines.base import Canceled, Clip, EngineUnavailable, RenderContext
+from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext
 from reelforge.engines.diffusers_options import NO_PEOPLE_NEGATIVE, DiffusersOptions, Family, Mode
+from reelforge.media.clip import Clip
 from reelforge.media.images import fit_to_size
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,6 @@ class ResidentPipelines:
         ]
 
 
-RESIDENT = ResidentPipelines(capacity=Settings().resident_models)
-
-
 def free_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
@@ -133,10 +130,11 @@ class DiffusersEngine:
 
     family: Family
 
-    def __init__(self, model: str, options: DiffusersOptions):
+    def __init__(self, model: str, options: DiffusersOptions, resident: ResidentPipelines):
         self.name = self.family.name
         self.model = model
         self.options = options
+        self.resident = resident  # the process's loaded pipelines, shared by every engine
 
     # --- family hooks -----------------------------------------------------------------------------
 
@@ -158,7 +156,7 @@ class DiffusersEngine:
         req = ctx.request
         mode: Mode = "frames" if ctx.end_image else "image" if ctx.start_image else "text"
         ctx.check_cancel()
-        with RESIDENT.use(self._load_key(mode), self._load, ctx) as loaded:
+        with self.resident.use(self._load_key(mode), self._load, ctx) as loaded:
             pipe = self._pipeline(loaded, mode)
             plan = self._plan(pipe, req.width, req.height, req.fps, req.frame_count)
             size = (plan.render_width, plan.render_height)

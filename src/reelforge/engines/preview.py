@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from reelforge.core.request import GenerationRequest
-from reelforge.engines.base import Clip, RenderContext
+from reelforge.engines.base import RenderContext
+from reelforge.media.clip import Clip
 
 SAMPLE_RATE = 48_000
 _BG_SCALE = 4  # the title-card background is smooth, so it is rendered at 1/4 size and upscaled

@@ -1,35 +1,46 @@
-"""Engine lookup by the name a catalog entry gives, and the checks the catalog runs on engine settings.
+"""Engines by the name a catalog entry gives, and the checks a catalog's engine settings must pass.
 
-The diffusers engines import torch and diffusers only when first used, so a server without the
-`[diffusers]` extra never imports them; what the catalog needs to validate an entry comes from
-`diffusers_options`, which is light. Pipelines are shared process-wide by the diffusers engines
-(see `diffusers_common`), so an engine object is cheap and made per catalog entry and call.
+`Engines` is built once per process by the runtime, with the runtime's settings: it hands out the
+engine of a catalog entry and owns the diffusers pipelines kept loaded between jobs. The diffusers
+engines import torch and diffusers only when first used, so a server without the `[diffusers]`
+extra never imports them; what `check_catalog` needs comes from `diffusers_options`, which is light.
 """
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from reelforge.core.catalog import Catalog, ModelSpec
+from reelforge.core.errors import first_error
 from reelforge.engines.base import Engine, EngineUnavailable
 from reelforge.engines.diffusers_options import FAMILIES, DiffusersOptions, check_options, missing_modules
 
 if TYPE_CHECKING:
-    from reelforge.catalog import ModelSpec
+    from reelforge.engines.diffusers_common import ResidentPipelines
 
 ENGINES = ("preview", *FAMILIES)
 INSTALL_HINT = "pip install 'reelforge[diffusers]'"
 
 
-def check_engine(name: str, options: dict, sizes: tuple[str, ...], audio: bool) -> None:
+def check_engine(spec: ModelSpec) -> None:
     """Raise ValueError if a catalog entry's engine or engine_options cannot work."""
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
-    if name == "preview":
-        if options:
+    if spec.engine not in ENGINES:
+        raise ValueError(f"unknown engine {spec.engine!r}; known: {', '.join(ENGINES)}")
+    if spec.engine == "preview":
+        if spec.engine_options:
             raise ValueError("the preview engine takes no engine_options")
         return
-    check_options(FAMILIES[name], parse_options(options), sizes, audio)
+    check_options(FAMILIES[spec.engine], parse_options(spec.engine_options), spec.sizes, spec.audio)
+
+
+def check_catalog(catalog: Catalog) -> Catalog:
+    """The catalog, if every entry's engine can work; ValueError naming the first entry that cannot."""
+    for spec in catalog.models:
+        try:
+            check_engine(spec)
+        except ValueError as exc:
+            raise ValueError(f"{spec.id}: {exc}") from None
+    return catalog
 
 
 def parse_options(options: dict) -> DiffusersOptions:
@@ -37,31 +48,46 @@ def parse_options(options: dict) -> DiffusersOptions:
     try:
         return DiffusersOptions.model_validate(options)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(part) for part in ("engine_options", *err["loc"]))
-        raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+        field, message, _ = first_error(exc)
+        raise ValueError(f"engine_options.{field}: {message}" if field else message) from None
 
 
-@lru_cache
-def _preview() -> Engine:
-    from reelforge.engines.preview import PreviewEngine
+class Engines:
+    """The engine of each catalog entry, and the pipelines this process keeps loaded."""
 
-    return PreviewEngine()
+    def __init__(self, resident_models: int = 1):
+        self.resident_models = resident_models
+        self._preview: Engine | None = None
+        self._resident: ResidentPipelines | None = None
 
+    def get(self, spec: ModelSpec) -> Engine:
+        if spec.engine == "preview":
+            if self._preview is None:
+                from reelforge.engines.preview import PreviewEngine
 
-def get_engine(spec: "ModelSpec") -> Engine:
-    if spec.engine == "preview":
-        return _preview()
-    options = parse_options(spec.engine_options)
-    missing = missing_modules(FAMILIES[spec.engine], options)
-    if missing:
-        raise EngineUnavailable(
-            f"engine {spec.engine} needs {', '.join(missing)}, not installed: {INSTALL_HINT}"
-        )
-    if spec.engine == "ltx2":
-        from reelforge.engines.diffusers_ltx2 import LTX2Engine as engine_class
-    elif spec.engine == "wan":
-        from reelforge.engines.diffusers_wan import WanEngine as engine_class
-    else:
-        from reelforge.engines.diffusers_ltx import LTXEngine as engine_class
-    return engine_class(spec.id, options)
+                self._preview = PreviewEngine()
+            return self._preview
+        options = parse_options(spec.engine_options)
+        missing = missing_modules(FAMILIES[spec.engine], options)
+        if missing:
+            raise EngineUnavailable(
+                f"engine {spec.engine} needs {', '.join(missing)}, not installed: {INSTALL_HINT}"
+            )
+        if spec.engine == "ltx2":
+            from reelforge.engines.diffusers_ltx2 import LTX2Engine as engine_class
+        elif spec.engine == "wan":
+            from reelforge.engines.diffusers_wan import WanEngine as engine_class
+        else:
+            from reelforge.engines.diffusers_ltx import LTXEngine as engine_class
+        return engine_class(spec.id, options, self._pipelines())
+
+    def _pipelines(self) -> "ResidentPipelines":
+        if self._resident is None:
+            from reelforge.engines.diffusers_common import ResidentPipelines
+
+            self._resident = ResidentPipelines(capacity=self.resident_models)
+        return self._resident
+
+    def resident_status(self) -> list[dict]:
+        """The pipelines loaded in this process (empty until a diffusers engine has run)."""
+        return self._resident.status() if self._resident else []

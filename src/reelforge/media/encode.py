@@ -19,7 +19,7 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 from PIL import Image
 
-from reelforge.engines.base import Clip
+from reelforge.media.clip import Clip
 
 VIDEO_CODEC = "libx264"
 VIDEO_OPTIONS = {"preset": "veryfast", "crf": "20"}

@@ -11,8 +11,8 @@ import warnings
 from PIL import Image, ImageOps
 
 from reelforge.core.errors import InvalidRequest
+from reelforge.core.request import MAX_IMAGE_BYTES
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 # 40 MP covers any real camera or phone photo (a 48 MP sensor saves 12 MP by default) while
 # capping a decoded RGB image at ~120 MB, so a tiny, highly compressed file cannot exhaust memory.
 MAX_IMAGE_PIXELS = 40_000_000

@@ -8,22 +8,19 @@ Delivery rules:
 - A delivery runs a job only if it can lease it (queued -> running with a fresh token). Duplicate
   or late deliveries of a running or finished job do nothing, so a job runs to completion at most
   once in effect.
-- The reconciler (a thread in every worker process) hands back jobs whose run went silent
-  (no heartbeat for `worker_lost_after`), fails them after `max_attempts`, and republishes queued
-  jobs that were never delivered. All of it is conditional updates: many reconcilers are safe.
+- The reconciler (worker/reconcile.py, a thread in every worker process) hands back jobs whose
+  run went silent and republishes queued jobs that were never delivered.
 """
 
 import logging
 import os
 import socket
-import threading
-from datetime import timedelta
+from collections.abc import Callable
 
 from celery import Celery
 
 from reelforge.config import Settings
-from reelforge.core.job import JobStatus
-from reelforge.store.repository import Repository, now
+from reelforge.db.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -78,59 +75,25 @@ class CeleryQueue:
         pass
 
 
-def reconcile(runtime) -> tuple[list[str], list[str], list[str]]:
-    """One pass: recover silent runs, republish undelivered jobs. Returns (requeued, failed, published)."""
-    settings, repo = runtime.settings, runtime.service.repo
-    silent_since = now() - timedelta(seconds=settings.worker_lost_after)
-    requeued, failed = repo.recover_running(settings.max_attempts, silent_since)
-    for job_id in failed:
-        log.error("job %s failed: its worker stopped responding %d times", job_id, settings.max_attempts)
-    published = repo.unpublished(now() - timedelta(seconds=settings.worker_lost_after))
-    for job_id in dict.fromkeys(requeued + published):
-        runtime.queue.enqueue(job_id)
-    return requeued, failed, published
-
-
-def _reconcile_forever(runtime, stop: threading.Event) -> None:
-    while not stop.wait(runtime.settings.reconcile_interval):
-        try:
-            reconcile(runtime)
-        except Exception:
-            log.warning("reconciliation failed; retrying", exc_info=True)
-
-
-def run_worker(settings: Settings, concurrency: int = 1) -> None:
-    """`reelforge worker`: a Celery worker that leases and renders jobs, plus the reconciler."""
-    from reelforge.runtime import build_runtime
-
-    runtime = build_runtime(settings)
-    app = runtime.queue.app
+def run_worker(settings: Settings, app: Celery, run: Callable[[str], bool], concurrency: int = 1) -> None:
+    """Consume job ids from the queue until stopped, calling `run(job_id)` for each delivery."""
 
     @app.task(name=TASK, acks_late=True, ignore_result=True)
     def run_job(job_id: str) -> str:
-        job = runtime.service.repo.get_job(job_id)
-        if job is None or job.status is not JobStatus.QUEUED:
-            return "skipped"  # deleted, finished, or being run by a live lease
-        return "ran" if runtime.work_next(only=job_id) else "skipped"
+        return "ran" if run(job_id) else "skipped"
 
-    stop = threading.Event()
-    threading.Thread(target=_reconcile_forever, args=(runtime, stop), daemon=True, name="reconciler").start()
     name = f"reelforge-{socket.gethostname()}-{os.getpid()}@%h"
-    try:
-        app.worker_main(
-            [
-                "worker",
-                "--pool=threads",
-                f"--concurrency={concurrency}",
-                "-Q",
-                settings.queue_name,
-                "--loglevel=INFO",
-                "-n",
-                name,
-                "--without-gossip",
-                "--without-mingle",
-            ]
-        )
-    finally:
-        stop.set()
-        runtime.stop()
+    app.worker_main(
+        [
+            "worker",
+            "--pool=threads",
+            f"--concurrency={concurrency}",
+            "-Q",
+            settings.queue_name,
+            "--loglevel=INFO",
+            "-n",
+            name,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

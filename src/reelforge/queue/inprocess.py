@@ -1,7 +1,7 @@
 """The embedded queue: worker threads inside the server process, fed from the jobs table.
 
 The database is the queue: `enqueue` only wakes a thread, which leases the oldest queued job
-with a conditional update (`worker.work_next`). Threads also poll, so jobs queued by another
+with a conditional update (`Worker.work_next`). Threads also poll, so jobs queued by another
 process on the same database (the CLI, a second server) are picked up too. On start, jobs left `running` by a
 crashed or killed process are put back in the queue: nothing is stuck or lost.
 """

@@ -46,14 +46,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from reelforge.api.auth import CallerDep
-from reelforge.api.deps import ServiceDep, SettingsDep
-from reelforge.api.dialects.leonardo_common import JsonInt, client_fields
-from reelforge.catalog import Catalog, ModelSpec
+from reelforge.api.deps import ServiceDep
+from reelforge.api.wire import JsonInt, client_fields
+from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import Job, JobStatus
-from reelforge.core.request import SEED_MAX, build_request
-from reelforge.core.service import JobService
-from reelforge.media.intake import stored_images
+from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.service.media import Media
 
 PREFIX = "/v2/video/generations"
 MODELS_PATH = "/models"
@@ -175,12 +174,12 @@ def usage(job: Job) -> dict:
     return {"credits_used": int(usd * CREDITS_PER_USD), "usd_spent": float(usd.normalize())}
 
 
-def generation(service: JobService, job: Job) -> dict:
+def generation(media: Media, job: Job) -> dict:
     """The object POST and GET answer."""
     status = STATUS_WORDS[job.status]
     video = None
     if job.status is JobStatus.SUCCEEDED and job.outputs:
-        video = {"url": service.media_url(job.outputs[0].video_key)}
+        video = {"url": media.url(job.outputs[0].video_key)}
     error = None
     if job.status is JobStatus.FAILED:
         error = {"name": job.error_code or "generation_failed", "message": job.error_message or "failed"}
@@ -190,51 +189,45 @@ def generation(service: JobService, job: Job) -> dict:
     return {"id": job.id, "status": status, "video": video, "error": error, "meta": meta}
 
 
+def _source(value: str | None) -> FrameInput | None:
+    return FrameInput(FrameKind.SOURCE, value) if value else None
+
+
+def to_draft(catalog: Catalog, body: CreateBody) -> Draft:
+    """The body as the canonical draft, with the defaults of the AI/ML model id it names."""
+    spec, rules = resolve_model(catalog, body.model)
+    if rules.needs_image and not body.image_url:
+        raise InvalidRequest(f"image_url: is required for {body.model}", "image_url")
+    if rules.needs_last_image and not body.last_image_url:
+        raise InvalidRequest(f"last_image_url: is required for {body.model}", "last_image_url")
+    return Draft(
+        model=spec.id,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        duration=body.duration,
+        resolution=(body.resolution or rules.default_resolution).lower(),
+        orientation=Orientation.PORTRAIT if body.aspect_ratio == "9:16" else Orientation.LANDSCAPE,
+        audio=True if body.generate_audio is None else body.generate_audio,
+        seed=body.seed,
+        person_generation=body.person_generation or "allow_adult",
+        start=_source(body.image_url),
+        end=_source(body.last_image_url),
+    )
+
+
 @router.post(PREFIX)
-def create_generation(
-    body: CreateBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
-) -> dict:
-    if body.last_image_url and not body.image_url:
-        raise InvalidRequest(
-            "last_image_url: a last frame needs image_url (the first frame)", "last_image_url"
-        )
+def create_generation(body: CreateBody, service: ServiceDep, caller: CallerDep) -> dict:
     with client_fields(CLIENT_FIELDS):
-        spec, rules = resolve_model(service.catalog, body.model)
-        if rules.needs_image and not body.image_url:
-            raise InvalidRequest(f"image_url: is required for {body.model}", "image_url")
-        if rules.needs_last_image and not body.last_image_url:
-            raise InvalidRequest(f"last_image_url: is required for {body.model}", "last_image_url")
-        tier = (body.resolution or rules.default_resolution).lower()
-        width, height = spec.resolve_size(tier, portrait=body.aspect_ratio == "9:16")
-        request = build_request(
-            model=spec.id,
-            prompt=body.prompt,
-            negative_prompt=body.negative_prompt,
-            duration=body.duration or spec.default_duration,
-            width=width,
-            height=height,
-            seed=body.seed,
-            audio=True if body.generate_audio is None else body.generate_audio,
-            # placeholders, so the catalog checks frame support before any image is fetched
-            start_image="pending" if body.image_url else None,
-            end_image="pending" if body.last_image_url else None,
-            person_generation=body.person_generation or "allow_adult",
-        )
-        spec.check(request)
-        sources = {"image_url": body.image_url, "last_image_url": body.last_image_url}
-        with stored_images(service, caller.id, sources, settings.image_fetch_allowlist) as ids:
-            request = request.model_copy(
-                update={"start_image": ids["image_url"], "end_image": ids["last_image_url"]}
-            )
-            job = service.submit(request, caller.id, extra={"dialect": "aimlapi", "model": body.model})
-    return generation(service, job)
+        draft = to_draft(service.catalog, body)
+        job = service.submit(draft, caller.id, JobExtras(dialect="aimlapi", requested_model=body.model))
+    return generation(service.media, job)
 
 
 @router.get(PREFIX)
 def get_generation(
     generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:
-    return generation(service, service.get(generation_id, caller.id))
+    return generation(service.media, service.get(generation_id, caller.id))
 
 
 def _accepted_names(catalog: Catalog) -> list[tuple[str, ModelSpec]]:

@@ -34,19 +34,20 @@ Decisions where HighwayAPI / Novita document nothing [open]:
   stack trace.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reelforge.api.auth import CallerDep
-from reelforge.api.deps import ServiceDep, SettingsDep
-from reelforge.api.dialects.leonardo_common import JsonInt, client_fields
+from reelforge.api.deps import ServiceDep
+from reelforge.api.wire import JsonInt, client_fields
+from reelforge.core.clock import now
 from reelforge.core.errors import NotFound
-from reelforge.core.job import Job, JobStatus
-from reelforge.core.request import SEED_MAX, build_request
-from reelforge.media.intake import stored_images
+from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.service.media import Media
 
 PREFIX = "/v3/async"
 MODEL = "veo-3.1-lite"
@@ -130,69 +131,54 @@ CLIENT_FIELDS = {
 }
 
 
-def _submit(
-    service, caller, settings, body: _Body, kind: str, image: str | None = None, last: str | None = None
-) -> dict:
+def to_draft(body: _Body, image: str | None = None, last: str | None = None) -> Draft:
+    return Draft(
+        model=MODEL,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        duration=body.duration,
+        resolution=body.resolution,
+        orientation=Orientation.PORTRAIT if body.aspect_ratio == "9:16" else Orientation.LANDSCAPE,
+        audio=body.generate_audio,
+        seed=body.seed,
+        samples=body.sample_count,
+        person_generation=body.person_generation,
+        start=FrameInput(FrameKind.SOURCE, image) if image else None,
+        end=FrameInput(FrameKind.SOURCE, last) if last else None,
+    )
+
+
+def _submit(service, caller, draft: Draft, task_type: str) -> dict:
     with client_fields(CLIENT_FIELDS):
-        spec = service.catalog.get(MODEL)
-        width, height = spec.resolve_size(body.resolution, portrait=body.aspect_ratio == "9:16")
-        request = build_request(
-            model=MODEL,
-            prompt=body.prompt,
-            negative_prompt=body.negative_prompt,
-            duration=body.duration,
-            width=width,
-            height=height,
-            seed=body.seed,
-            audio=body.generate_audio,
-            samples=body.sample_count,
-            person_generation=body.person_generation,
-            # placeholders, so the catalog checks frame support before any image is fetched
-            start_image="pending" if image else None,
-            end_image="pending" if last else None,
-        )
-        spec.check(request)
-        sources = {"image": image, "last_frame_image": last}
-        with stored_images(service, caller.id, sources, settings.image_fetch_allowlist) as ids:
-            request = request.model_copy(
-                update={"start_image": ids["image"], "end_image": ids["last_frame_image"]}
-            )
-            job = service.submit(request, caller.id, extra={"dialect": "highway", "task_type": kind})
+        job = service.submit(draft, caller.id, JobExtras(dialect="highway", task_type=task_type))
     return {"task_id": job.id}
 
 
 @router.post("/veo-3.1-lite-t2v")
-def text_to_video(
-    body: TextToVideoBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
-) -> dict:
-    return _submit(service, caller, settings, body, "VEO_3_1_LITE_T2V")
+def text_to_video(body: TextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+    return _submit(service, caller, to_draft(body), "VEO_3_1_LITE_T2V")
 
 
 @router.post("/veo-3.1-lite-i2v")
-def image_to_video(
-    body: ImageToVideoBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
-) -> dict:
-    return _submit(service, caller, settings, body, "VEO_3_1_LITE_I2V", body.image)
+def image_to_video(body: ImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+    return _submit(service, caller, to_draft(body, body.image), "VEO_3_1_LITE_I2V")
 
 
 @router.post("/veo-3.1-lite-firstlastframe")
-def first_last_frame(
-    body: FirstLastFrameBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
-) -> dict:
-    return _submit(
-        service, caller, settings, body, "VEO_3_1_LITE_FIRSTLASTFRAME", body.image, body.last_frame_image
-    )
+def first_last_frame(body: FirstLastFrameBody, service: ServiceDep, caller: CallerDep) -> dict:
+    draft = to_draft(body, body.image, body.last_frame_image)
+    return _submit(service, caller, draft, "VEO_3_1_LITE_FIRSTLASTFRAME")
 
 
 def _ms(value: datetime | None) -> str:
     return str(int(value.timestamp() * 1000)) if value else "0"
 
 
-def _eta(job: Job) -> int:
+def _eta(job: Job, at: datetime) -> int:
+    """Seconds left, estimated from the progress made since the run started."""
     if job.status is not JobStatus.RUNNING or not job.started_at or job.progress <= 0:
         return 0
-    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
-    elapsed = (datetime.now(UTC) - started).total_seconds()
+    elapsed = (at - job.started_at).total_seconds()
     return max(0, round(elapsed * (100 - job.progress) / job.progress))
 
 
@@ -204,21 +190,21 @@ def _reason(job: Job) -> str:
     return ""
 
 
-def task_result(service, job: Job) -> dict:
+def task_result(media: Media, job: Job, at: datetime) -> dict:
+    """The task object at time `at`."""
     done = job.status is JobStatus.SUCCEEDED
-    ttl = getattr(service.storage, "url_ttl", None)  # presigned bucket URLs expire; local ones do not
-    ttl = str(ttl) if ttl else VIDEO_URL_TTL
+    ttl = str(media.url_ttl) if media.url_ttl else VIDEO_URL_TTL  # bucket URLs expire; local ones do not
     videos = [
-        {"video_url": service.media_url(out.video_key), "video_url_ttl": ttl, "video_type": "mp4"}
+        {"video_url": media.url(out.video_key), "video_url_ttl": ttl, "video_type": "mp4"}
         for out in sorted(job.outputs, key=lambda o: o.index)
     ]
     return {
         "task": {
             "task_id": job.id,
-            "task_type": job.extra.get("task_type", "VEO_3_1_LITE"),
+            "task_type": job.extras.task_type or "VEO_3_1_LITE",
             "status": STATUS_WORDS[job.status],
             "reason": _reason(job),
-            "eta": _eta(job),
+            "eta": _eta(job, at),
             "progress_percent": 100 if done else (job.progress if job.status is JobStatus.RUNNING else 0),
         },
         "images": [],
@@ -244,4 +230,4 @@ def get_task_result(
         job = service.get(task_id, caller.id)
     except NotFound:
         raise TaskNotFound(f"task {task_id} not found") from None
-    return task_result(service, job)
+    return task_result(service.media, job, now())

@@ -43,11 +43,10 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
 """
 
 import json
-from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -62,17 +61,17 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from reelforge.api.auth import Caller, CallerDep
+from reelforge.api.auth import CallerDep
 from reelforge.api.bodies import capped_body, capped_form
 from reelforge.api.deps import ServiceDep, SettingsDep
-from reelforge.api.dialects.leonardo_common import client_fields
-from reelforge.catalog import Catalog, ModelSpec, resolution_tier
-from reelforge.core.errors import Conflict, InvalidRequest, NotFound
-from reelforge.core.job import Job, JobStatus
-from reelforge.core.request import SEED_MAX, build_request
-from reelforge.core.service import JobService
-from reelforge.media.images import MAX_IMAGE_BYTES
-from reelforge.media.intake import resolve_image_source, stored_images, validate_image_bytes
+from reelforge.api.media import serve_media
+from reelforge.api.wire import client_fields
+from reelforge.config import Settings
+from reelforge.core.catalog import ModelSpec, resolution_tier
+from reelforge.core.errors import Conflict, InvalidRequest, NotFound, first_error
+from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.request import MAX_IMAGE_BYTES, SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.media.spritesheet import build_spritesheet
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(prefix="/v1", tags=["OpenAI videos (native)"])
@@ -101,60 +100,12 @@ def render_error(status: int, message: str, field: str | None, code: str) -> dic
     return {"error": {"message": message, "type": kind, "param": field, "code": code}}
 
 
-# helpers the Google dialects share -------------------------------------------------------------
-
-
-def model_names(catalog: Catalog) -> list[tuple[str, ModelSpec]]:
-    """Every name a client may use for a model (ids, then aliases), in catalog order."""
-    return [(name, spec) for spec in catalog.models for name in (spec.id, *spec.aliases)]
-
-
-def submit_with_frames(
-    service: JobService,
-    owner: str,
-    fields: dict,
-    frames: Mapping[str, bytes | None],
-    extra: dict,
-) -> Job:
-    """Submit a request whose frames arrived as image bytes (`start_image`, `end_image`).
-
-    The request is checked against the catalog before any image is stored, and stored images are
-    removed again if the submission is refused, so a refused request leaves nothing behind."""
-    placeholders = {name: ("pending" if data is not None else None) for name, data in frames.items()}
-    probe = build_request(**fields, **placeholders)
-    service.catalog.get(probe.model).check(probe)
-    with stored_images(service, owner, frames) as ids:
-        return service.submit(build_request(**fields, **ids), owner, extra=extra)
-
-
-def media_response(service: JobService, key: str, media_type: str) -> Response:
-    """The stored file: served from disk with Range support, or a redirect to the bucket's URL."""
-    path_of = getattr(service.storage, "path", None)
-    if path_of is None:
-        if not service.storage.exists(key):
-            raise NotFound("the media of this video no longer exist")
-        return RedirectResponse(service.media_url(key), status_code=307)
-    path = path_of(key)
-    if not path.is_file():
-        raise NotFound("the media of this video no longer exist")
-    return FileResponse(path, media_type=media_type)
-
-
-def read_media(service: JobService, key: str) -> bytes:
-    if not service.storage.exists(key):
-        raise NotFound("the media of this video no longer exist")
-    return service.storage.read_bytes(key)
-
-
 def validation_error(exc: ValidationError) -> InvalidRequest:
     """The first pydantic error as an InvalidRequest naming the client's (top-level) field."""
-    err = exc.errors()[0]
-    loc = err.get("loc", ())
-    field = str(loc[0]) if loc else ""
-    if err.get("type") == "extra_forbidden":
-        return _UnknownParameter(f"Unknown parameter: '{field}'.", field or None)
-    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    return InvalidRequest(f"{field}: {message}" if field else message, field or None)
+    field, message, kind = first_error(exc, depth=1)
+    if kind == "extra_forbidden":
+        return _UnknownParameter(f"Unknown parameter: '{field}'.", field)
+    return InvalidRequest(f"{field}: {message}" if field else message, field)
 
 
 # request body ----------------------------------------------------------------------------------
@@ -318,45 +269,42 @@ async def _read_body(request: Request) -> tuple[VideoCreateBody, dict[str, bytes
         raise validation_error(exc) from None
 
 
-def _seconds(body: VideoCreateBody, spec: ModelSpec) -> int:
+def _seconds(body: VideoCreateBody) -> int | None:
     if body.seconds is None:
-        return spec.default_duration
+        return None
     text = str(body.seconds).strip()
-    if not text.isdigit() or int(text) not in spec.durations:
-        allowed = ", ".join(f'"{d}"' for d in spec.durations)
-        raise InvalidRequest(f"seconds: must be one of {allowed} for {spec.id}", "seconds")
+    if not text.isdigit():
+        raise InvalidRequest('seconds: must be a string of whole seconds, such as "8"', "seconds")
     return int(text)
 
 
-def _size(body: VideoCreateBody, spec: ModelSpec) -> tuple[int, int]:
-    width = height = None
-    if body.size is not None:
-        try:
-            width, height = ModelSpec.parse_size(body.size.strip().lower())
-        except ValueError:
-            raise InvalidRequest("size: must be WIDTHxHEIGHT, e.g. 1280x720", "size") from None
-    portrait = None if body.aspect_ratio is None else body.aspect_ratio == "9:16"
-    tier = body.resolution.strip().lower() if body.resolution else None
-    return spec.resolve_size(tier, width, height, portrait)
+def _size(body: VideoCreateBody) -> tuple[int | None, int | None]:
+    if body.size is None:
+        return None, None
+    try:
+        return ModelSpec.parse_size(body.size.strip().lower())
+    except ValueError:
+        raise InvalidRequest("size: must be WIDTHxHEIGHT, e.g. 1280x720", "size") from None
 
 
-def _audio(body: VideoCreateBody, spec: ModelSpec) -> bool:
+def _audio(body: VideoCreateBody) -> bool | None:
     given = {v for v in (body.generate_audio, body.audio) if v is not None}
     if len(given) > 1:
         raise InvalidRequest("generate_audio and audio disagree", "generate_audio")
-    return given.pop() if given else spec.audio
+    return given.pop() if given else None
 
 
-def _image(value: str | None, file: bytes | None, field: str, allowlist: str) -> bytes | None:
+def _frame(value: str | None, file: bytes | None, field: str) -> FrameInput | None:
     if file is not None:
         if value is not None:
             raise InvalidRequest(f"{field}: given both as a file and as a value", field)
-        return validate_image_bytes(file, field)
+        return FrameInput(FrameKind.BYTES, file, field)
     if value is None:
         return None
-    return resolve_image_source(value, allowlist, field_name=field)
+    return FrameInput(FrameKind.SOURCE, value, field)
 
 
+ORIENTATIONS = {"16:9": Orientation.LANDSCAPE, "9:16": Orientation.PORTRAIT, None: None}
 CLIENT_FIELDS = {
     "duration": "seconds",
     "width": "size",
@@ -367,31 +315,24 @@ CLIENT_FIELDS = {
 }
 
 
-def _create(body: VideoCreateBody, files: dict[str, bytes], service: JobService, caller: Caller, settings):
-    with client_fields(CLIENT_FIELDS):
-        model = body.model or service.catalog.models[0].id
-        spec = service.catalog.get(model)
-        width, height = _size(body, spec)
-        fields = dict(
-            model=model,
-            prompt=body.prompt,
-            negative_prompt=body.negative_prompt,
-            duration=_seconds(body, spec),
-            width=width,
-            height=height,
-            seed=body.seed,
-            audio=_audio(body, spec),
-            person_generation=body.person_generation or "allow_adult",
-        )
-        allowlist = getattr(settings, "image_fetch_allowlist", "")
-        start = _image(body.input_reference, files.get("input_reference"), "input_reference", allowlist)
-        end = _image(body.last_frame, files.get("last_frame"), "last_frame", allowlist)
-        if end is not None and start is None:
-            raise InvalidRequest("last_frame: a last frame needs an input_reference", "last_frame")
-        job = submit_with_frames(
-            service, caller.id, fields, {"start_image": start, "end_image": end}, {"dialect": "openai"}
-        )
-    return video_object(job)
+def to_draft(body: VideoCreateBody, files: dict[str, bytes]) -> Draft:
+    """The body (and its file parts) as the canonical draft; unset fields take the model's defaults."""
+    width, height = _size(body)
+    return Draft(
+        model=body.model,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        duration=_seconds(body),
+        resolution=body.resolution.strip().lower() if body.resolution else None,
+        width=width,
+        height=height,
+        orientation=ORIENTATIONS[body.aspect_ratio],
+        audio=_audio(body),
+        seed=body.seed,
+        person_generation=body.person_generation or "allow_adult",
+        start=_frame(body.input_reference, files.get("input_reference"), "input_reference"),
+        end=_frame(body.last_frame, files.get("last_frame"), "last_frame"),
+    )
 
 
 # answers ---------------------------------------------------------------------------------------
@@ -434,7 +375,7 @@ def video_object(job: Job) -> dict:
     }
 
 
-def _poll_headers(settings) -> dict[str, str]:
+def _poll_headers(settings: Settings) -> dict[str, str]:
     return {"openai-poll-after-ms": str(settings.poll_after_ms)}
 
 
@@ -444,8 +385,10 @@ def _poll_headers(settings) -> dict[str, str]:
 @router.post("/videos", openapi_extra=CREATE_OPENAPI)
 async def create_video(request: Request, service: ServiceDep, caller: CallerDep, settings: SettingsDep):
     body, files = await _read_body(request)
-    video = await run_in_threadpool(_create, body, files, service, caller, settings)
-    return JSONResponse(video, headers=_poll_headers(settings))
+    with client_fields(CLIENT_FIELDS):
+        draft = to_draft(body, files)
+        job = await run_in_threadpool(service.submit, draft, caller.id, JobExtras(dialect="openai"))
+    return JSONResponse(video_object(job), headers=_poll_headers(settings))
 
 
 @router.get("/videos")
@@ -494,15 +437,12 @@ def video_content(
         raise _NotReady(f"video {video_id} is not completed (status {STATUS_WORDS[job.status]})")
     output = job.outputs[0]
     if variant == "video":
-        return media_response(service, output.video_key, "video/mp4")
+        return serve_media(service, output.video_key, "video/mp4")
     if variant == "thumbnail":
-        return media_response(service, output.poster_key, "image/jpeg")
-    from reelforge.media.spritesheet import build_spritesheet
-
+        return serve_media(service, output.poster_key, "image/jpeg")
+    data = service.media.read(output.video_key)
     try:
-        sheet = build_spritesheet(read_media(service, output.video_key))
-    except NotFound:
-        raise
+        sheet = build_spritesheet(data)
     except Exception:  # a damaged file: report it as gone rather than as a server fault
         raise NotFound("the media of this video cannot be read") from None
     return Response(sheet, media_type="image/jpeg")
@@ -514,7 +454,7 @@ def _model_object(name: str) -> dict:
 
 @router.get("/models")
 def list_models(service: ServiceDep, caller: CallerDep) -> dict:
-    return {"object": "list", "data": [_model_object(name) for name, _ in model_names(service.catalog)]}
+    return {"object": "list", "data": [_model_object(name) for name, _ in service.catalog.names()]}
 
 
 @router.get("/models/{model:path}")

@@ -1,9 +1,10 @@
-"""One image intake for every dialect: an image value as a client sends it (an http(s) URL, raw
-base64, or a data URI) becomes validated image bytes, or an `InvalidRequest`.
+"""Image intake for every dialect: an image value as a client sends it (an http(s) URL, raw
+base64, or a data URI) becomes validated image bytes, or an `InvalidRequest`. Fetching and
+decoding only: storing the bytes is the service's (service/submissions.py).
 
 `resolve_image_source(value, allowlist)` is the entry point. Whatever the source, the bytes must be
 JPEG, PNG or WebP, at most `MAX_IMAGE_BYTES` (20 MB), and pass `decode_image` (pixel and
-decompression-bomb limits, corrupt files). Callers store them with `JobService.add_image`.
+decompression-bomb limits, corrupt files).
 
 Fetching a URL is SSRF-safe:
 - only `http` and `https`, no credentials in the URL;
@@ -30,10 +31,8 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -345,41 +344,3 @@ def resolve_image_source(
     else:
         data = decode_base64_image(text, field_name)
     return validate_image_bytes(data, field_name)
-
-
-class _ImageStore(Protocol):
-    def add_image(self, owner: str, data: bytes) -> Any: ...
-
-    def delete_asset(self, asset_id: str, owner: str | None = None) -> None: ...
-
-
-@contextmanager
-def stored_images(
-    service: _ImageStore,
-    owner: str,
-    sources: Mapping[str, str | bytes | None],
-    allowlist: "str | Iterable[str] | Allowlist | None" = None,
-) -> Iterator[dict[str, str | None]]:
-    """Store every image (field -> a source to resolve, bytes already in hand, or None for an
-    absent image) as one of `owner`'s assets; yields field -> asset id. Call it after every other
-    check, and submit inside the block: if anything in the block raises, the stored assets are
-    deleted again, so a refused request leaves nothing behind."""
-    ids: dict[str, str | None] = {}
-    try:
-        for field_name, value in sources.items():
-            if value is None:
-                ids[field_name] = None
-                continue
-            data = (
-                value
-                if isinstance(value, bytes)
-                else resolve_image_source(value, allowlist, field_name=field_name)
-            )
-            ids[field_name] = service.add_image(owner, data).id
-        yield ids
-    except BaseException:
-        for asset_id in ids.values():
-            if asset_id is not None:
-                with suppress(Exception):
-                    service.delete_asset(asset_id, owner)
-        raise

@@ -3,7 +3,8 @@
 It is configuration: the built-in `catalog.default.json` maps every model to the preview engine;
 a deployer replaces it with their own file (REELFORGE_CATALOG_PATH) to route models to real
 engines or change prices. Model-dependent request checks (durations, sizes, audio, frames,
-samples) live here so every dialect enforces the same capabilities.
+samples) live here so every dialect enforces the same capabilities. Whether an entry's engine and
+`engine_options` can work is the engines' business (`engines.registry.check_catalog`).
 """
 
 import json
@@ -16,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
-from reelforge.engines.registry import check_engine
 
 
 def resolution_tier(width: int, height: int) -> str:
@@ -50,10 +50,6 @@ class ModelSpec(BaseModel):
         for kind in self.price_per_second:
             if kind not in ("audio", "silent"):
                 raise ValueError(f"{self.id}: price_per_second keys are 'audio' and 'silent'")
-        try:
-            check_engine(self.engine, self.engine_options, self.sizes, self.audio)
-        except ValueError as exc:
-            raise ValueError(f"{self.id}: {exc}") from None
         return self
 
     @staticmethod
@@ -141,6 +137,11 @@ class Catalog:
                     raise ValueError(f"model id {name!r} appears twice in the catalog")
                 self._by_id[name] = spec
 
+    @property
+    def default(self) -> ModelSpec:
+        """The model used when a request names none: the first entry."""
+        return self.models[0]
+
     def get(self, model_id: str) -> ModelSpec:
         try:
             return self._by_id[model_id]
@@ -150,8 +151,13 @@ class Catalog:
     def __contains__(self, model_id: str) -> bool:
         return model_id in self._by_id
 
+    def names(self) -> list[tuple[str, ModelSpec]]:
+        """Every name a client may use for a model (ids, then aliases), in catalog order."""
+        return [(name, spec) for spec in self.models for name in (spec.id, *spec.aliases)]
+
 
 def load_catalog(path: Path | None = None) -> Catalog:
+    """The catalog file at `path`, or the built-in one."""
     if path is None:
         text = resources.files("reelforge").joinpath("catalog.default.json").read_text()
     else:

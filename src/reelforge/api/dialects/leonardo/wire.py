@@ -18,17 +18,12 @@ Decisions where Leonardo documents nothing [open]:
 """
 
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Annotated
 
-from pydantic import BeforeValidator
-from pydantic_core import PydanticCustomError
-
-from reelforge.catalog import ModelSpec
+from reelforge.api.wire import iso_z
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import Job, JobStatus
-from reelforge.core.service import JobService
+from reelforge.core.request import FrameInput, FrameKind
+from reelforge.service.media import Media
 
 V1 = "/api/rest/v1"
 V2 = "/api/rest/v2"
@@ -42,32 +37,6 @@ STATUS_WORDS = {
     JobStatus.FAILED: "FAILED",
     JobStatus.CANCELED: "FAILED",
 }
-
-
-def _json_number(value: object) -> object:
-    if isinstance(value, str | bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_json_number)]
-"""An integer that must arrive as a JSON number: no `"8"`, no `true`."""
-
-
-@contextmanager
-def client_fields(names: Mapping[str, str]) -> Iterator[None]:
-    """Re-label an InvalidRequest raised with a canonical field name (`duration`, `size`,
-    `start_image`, ...) with the name of the field the client sent, so `path` points into its body."""
-    try:
-        yield
-    except InvalidRequest as exc:
-        if exc.field not in names:
-            raise
-        field = names[exc.field]
-        message = exc.message
-        if message.startswith(f"{exc.field}:"):
-            message = field + message[len(exc.field) :]
-        raise InvalidRequest(message, field) from None
 
 
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
@@ -84,37 +53,37 @@ def cost(job: Job) -> dict:
     return {"amount": str(job.cost_usd), "unit": "DOLLARS"}
 
 
-def image_ref(image_id: str, image_type: str, field: str) -> str:
+def image_ref(image_id: str, image_type: str, field: str) -> FrameInput:
+    """A frame given as `{id, type}`: one of the caller's uploaded init images."""
     if image_type not in UPLOADED_TYPES:
         raise InvalidRequest(
             f"{field}: only uploaded init images can be used as frames here (type UPLOADED)", field
         )
-    return image_id
+    return FrameInput(FrameKind.UPLOAD, image_id)
 
 
-def size_for(
-    spec: ModelSpec, resolution: str | None, width: int | None, height: int | None
-) -> tuple[int, int]:
-    return spec.resolve_size(RESOLUTION_TIERS.get(resolution) if resolution else None, width, height)
+def tier(resolution: str | None) -> str | None:
+    """`RESOLUTION_720` -> `720p`."""
+    return RESOLUTION_TIERS.get(resolution) if resolution else None
 
 
 def output_id(job: Job, index: int) -> str:
     return str(uuid.uuid5(uuid.UUID(job.id), str(index)))
 
 
-def generation(service: JobService, job: Job) -> dict:
+def generation(media: Media, job: Job) -> dict:
     """The `generations_by_pk` object of `GET /generations/{id}`."""
     req = job.request
     images = [
         {
             "id": output_id(job, out.index),
-            "url": service.media_url(out.poster_key),
+            "url": media.url(out.poster_key),
             "nsfw": False,
             "likeCount": 0,
             "motion": True,
             "motionModel": req.model,
-            "motionMP4URL": service.media_url(out.video_key),
-            "motionStrength": job.extra.get("motionStrength"),
+            "motionMP4URL": media.url(out.video_key),
+            "motionStrength": job.extras.motion_strength,
             "imageToVideo": req.start_image is not None,
             "generated_image_variation_generics": [],
         }
@@ -122,14 +91,14 @@ def generation(service: JobService, job: Job) -> dict:
     ]
     return {
         "id": job.id,
-        "createdAt": JobService.timestamp(job.created_at),
+        "createdAt": iso_z(job.created_at),
         "status": STATUS_WORDS[job.status],
         "prompt": req.prompt,
         "negativePrompt": req.negative_prompt,
         "imageHeight": req.height,
         "imageWidth": req.width,
         "modelId": req.model,
-        "public": bool(job.extra.get("public", False)),
+        "public": job.extras.public,
         "seed": job.seed,
         "inferenceSteps": None,
         "guidanceScale": None,

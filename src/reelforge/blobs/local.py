@@ -1,5 +1,5 @@
-"""Local-directory storage, the embedded default. Keys map to files under one root directory, and
-reelforge serves them itself at `<base_url>/media/<key>` (api/media.py)."""
+"""Local-directory blob storage, the embedded default. Keys map to files under one root directory,
+and reelforge serves them itself at `<base_url>/media/<key>` (api/media.py)."""
 
 import os
 import shutil
@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 
-class LocalStorage:
+class LocalBlobs:
     url_ttl = None
 
     def __init__(self, root: Path, base_url: str):
@@ -15,7 +15,7 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
         self.base_url = base_url
 
-    def path(self, key: str) -> Path:
+    def local_path(self, key: str) -> Path:
         """The file of a key; refuses keys that would escape the root."""
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root) or path == self.root:
@@ -23,7 +23,7 @@ class LocalStorage:
         return path
 
     def _target(self, key: str) -> tuple[Path, Path]:
-        path = self.path(key)
+        path = self.local_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path, path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
 
@@ -39,17 +39,20 @@ class LocalStorage:
         os.replace(tmp, target)
 
     def read_bytes(self, key: str) -> bytes:
-        return self.path(key).read_bytes()
+        return self.local_path(key).read_bytes()
 
     def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
+        return self.local_path(key).is_file()
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        self.local_path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove a whole folder of keys (e.g. every output of one job)."""
-        shutil.rmtree(self.path(prefix), ignore_errors=True)
+        shutil.rmtree(self.local_path(prefix), ignore_errors=True)
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/media/{key}"
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> None:
+        return None  # uploads come through reelforge's own /uploads route

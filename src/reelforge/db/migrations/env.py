@@ -1,8 +1,8 @@
-"""Alembic environment: runs against the connection reelforge hands in (see store/db.py)."""
+"""Alembic environment: runs against the connection reelforge hands in (see db/connect.py)."""
 
 from alembic import context
 
-from reelforge.store.tables import Base
+from reelforge.db.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

@@ -11,7 +11,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x7265656C  # "reel"
 
 
-def open_engine(url: str) -> Engine:
+def open_database(url: str) -> Engine:
+    """A SQLAlchemy engine (connection pool) for the URL; SQLite gets WAL mode and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)

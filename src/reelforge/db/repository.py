@@ -4,25 +4,17 @@ State changes are conditional updates (`WHERE status = ...`), so two workers or 
 cancel racing on the same job cannot both win; callers learn from the return value who did.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelforge.core.job import Asset, Job, JobStatus, Output
+from reelforge.core.clock import aware as _aware
+from reelforge.core.clock import now
+from reelforge.core.job import Asset, FailureCode, Job, JobExtras, JobStatus, Outcome, Output
 from reelforge.core.request import GenerationRequest
-from reelforge.store.tables import AssetRow, JobRow
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # SQLite stores naive timestamps; they are all UTC
+from reelforge.db.tables import AssetRow, JobRow
 
 
 def _job(row: JobRow) -> Job:
@@ -37,13 +29,13 @@ def _job(row: JobRow) -> Job:
         progress=row.progress,
         started_at=_aware(row.started_at),
         finished_at=_aware(row.finished_at),
-        error_code=row.error_code,
+        error_code=FailureCode(row.error_code) if row.error_code else None,
         error_message=row.error_message,
         outputs=[Output(**o) for o in row.outputs or []],
         cancel_requested=row.cancel_requested,
         attempts=row.attempts,
-        extra=dict(row.extra or {}),
-        worker_id=row.worker_id,
+        extras=JobExtras.from_dict(row.extra),
+        lease_token=row.lease_token,
     )
 
 
@@ -66,6 +58,10 @@ class Repository:
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
     def _tx(self) -> Session:
         return self._session.begin()
 
@@ -87,7 +83,7 @@ class Repository:
                     outputs=[],
                     cancel_requested=False,
                     attempts=0,
-                    extra=job.extra,
+                    extra=job.extras.to_dict(),
                     enqueued_at=job.created_at,
                 )
             )
@@ -144,7 +140,7 @@ class Repository:
                         status=JobStatus.RUNNING.value,
                         started_at=at,
                         heartbeat_at=at,
-                        worker_id=token,
+                        lease_token=token,
                         progress=0,
                         attempts=JobRow.attempts + 1,
                     )
@@ -155,7 +151,7 @@ class Repository:
                 return None
 
     def _leased(self, job_id: str, token: str):
-        return (JobRow.id == job_id, JobRow.worker_id == token, JobRow.status == JobStatus.RUNNING.value)
+        return (JobRow.id == job_id, JobRow.lease_token == token, JobRow.status == JobStatus.RUNNING.value)
 
     def set_progress(self, job_id: str, token: str, progress: int) -> bool:
         """Record progress of a leased job and renew its heartbeat; returns False when the run
@@ -167,12 +163,12 @@ class Repository:
                 .values(progress=progress, heartbeat_at=now())
             )
             row = s.execute(
-                select(JobRow.status, JobRow.cancel_requested, JobRow.worker_id).where(JobRow.id == job_id)
+                select(JobRow.status, JobRow.cancel_requested, JobRow.lease_token).where(JobRow.id == job_id)
             ).first()
         return (
             row is not None
             and row.status == JobStatus.RUNNING.value
-            and row.worker_id == token
+            and row.lease_token == token
             and not row.cancel_requested
         )
 
@@ -185,21 +181,15 @@ class Repository:
                 ).rowcount
             )
 
-    def finish(
-        self,
-        job_id: str,
-        token: str,
-        status: JobStatus,
-        outputs: list[Output] = (),
-        error_code: str | None = None,
-        error_message: str | None = None,
-    ) -> bool:
-        """Move a leased running job to a terminal state; False if the lease is gone."""
-        values = dict(status=status.value, finished_at=now(), outputs=[o.to_dict() for o in outputs])
-        if status is JobStatus.SUCCEEDED:
+    def finish(self, job_id: str, token: str, outcome: Outcome) -> bool:
+        """Move a leased running job to its outcome; False if the lease is gone."""
+        values = dict(
+            status=outcome.status.value, finished_at=now(), outputs=[o.to_dict() for o in outcome.outputs]
+        )
+        if outcome.status is JobStatus.SUCCEEDED:
             values["progress"] = 100
-        if error_code:
-            values.update(error_code=error_code, error_message=error_message)
+        if outcome.failure:
+            values.update(error_code=outcome.failure.value, error_message=outcome.message)
         with self._tx() as s:
             return bool(
                 s.execute(update(JobRow).where(*self._leased(job_id, token)).values(**values)).rowcount
@@ -240,13 +230,15 @@ class Repository:
                     values = dict(
                         status=JobStatus.FAILED.value,
                         finished_at=now(),
-                        error_code="worker_lost",
+                        error_code=FailureCode.WORKER_LOST.value,
                         error_message=message,
-                        worker_id=None,
+                        lease_token=None,
                     )
                     target = failed
                 else:
-                    values = dict(status=JobStatus.QUEUED.value, progress=0, started_at=None, worker_id=None)
+                    values = dict(
+                        status=JobStatus.QUEUED.value, progress=0, started_at=None, lease_token=None
+                    )
                     target = requeued
                 if s.execute(where.values(**values)).rowcount:
                     target.append(job_id)

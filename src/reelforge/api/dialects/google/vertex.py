@@ -11,7 +11,7 @@ Routes, under `/v1` and `/v1beta1` (google-genai's Vertex mode uses v1beta1):
 The key is the OAuth token in `Authorization: Bearer`, or an express-mode key in `x-goog-api-key`
 or `?key=` (api/auth.py); like every key it names a user, projects and locations do not.
 
-The body is Gemini's (gemini.py: instances[0].prompt/image/lastFrame, parameters.*) plus Vertex's
+The body is Gemini's (google/wire.py: instances[0].prompt/image/lastFrame, parameters.*) plus Vertex's
 `storageUri`, `resizeMode`, `compressionQuality`, `fps` and `pubsubTopic`. Images are inline base64
 (`bytesBase64Encoded`) or `gcsUri` holding an http(s) URL, fetched SSRF-safely.
 
@@ -36,30 +36,30 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.api.auth import CallerDep
-from reelforge.api.deps import ServiceDep, SettingsDep
-from reelforge.api.dialects import gemini
-from reelforge.api.dialects.openai_videos import read_media
+from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects.google import wire
 from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.core.job import Job, JobStatus
+from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import FPS
-from reelforge.core.service import JobService
+from reelforge.service.jobs import JobService
+from reelforge.service.media import Media
 
 PREFIXES = ("/v1/projects/", "/v1/publishers/", "/v1beta1/")
 router = APIRouter(tags=["Vertex AI"])
 
 RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
-render_error = gemini.render_error
+render_error = wire.render_error
 
 
-class Parameters(gemini.Parameters):
+class Parameters(wire.Parameters):
     storageUri: str | None = None
     resizeMode: Literal["pad", "crop"] | None = None
     compressionQuality: Literal["optimized", "lossless"] | None = None
-    fps: gemini.ProtoInt | None = None
+    fps: wire.ProtoInt | None = None
     pubsubTopic: str | None = None
 
 
-class PredictBody(gemini.PredictBody):
+class PredictBody(wire.PredictBody):
     parameters: Parameters = Field(default_factory=Parameters)
 
 
@@ -69,35 +69,30 @@ class FetchBody(BaseModel):
     operationName: str = Field(min_length=1)
 
 
-def _video(service: JobService, job: Job, key: str) -> dict:
-    if job.extra.get("storage_uri"):
-        return {"gcsUri": service.media_url(key), "mimeType": "video/mp4"}
-    return {
-        "bytesBase64Encoded": base64.b64encode(read_media(service, key)).decode(),
-        "mimeType": "video/mp4",
-    }
+def _video(media: Media, job: Job, key: str) -> dict:
+    if job.extras.storage_uri:
+        return {"gcsUri": media.url(key), "mimeType": "video/mp4"}
+    return {"bytesBase64Encoded": base64.b64encode(media.read(key)).decode(), "mimeType": "video/mp4"}
 
 
-def operation(service: JobService, job: Job, name: str) -> dict:
+def operation(media: Media, job: Job, name: str) -> dict:
     op: dict[str, Any] = {"name": name, "done": job.status.is_terminal}
     if job.status is JobStatus.SUCCEEDED:
         op["response"] = {
             "@type": RESPONSE_TYPE,
             "raiMediaFilteredCount": 0,
-            "videos": [_video(service, job, out.video_key) for out in job.outputs],
+            "videos": [_video(media, job, out.video_key) for out in job.outputs],
         }
-    elif error := gemini.operation_error(job):
+    elif error := wire.operation_error(job):
         op["error"] = error
     return op
 
 
-def _predict(scope: str, model: str, body: PredictBody, service: JobService, owner: str, settings) -> dict:
+def _predict(scope: str, model: str, body: PredictBody, service: JobService, owner: str) -> dict:
     p = body.parameters
     if p.fps is not None and p.fps != FPS:
         raise InvalidRequest(f"parameters.fps: {model} renders at {FPS} fps only", "parameters.fps")
-    allowlist = getattr(settings, "image_fetch_allowlist", "")
-    extra = {"dialect": "vertex", "storage_uri": p.storageUri}
-    job = gemini.submit_predict(service, owner, model, body, allowlist, extra)
+    job = wire.submit(service, owner, model, body, JobExtras(dialect="vertex", storage_uri=p.storageUri))
     return {"name": f"{scope}publishers/google/models/{model}/operations/{job.id}"}
 
 
@@ -106,12 +101,12 @@ def _fetch(body: FetchBody, service: JobService, owner: str) -> dict:
     prefix, sep, operation_id = name.rpartition("/operations/")
     if not sep or not prefix or "/" in operation_id:
         raise NotFound(f"operation {name} not found")
-    return operation(service, service.get(gemini.job_id_of(operation_id), owner), name)
+    return operation(service.media, service.get(wire.job_id_of(operation_id), owner), name)
 
 
 def _get(scope: str, model: str, operation_id: str, service: JobService, owner: str) -> dict:
-    job = service.get(gemini.job_id_of(operation_id), owner)
-    return operation(service, job, f"{scope}publishers/google/models/{model}/operations/{operation_id}")
+    job = service.get(wire.job_id_of(operation_id), owner)
+    return operation(service.media, job, f"{scope}publishers/google/models/{model}/operations/{operation_id}")
 
 
 def _scope(project: str, location: str) -> str:
@@ -133,9 +128,8 @@ def predict_long_running(
     body: PredictBody,
     service: ServiceDep,
     caller: CallerDep,
-    settings: SettingsDep,
 ) -> dict:
-    return _predict(_scope(project, location), model, body, service, caller.id, settings)
+    return _predict(_scope(project, location), model, body, service, caller.id)
 
 
 def fetch_predict_operation(
@@ -154,9 +148,9 @@ def get_operation(
 
 
 def express_predict_long_running(
-    model: str, body: PredictBody, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+    model: str, body: PredictBody, service: ServiceDep, caller: CallerDep
 ) -> dict:
-    return _predict("", model, body, service, caller.id, settings)
+    return _predict("", model, body, service, caller.id)
 
 
 def express_fetch_predict_operation(

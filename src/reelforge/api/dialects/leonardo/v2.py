@@ -6,7 +6,7 @@ agreeing with `mode` (default 1280x720, RESOLUTION_720), duration 4|6|8 (default
 by default via `motion_has_audio` or `audio` (both accepted; contradicting values are refused),
 `guidances.start_frame` / `end_frame` with at most one image each (an end frame needs a start
 frame). `public`, `motion_has_audio` and `audio` must be JSON booleans and `quantity`, `seed`,
-`width`, `height`, `duration` JSON integers: `"8"` is refused, not coerced (see leonardo_common).
+`width`, `height`, `duration` JSON integers: `"8"` is refused, not coerced (see leonardo/wire.py).
 Results are read with v1 `GET /api/rest/v1/generations/{id}`, as Leonardo's recipe does.
 """
 
@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
-from reelforge.api.dialects import leonardo_common as common
+from reelforge.api.dialects.leonardo import wire
+from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.request import SEED_MAX, build_request
+from reelforge.core.job import JobExtras
+from reelforge.core.request import SEED_MAX, Draft, FrameInput
 
-router = APIRouter(prefix=common.V2, tags=["Leonardo v2"])
+router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"])
 
 Side = Literal[720, 1080, 1280, 1920]
 ImageType = Literal["INIT", "GENERATION", "UPLOADED", "GENERATED", "VARIATION"]
@@ -48,14 +50,14 @@ class Parameters(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=9999)
     negative_prompt: str | None = Field(default=None, max_length=1000)
-    quantity: common.JsonInt = Field(default=1, ge=1, le=1)
+    quantity: JsonInt = Field(default=1, ge=1, le=1)
     width: Side | None = None
     height: Side | None = None
     mode: Literal["RESOLUTION_720", "RESOLUTION_1080"] = "RESOLUTION_720"
     duration: Literal[4, 6, 8] = 8
     motion_has_audio: StrictBool | None = None
     audio: StrictBool | None = None
-    seed: common.JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
+    seed: JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
     guidances: Guidances | None = None
 
 
@@ -74,10 +76,10 @@ def _audio(p: Parameters) -> bool:
     return given.pop() if given else True
 
 
-def _frame(items: list[FrameGuidance] | None, field: str) -> str | None:
+def _frame(items: list[FrameGuidance] | None, field: str) -> FrameInput | None:
     if not items:
         return None
-    return common.image_ref(items[0].image.id, items[0].image.type, field)
+    return wire.image_ref(items[0].image.id, items[0].image.type, field)
 
 
 # canonical field names the core and catalog report -> where they live in the v2 body
@@ -97,30 +99,28 @@ CLIENT_FIELDS = {
 }
 
 
-@router.post("/generations")
-def create_generation(body: GenerationBody, service: ServiceDep, caller: CallerDep) -> dict:
+def to_draft(body: GenerationBody) -> Draft:
     p = body.parameters
     guidances = p.guidances or Guidances()
-    if guidances.end_frame and not guidances.start_frame:
-        raise InvalidRequest(
-            "parameters.guidances.end_frame: an end frame needs a start frame",
-            "parameters.guidances.end_frame",
-        )
-    with common.client_fields(CLIENT_FIELDS):
-        spec = service.catalog.get(body.model)
-        width, height = common.size_for(spec, p.mode, p.width, p.height)
-        request = build_request(
-            model=body.model,
-            prompt=p.prompt,
-            negative_prompt=p.negative_prompt,
-            duration=p.duration,
-            width=width,
-            height=height,
-            seed=p.seed,
-            audio=_audio(p),
-            start_image=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
-            end_image=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
-            samples=p.quantity,
-        )
-        job = service.submit(request, caller.id, extra={"public": body.public, "dialect": "leonardo"})
-    return {"generate": {"generationId": job.id, "cost": common.cost(job)}}
+    return Draft(
+        model=body.model,
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        duration=p.duration,
+        resolution=wire.tier(p.mode),
+        width=p.width,
+        height=p.height,
+        seed=p.seed,
+        audio=_audio(p),
+        samples=p.quantity,
+        start=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
+        end=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
+    )
+
+
+@router.post("/generations")
+def create_generation(body: GenerationBody, service: ServiceDep, caller: CallerDep) -> dict:
+    draft = to_draft(body)
+    with client_fields(CLIENT_FIELDS):
+        job = service.submit(draft, caller.id, JobExtras(dialect="leonardo", public=body.public))
+    return {"generate": {"generationId": job.id, "cost": wire.cost(job)}}

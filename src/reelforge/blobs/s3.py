@@ -13,12 +13,12 @@ from botocore.exceptions import ClientError
 from reelforge.config import Settings
 
 
-class S3Storage:
+class S3Blobs:
     def __init__(self, client, bucket: str, prefix: str, url_ttl: int):
         self.client, self.bucket, self.prefix, self.url_ttl = client, bucket, prefix, url_ttl
 
     @classmethod
-    def from_settings(cls, location: str, settings: Settings) -> "S3Storage":
+    def from_settings(cls, location: str, settings: Settings) -> "S3Blobs":
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
         if not bucket:
             raise ValueError("storage_url s3://bucket/prefix needs a bucket")
@@ -72,6 +72,10 @@ class S3Storage:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=self.url_ttl
         )
+
+    def local_path(self, key: str) -> None:
+        self._key(key)  # refuse a bad key the same way whatever the store
+        return None
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int) -> tuple[str, dict]:
         """A browser-style upload form straight to the bucket, size-capped by the policy."""

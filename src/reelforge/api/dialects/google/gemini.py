@@ -1,0 +1,194 @@
+"""Google's Gemini API for Veo (`generativelanguage.googleapis.com`), under `/v1beta`.
+
+Routes: `POST /v1beta/models/{model}:predictLongRunning` -> `{"name": "models/{model}/operations/{id}"}`;
+`GET /v1beta/models/{model}/operations/{id}` -> the operation, with
+`response.generateVideoResponse.generatedSamples[].video.uri` once `done` is true;
+`GET /v1beta/files/{file}:download?alt=media` -> the MP4 (what `client.files.download` requests);
+`GET /v1beta/files/{file}` -> the file's metadata; `GET /v1beta/models[/{model}]` from the catalog.
+The key comes in `x-goog-api-key`, `?key=` or `Authorization: Bearer` (api/auth.py).
+`google-genai`'s `models.generate_videos` + `operations.get` + `files.download` work unchanged.
+
+Body: `{"instances": [{"prompt", "image", "lastFrame"}], "parameters": {"aspectRatio",
+"durationSeconds", "resolution", "negativePrompt", "personGeneration", "seed", "sampleCount",
+"generateAudio", "enhancePrompt"}}`. The parsing is shared with Vertex AI (vertex.py), which adds
+`storageUri`, `resizeMode`, `compressionQuality`, `fps` and `pubsubTopic`.
+
+Decisions where Google documents nothing, or reelforge differs [open]:
+- Exactly one instance. `prompt` is required (Google lets image-to-video omit it).
+- Integers follow protobuf's JSON mapping: a number or a decimal string (`8` or `"8"`); a boolean
+  is not an integer. Booleans must be JSON booleans.
+- Defaults: duration the model's default (8), 16:9, 720p, audio on when the model makes it,
+  `allow_adult`, one sample. `resolution` is matched case-insensitively against the model's sizes
+  (`4k` is refused: Veo 3.1 Lite has none). `personGeneration` takes `allow_adult`, `dont_allow`
+  and `allow_all` (Gemini documents `allow_all` for Veo 3.x text-to-video).
+- Images: `image` / `lastFrame` as `{"bytesBase64Encoded", "mimeType"}` (what the SDK sends) or
+  `{"inlineData": {"mimeType", "data"}}` (the REST samples' spelling); also `{"gcsUri"|"uri": an
+  http(s) URL}`, fetched SSRF-safely. `gs://` URIs cannot be read and are refused. Video
+  extension (`video`), `referenceImages` and `mask` are not supported by Veo 3.1 Lite: 400.
+- `enhancePrompt` and `webhookConfig` are accepted and have no effect.
+- A missing key is answered 401 `UNAUTHENTICATED` (the Gemini API itself answers 403
+  `PERMISSION_DENIED`; reelforge answers 401 in every dialect, and the SDK raises `ClientError`
+  for both). Errors are Google's `{"error": {"code", "message", "status"}}`, plus a
+  `google.rpc.BadRequest` detail naming the field for 400s; 404 `NOT_FOUND` for unknown
+  operations, files and models.
+- The operation's model segment is not checked: the operation id alone finds the job. Pending
+  operations read `{"name", "done": false}`; a failed one has `error: {code, message}` with a
+  google.rpc code (3 INVALID_ARGUMENT for unusable input, 13 INTERNAL for a render failure,
+  1 CANCELLED when it was deleted or canceled elsewhere).
+- Video URIs are `<base_url>/v1beta/files/<job hex>v<sample>:download?alt=media` and need the
+  owner's key, like Google's. The download serves the file itself (Google redirects to storage;
+  with bucket storage reelforge redirects too). Because the SDK only shortens `https://` URIs to a
+  file name, over plain http it requests `/v1beta/files/<the whole URI>:download`; that path is
+  understood too.
+"""
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects.google import wire
+from reelforge.api.media import serve_media
+from reelforge.api.wire import iso_z
+from reelforge.core.catalog import ModelSpec
+from reelforge.core.errors import NotFound
+from reelforge.core.job import Job, JobExtras, JobStatus, Output
+from reelforge.service.jobs import JobService
+
+PREFIX = "/v1beta/"
+router = APIRouter(prefix="/v1beta", tags=["Gemini API"])
+render_error = wire.render_error
+
+# Gemini's own answers ---------------------------------------------------------------------------
+
+
+_FILE_NAME = re.compile(r"([0-9a-f]{32})v(\d{1,2})")
+
+
+def file_name(job: Job, output: Output) -> str:
+    return f"{uuid.UUID(job.id).hex}v{output.index}"
+
+
+def file_uri(base_url: str, job: Job, output: Output) -> str:
+    return f"{base_url}/v1beta/files/{file_name(job, output)}:download?alt=media"
+
+
+def operation(base_url: str, job: Job) -> dict:
+    op: dict[str, Any] = {
+        "name": f"models/{job.request.model}/operations/{job.id}",
+        "done": job.status.is_terminal,
+    }
+    if job.status is JobStatus.SUCCEEDED:
+        op["response"] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            "generateVideoResponse": {
+                "generatedSamples": [{"video": {"uri": file_uri(base_url, job, out)}} for out in job.outputs]
+            },
+        }
+    elif error := wire.operation_error(job):
+        op["error"] = error
+    return op
+
+
+ModelPath = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-preview"])]
+
+
+@router.post("/models/{model}:predictLongRunning")
+def predict_long_running(
+    model: ModelPath, body: wire.PredictBody, service: ServiceDep, caller: CallerDep
+) -> dict:
+    job = wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
+    return {"name": f"models/{model}/operations/{job.id}"}
+
+
+@router.get("/models/{model}/operations/{operation_id}")
+def get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    job = service.get(wire.job_id_of(operation_id), caller.id)
+    return operation(service.base_url, job)
+
+
+def _output(service: JobService, owner: str, name: str) -> tuple[Job, Output]:
+    found = _FILE_NAME.fullmatch(name)
+    if found is None:
+        raise NotFound(f"file {name} not found")
+    try:
+        job = service.get(str(uuid.UUID(found.group(1))), owner)
+    except NotFound:
+        raise NotFound(f"file {name} not found") from None
+    index = int(found.group(2))
+    output = next((out for out in job.outputs if out.index == index), None)
+    if job.status is not JobStatus.SUCCEEDED or output is None:
+        raise NotFound(f"file {name} not found")
+    return job, output
+
+
+@router.get("/files/{ref:path}", response_class=Response)
+def get_file(
+    ref: str,
+    service: ServiceDep,
+    caller: CallerDep,
+    alt: Annotated[str | None, Query()] = None,
+) -> Response:
+    # `abc:download`, or the whole `http://host/v1beta/files/abc:download?alt=media` URI that
+    # google-genai puts after `files/` when the URI is not https (its query lands in `alt`)
+    name, _, action = ref.rpartition("files/")[2].partition(":")
+    job, output = _output(service, caller.id, name)
+    if action == "download" or (not action and (alt or "").startswith("media")):
+        return serve_media(service, output.video_key, "video/mp4")
+    if action:
+        raise NotFound(f"unknown file method {action!r}")
+    created = iso_z(job.finished_at or job.created_at)
+    return JSONResponse(
+        {
+            "name": f"files/{name}",
+            "mimeType": "video/mp4",
+            "sizeBytes": str(output.video_bytes),
+            "createTime": created,
+            "updateTime": created,
+            "uri": file_uri(service.base_url, job, output),
+            "downloadUri": file_uri(service.base_url, job, output),
+            "state": "ACTIVE",
+            "source": "GENERATED",
+        }
+    )
+
+
+def _model_resource(name: str, spec: ModelSpec) -> dict:
+    return {
+        "name": f"models/{name}",
+        "baseModelId": name,
+        "version": spec.id,
+        "displayName": name,
+        "description": f"reelforge catalog model {spec.id}: {', '.join(spec.sizes)}, "
+        f"{'/'.join(map(str, spec.durations))} s",
+        "supportedGenerationMethods": ["predictLongRunning"],
+    }
+
+
+@router.get("/models")
+def list_models(
+    service: ServiceDep,
+    caller: CallerDep,
+    pageSize: Annotated[int, Query(ge=0, le=1000)] = 50,
+    pageToken: str | None = None,
+) -> dict:
+    names = [(n, s) for n, s in service.catalog.names() if "/" not in n]
+    start = int(pageToken) if pageToken and pageToken.isdigit() else 0
+    size = pageSize or 50
+    page = names[start : start + size]
+    answer: dict[str, Any] = {"models": [_model_resource(n, s) for n, s in page]}
+    if start + size < len(names):
+        answer["nextPageToken"] = str(start + size)
+    return answer
+
+
+@router.get("/models/{model}")
+def get_model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
+    if model not in service.catalog or "/" in model:
+        raise NotFound(f"models/{model} is not found")
+    return _model_resource(model, service.catalog.get(model))

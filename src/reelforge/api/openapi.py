@@ -1,0 +1,36 @@
+"""What `/openapi.json` says about errors: each route documents the error statuses it really
+sends, with its dialect's error body, and nothing else.
+
+FastAPI documents a 422 with its own body on every route that takes parameters; reelforge never
+sends one (every validation error is a 400 in the dialect's shape, api/errors.py), so
+`without_validation_422` removes it from the document.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+DESCRIPTIONS = {
+    400: "Invalid request: a field breaks a documented rule, or the body is not valid JSON",
+    401: "Missing or unusable API key",
+    404: "No such object for this API key",
+    409: "The object is not in a state that allows this",
+    500: "Internal error (no details are given)",
+}
+
+
+def error_responses(body: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a router or route: these statuses, each with the dialect's error body."""
+    return {status: {"model": body, "description": DESCRIPTIONS[status]} for status in statuses}
+
+
+def without_validation_422(document: dict) -> dict:
+    """The OpenAPI document without FastAPI's 422 responses and the schemas only they used."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

@@ -1,0 +1,74 @@
+"""JobService: the one entry point dialects, the CLI and tests use to submit, read, cancel and
+delete jobs, take uploads (`uploads`) and reach stored media (`media`). Every lookup is scoped to
+the calling owner; None as owner means the operator (CLI), who sees every job.
+"""
+
+from collections.abc import Callable
+
+from reelforge.blobs import BlobStore
+from reelforge.core.catalog import Catalog
+from reelforge.core.errors import NotFound
+from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.request import Draft
+from reelforge.db.repository import Repository
+from reelforge.service.media import Media
+from reelforge.service.submissions import Submissions
+from reelforge.service.uploads import Uploads
+
+
+class JobService:
+    def __init__(
+        self,
+        repo: Repository,
+        blobs: BlobStore,
+        catalog: Catalog,
+        enqueue: Callable[[str], None],
+        base_url: str,
+        secret: bytes,
+        image_fetch_allowlist: str = "",
+    ):
+        self._repo = repo
+        self._blobs = blobs
+        self.catalog = catalog  # read-only: dialects list models and map their names onto it
+        self.base_url = base_url
+        self.uploads = Uploads(repo, blobs, base_url, secret)
+        self.media = Media(blobs)
+        self._submissions = Submissions(repo, self.uploads, catalog, enqueue, image_fetch_allowlist)
+
+    def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
+        """Validate, price, store the inputs and queue the job (service/submissions.py)."""
+        return self._submissions.submit(draft, owner, extras)
+
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        job = self._repo.get_job(job_id)
+        if job is None or (owner is not None and job.owner != owner):
+            raise NotFound(f"generation {job_id} not found")
+        return job
+
+    def list(
+        self,
+        owner: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: str | None = None,
+        ascending: bool = False,
+    ) -> list[Job]:
+        """The owner's jobs, newest first unless `ascending`; `after` is a job id cursor."""
+        cursor = self.get(after, owner) if after is not None else None
+        return self._repo.list_jobs(owner, limit=limit, offset=offset, after=cursor, ascending=ascending)
+
+    def cancel(self, job_id: str, owner: str | None = None) -> Job:
+        self.get(job_id, owner)
+        self._repo.request_cancel(job_id)
+        return self.get(job_id, owner)
+
+    def delete(self, job_id: str, owner: str | None = None) -> None:
+        """Delete a job and its media. A running render notices at its next progress step and
+        stops; the worker then finds the row gone and removes anything it wrote."""
+        self.get(job_id, owner)
+        self._repo.request_cancel(job_id)
+        self._repo.delete_job(job_id)
+        self._blobs.delete_prefix(f"outputs/{job_id}")
+
+    def stats(self) -> dict[str, int]:
+        return {status.value: self._repo.count_jobs(status) for status in JobStatus}

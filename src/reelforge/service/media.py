@@ -1,0 +1,46 @@
+"""Access to stored media for the API: URLs to hand out, and where a file can be served from."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelforge.blobs import BlobStore
+from reelforge.core.errors import NotFound
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A stored file: on this machine (`path`), or at a URL the client is sent to (`url`)."""
+
+    path: Path | None = None
+    url: str | None = None
+
+
+class Media:
+    def __init__(self, blobs: BlobStore):
+        self._blobs = blobs
+
+    @property
+    def url_ttl(self) -> int | None:
+        """Lifetime of the URLs `url` hands out, in seconds; None: they do not expire."""
+        return self._blobs.url_ttl
+
+    def url(self, key: str) -> str:
+        return self._blobs.url(key)
+
+    def locate(self, key: str) -> MediaFile:
+        """Where to serve a key from; NotFound if there is no such file (or the key is malformed)."""
+        try:
+            path = self._blobs.local_path(key)
+            if path is None:
+                if self._blobs.exists(key):
+                    return MediaFile(url=self._blobs.url(key))
+            elif path.is_file() and not path.name.startswith("."):
+                return MediaFile(path=path)
+        except (ValueError, OSError):  # escapes the root, NUL byte, name too long, ...
+            pass
+        raise NotFound("no such media")
+
+    def read(self, key: str) -> bytes:
+        if not self._blobs.exists(key):
+            raise NotFound("no such media")
+        return self._blobs.read_bytes(key)

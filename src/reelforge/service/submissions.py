@@ -1,0 +1,136 @@
+"""The one submission path: a dialect's or the CLI's `Draft` in, a queued job out.
+
+In this order, so that a refused request costs nothing and leaves nothing behind:
+1. fill the draft's defaults from the model's catalog entry and build the canonical request,
+   with placeholders for frames that are not uploads yet;
+2. check it against the catalog once and price it once;
+3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and URLs are
+   decoded or fetched (SSRF-safely, media/fetch.py) and validated, then stored as assets;
+4. record the job, then enqueue it (commit before publish).
+Images stored in step 3 are deleted again if anything after them fails.
+"""
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+from reelforge.core.catalog import Catalog, ModelSpec
+from reelforge.core.clock import now
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation, build_request
+from reelforge.db.repository import Repository
+from reelforge.media.fetch import decode_base64_image, resolve_image_source, validate_image_bytes
+from reelforge.media.images import image_size
+from reelforge.service.uploads import Uploads
+
+_PENDING = "pending"  # the stand-in asset id of a frame that is not stored yet
+_FRAMES = ("start_image", "end_image")
+
+
+class Submissions:
+    def __init__(
+        self,
+        repo: Repository,
+        uploads: Uploads,
+        catalog: Catalog,
+        enqueue: Callable[[str], None],
+        image_fetch_allowlist: str = "",
+    ):
+        self.repo, self.uploads, self.catalog = repo, uploads, catalog
+        self._enqueue = enqueue
+        self._allowlist = image_fetch_allowlist
+
+    def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
+        spec = self.catalog.get(draft.model) if draft.model is not None else self.catalog.default
+        request = self.request(draft, spec, owner)
+        cost = spec.price(request)
+        frames = dict(zip(_FRAMES, (draft.start, draft.end), strict=True))
+        with self._stored_frames(frames, owner) as ids:
+            job = Job(
+                id=str(uuid.uuid4()),
+                owner=owner,
+                request=request.model_copy(update=ids),
+                seed=request.seed if request.seed is not None else secrets.randbelow(1 << 32),
+                status=JobStatus.QUEUED,
+                cost_usd=cost,
+                created_at=now(),
+                extras=extras or JobExtras(),
+            )
+            self.repo.add_job(job)
+        self._enqueue(job.id)
+        return job
+
+    def request(self, draft: Draft, spec: ModelSpec, owner: str) -> GenerationRequest:
+        """The canonical request with the model's defaults filled in, checked against the catalog;
+        frames are placeholders (or upload ids) until they are stored."""
+        duration = draft.duration
+        if duration is None or (draft.duration_is_hint and len(spec.durations) == 1):
+            duration = spec.default_duration
+        width, height = self._size(draft, spec, owner)
+        request = build_request(
+            model=draft.model or spec.id,
+            prompt=draft.prompt,
+            negative_prompt=draft.negative_prompt,
+            duration=duration,
+            width=width,
+            height=height,
+            seed=draft.seed,
+            audio=spec.audio if draft.audio is None else draft.audio,
+            samples=draft.samples,
+            person_generation=draft.person_generation,
+            start_image=_PENDING if draft.start else None,
+            end_image=_PENDING if draft.end else None,
+        )
+        spec.check(request)
+        return request
+
+    def _size(self, draft: Draft, spec: ModelSpec, owner: str) -> tuple[int, int]:
+        if draft.orientation is Orientation.START_FRAME:
+            width, height = self._frame_size(draft.start, owner)
+            try:
+                return spec.resolve_size(draft.resolution, portrait=height > width)
+            except InvalidRequest:  # the model has no size of that orientation
+                return spec.default_size
+        portrait = None if draft.orientation is None else draft.orientation is Orientation.PORTRAIT
+        return spec.resolve_size(draft.resolution, draft.width, draft.height, portrait)
+
+    def _frame_size(self, frame: FrameInput | None, owner: str) -> tuple[int, int]:
+        if frame is None:
+            raise InvalidRequest("a start frame is required", "start_image")
+        if frame.kind is FrameKind.UPLOAD:
+            asset = self.uploads.usable(str(frame.value), owner, frame.field or "start_image")
+            return asset.width or 0, asset.height or 0
+        if frame.kind is FrameKind.BYTES:
+            return image_size(bytes(frame.value))
+        raise ValueError("the start frame's orientation is known only for uploads and bytes")
+
+    @contextmanager
+    def _stored_frames(self, frames: dict[str, FrameInput | None], owner: str) -> Iterator[dict[str, str]]:
+        """Frame name -> asset id; assets stored here are deleted again if the block raises."""
+        ids: dict[str, str] = {}
+        stored: list[str] = []
+        try:
+            for name, frame in frames.items():
+                if frame is None:
+                    continue
+                field = frame.field or name
+                if frame.kind is FrameKind.UPLOAD:
+                    ids[name] = self.uploads.usable(str(frame.value), owner, field).id
+                else:
+                    ids[name] = self.uploads.add_image(owner, self._image_bytes(frame, field)).id
+                    stored.append(ids[name])
+            yield ids
+        except BaseException:
+            for asset_id in stored:
+                with suppress(Exception):
+                    self.uploads.delete(asset_id, owner)
+            raise
+
+    def _image_bytes(self, frame: FrameInput, field: str) -> bytes:
+        if frame.kind is FrameKind.BYTES:
+            return validate_image_bytes(bytes(frame.value), field)
+        if frame.kind is FrameKind.BASE64:
+            return validate_image_bytes(decode_base64_image(str(frame.value), field), field)
+        return resolve_image_source(str(frame.value), self._allowlist, field_name=field)

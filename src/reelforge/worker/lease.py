@@ -1,0 +1,55 @@
+"""A run's hold on its job: throttled progress writes that double as the cancel check, and a
+heartbeat thread that renews the lease during long engine steps.
+
+Only the run holding the lease token may report progress or finish the job, so a run that was
+given up on (its heartbeat went silent and the job went to another worker) can no longer touch it.
+"""
+
+import logging
+import threading
+import time
+
+from reelforge.db.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+class Lease:
+    def __init__(self, repo: Repository, job_id: str, token: str, samples: int, heartbeat: float):
+        self.repo, self.job_id, self.token, self.samples = repo, job_id, token, samples
+        self.sample = 0
+        self.percent = 0
+        self.stop = False
+        self._last = 0.0
+        self._interval = min(0.25, heartbeat)
+        self._done = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, args=(heartbeat,), daemon=True)
+
+    def __enter__(self) -> "Lease":
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._beat.join()
+
+    def _heartbeat(self, interval: float) -> None:
+        while not self._done.wait(interval):
+            try:
+                if not self.repo.heartbeat(self.job_id, self.token):
+                    self.stop = True
+            except Exception:  # a database hiccup: the next beat or progress write tries again
+                log.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+
+    def report(self, fraction: float) -> None:
+        self.percent = min(99, int((self.sample + max(0.0, min(1.0, fraction))) / self.samples * 100))
+        self._sync()
+
+    def is_canceled(self) -> bool:
+        self._sync()
+        return self.stop
+
+    def _sync(self) -> None:
+        if time.monotonic() - self._last >= self._interval:
+            self._last = time.monotonic()
+            self.stop = self.stop or not self.repo.set_progress(self.job_id, self.token, self.percent)
