@@ -3,20 +3,18 @@ started and stopped with the app's lifespan."""
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
-from reelforge.api import media
+from reelforge.api import health, media
 from reelforge.api.bodies import BodyLimit
-from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects import aimlapi, highway, openai_videos
 from reelforge.api.dialects.google import gemini, vertex
 from reelforge.api.dialects.leonardo import svd, v1, v2, wire
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
-from reelforge.doctor import catalog_report
 from reelforge.runtime import build_runtime
 
 
@@ -57,16 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vertex.router)
     app.include_router(openai_videos.router)
     app.include_router(media.router)
-
-    @app.get("/healthz", tags=["reelforge"])
-    def health(service: ServiceDep) -> dict:
-        return {"status": "ok", "version": __version__, "jobs": service.stats()}
-
-    @app.get("/healthz/engines", tags=["reelforge"])
-    def engines_health(request: Request) -> dict:
-        """Whether each catalog model can run here (packages, weights) and which models are loaded."""
-        runtime = request.app.state.runtime
-        return catalog_report(runtime.service.catalog, runtime.engines)
+    app.include_router(health.router)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

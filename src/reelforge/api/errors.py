@@ -14,16 +14,36 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from reelforge.api.auth import get_caller, resolve_caller
-from reelforge.core.errors import Conflict, InvalidRequest, NotFound, ReelforgeError, Unauthorized
+from reelforge.core.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ReelforgeError,
+    Unauthorized,
+    first_error,
+)
 
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[int, str, str | None, str], dict]
 
 STATUS = {InvalidRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409}
+
+
+class NativeErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable error code, e.g. `invalid_request`, `not_found`")
+    message: str
+    param: str | None = Field(description="the request field the error is about, if any")
+
+
+class NativeError(BaseModel):
+    """reelforge's own error body, for routes outside every dialect (media, uploads, health)."""
+
+    error: NativeErrorDetail
 
 
 def native_error(status: int, message: str, field: str | None, code: str) -> dict:
@@ -58,12 +78,9 @@ class ErrorRenderers:
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     """FastAPI's first validation error as (message, field), the field named within the body,
     query or path (FastAPI puts `body`, `query`, ... first in the location)."""
-    err = exc.errors()[0]
-    if err.get("type") == "json_invalid":
+    field, message, kind = first_error(exc, skip=("body", "query", "path", "header"))
+    if kind == "json_invalid":
         return "request body is not valid JSON", None
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    field = ".".join(loc) or None
-    message = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{field}: {message}" if field else message), field
 
 

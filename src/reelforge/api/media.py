@@ -23,6 +23,8 @@ from starlette.datastructures import UploadFile
 
 from reelforge.api.bodies import capped_form
 from reelforge.api.deps import ServiceDep
+from reelforge.api.errors import NativeError
+from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import MAX_IMAGE_BYTES
 from reelforge.service.jobs import JobService
@@ -55,7 +57,21 @@ def serve_media(service: JobService, key: str, media_type: str | None = None) ->
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
-@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+MEDIA_RESPONSES = {
+    200: {"description": "The file", "content": {t: BINARY for t in sorted(set(CONTENT_TYPES.values()))}},
+    206: {"description": "The requested byte range of the file (`Range` request)"},
+    307: {"description": "With bucket storage: a redirect to a presigned URL of the file"},
+    416: {"description": "The requested byte range is outside the file"},
+    **error_responses(NativeError, 404, 500),
+}
+
+
+MEDIA_ROUTE = dict(tags=["reelforge"], response_class=Response, responses=MEDIA_RESPONSES)
+
+
+@router.head("/media/{key:path}", operation_id="head_media", summary="A stored file's headers", **MEDIA_ROUTE)
+@router.get("/media/{key:path}", operation_id="get_media", summary="A stored output or upload", **MEDIA_ROUTE)
 def media(key: str, service: ServiceDep) -> Response:
     return serve_media(service, key)
 
@@ -67,7 +83,39 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-@router.post("/uploads", status_code=204, include_in_schema=False)
+UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string"},
+                        "asset_id": {"type": "string"},
+                        "signature": {"type": "string"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                    "required": ["asset_id", "signature", "file"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/uploads",
+    status_code=204,
+    tags=["reelforge"],
+    response_class=Response,
+    responses={
+        204: {"description": "Stored"},
+        **error_responses(NativeError, 400, 404, 409, 500),
+    },
+    openapi_extra=UPLOAD_FORM,
+    summary="Upload an init image with the fields handed out by Leonardo's POST /init-image",
+)
 async def upload(request: Request, service: ServiceDep) -> Response:
     too_large = f"file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
     form = await capped_form(request, MAX_IMAGE_BYTES + _FORM_OVERHEAD, too_large, max_files=1, max_fields=20)

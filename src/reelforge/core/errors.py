@@ -9,6 +9,9 @@ ReelforgeError
 `first_error` is the one place a pydantic ValidationError becomes a field and a message.
 """
 
+from collections.abc import Collection
+from typing import Protocol
+
 from pydantic import ValidationError
 
 
@@ -37,11 +40,18 @@ class Unauthorized(ReelforgeError):
     code = "unauthorized"
 
 
-def first_error(exc: ValidationError, depth: int | None = None) -> tuple[str | None, str, str]:
-    """(field, message, pydantic error type) of the first error; `depth` keeps that many parts of
-    the field's location (1: the top-level field only)."""
+class _Errors(Protocol):
+    def errors(self) -> list: ...
+
+
+def first_error(
+    exc: _Errors, depth: int | None = None, skip: Collection[str] = ()
+) -> tuple[str | None, str, str]:
+    """(field, message, error type) of the first error of a pydantic ValidationError (or FastAPI's
+    RequestValidationError). The field is its location without the parts in `skip`, cut to
+    `depth` parts (1: the top-level field only)."""
     err = exc.errors()[0]
-    loc = [str(part) for part in err.get("loc", ())][:depth]
+    loc = [str(part) for part in err.get("loc", ()) if part not in skip][:depth]
     field = ".".join(loc) or None
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     return field, message, str(err.get("type", ""))

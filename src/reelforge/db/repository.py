@@ -54,13 +54,13 @@ def _asset(row: AssetRow) -> Asset:
 
 
 class Repository:
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._session = sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, database: Engine):
+        self.database = database  # SQLAlchemy's Engine: the connection pool
+        self._session = sessionmaker(database, expire_on_commit=False)
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self.engine.dispose()
+        self.database.dispose()
 
     def _tx(self) -> Session:
         return self._session.begin()
@@ -90,7 +90,7 @@ class Repository:
 
     def get_job(self, job_id: str) -> Job | None:
         # A Core query, not the ORM: this is the status poll every client repeats.
-        with self.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = conn.execute(select(JobRow.__table__).where(JobRow.__table__.c.id == job_id)).first()
         return _job(row) if row else None
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from reelforge.blobs import BlobStore
 from reelforge.core.errors import NotFound
+from reelforge.media.spritesheet import build_spritesheet
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,11 @@ class Media:
         if not self._blobs.exists(key):
             raise NotFound("no such media")
         return self._blobs.read_bytes(key)
+
+    def spritesheet(self, video_key: str) -> bytes:
+        """A JPEG grid of evenly spaced frames of a stored video (media/spritesheet.py)."""
+        data = self.read(video_key)
+        try:
+            return build_spritesheet(data)
+        except Exception:  # a damaged file: report it as gone rather than as a server fault
+            raise NotFound("the media of this video cannot be read") from None
