@@ -20,16 +20,15 @@ from pathlib import Path
 import torch
 from diffusers import DiffusionPipeline
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tiny-model builders live in tests/
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tiny-model builders live in testkit/
 
-from tests.tiny_pipelines import save_ltx  # noqa: E402
-
-from reelforge.catalog import ModelSpec  # noqa: E402
+from reelforge.core.catalog import ModelSpec  # noqa: E402
 from reelforge.core.request import GenerationRequest  # noqa: E402
 from reelforge.engines.base import RenderContext  # noqa: E402
 from reelforge.engines.diffusers_common import frames_for  # noqa: E402
 from reelforge.engines.diffusers_options import FAMILIES  # noqa: E402
-from reelforge.engines.registry import get_engine  # noqa: E402
+from reelforge.engines.registry import Engines  # noqa: E402
+from testkit.tiny_pipelines import save_ltx  # noqa: E402
 
 REPEATS = 7
 STEPS = 8
@@ -57,7 +56,7 @@ def main() -> None:
         height=HEIGHT,
         audio=False,
     )
-    engine = get_engine(spec)
+    engine = Engines().get(spec)
 
     def engine_run() -> None:
         ctx = RenderContext(request, 1, None, None, lambda fraction: None, lambda: False)

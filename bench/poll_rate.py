@@ -33,7 +33,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServerProcess, client, free_port, stop_process, wait_for_generation, wait_healthy  # noqa: E402
+from testkit.support import (  # noqa: E402
+    ServerProcess,
+    client,
+    free_port,
+    stop_process,
+    wait_for_generation,
+    wait_healthy,
+)
 
 POLL_PATH = "/api/rest/v1/generations/{id}"
 RUN_DEADLINE = 120.0  # seconds allowed for one measured run

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from reelforge.core.request import GenerationRequest
-from reelforge.engines.base import Clip, RenderContext
+from reelforge.engines.base import RenderContext
 from reelforge.engines.preview import PreviewEngine
+from reelforge.media.clip import Clip
 from reelforge.media.encode import encode_mp4
 
 REPEATS = 3

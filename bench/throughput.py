@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.cluster import cluster, wait_until  # noqa: E402
-from tests.support import client  # noqa: E402
+from testkit.cluster import cluster, wait_until  # noqa: E402
+from testkit.support import client  # noqa: E402
 
 CATALOG = {
     "models": [

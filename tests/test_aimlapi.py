@@ -13,18 +13,14 @@ Decisions asserted here are written in the dialect's docstring (api/dialects/aim
 import time
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
 import aimlapi
 import httpx
 import pytest
 
-from reelforge.api.dialects import aimlapi as dialect
-from reelforge.core.job import Job, JobStatus, Output
-from reelforge.core.request import GenerationRequest
-from tests.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
-from tests.test_intake import ImageServer
-from tests.test_leonardo_validation import MISSING, Jobs, gif_bytes, merged, user_id_of
+from testkit.bodies import MISSING, merged
+from testkit.images import gif_bytes
+from testkit.support import assert_halves, b64, client, download_mp4, make_image, probe_mp4
 
 PATH = "/v2/video/generations"
 V1 = "/api/rest/v1"
@@ -73,38 +69,9 @@ def wait(api: httpx.Client, generation_id: str, timeout: float = 120) -> dict:
     raise TimeoutError(f"{generation_id} still {seen[-1]}")
 
 
-@pytest.fixture(scope="module")
-def api(server):
-    with client(server, key=f"aimlapi-{uuid.uuid4()}") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def jobs(api) -> Jobs:
-    return Jobs(api, user_id_of(api))
-
-
-@pytest.fixture(scope="module")
-def image_host():
-    import threading
-
-    srv = ImageServer()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
-@pytest.fixture(scope="module")
-def trusting(tmp_path_factory):
-    """A server whose image-fetch allowlist trusts loopback, as a deployment on a trusted network."""
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("aiml-trusting") / "data",
-        workers=1,
-        env={"REELFORGE_IMAGE_FETCH_ALLOWLIST": "127.0.0.1"},
-    ).start()
-    yield srv
-    srv.stop()
+# Fixtures from conftest.py: `api` (a key of the module's own), `jobs` (its Leonardo generation
+# list), `anonymous`, `image_host` (an image server on 127.0.0.1) and `trusting_server` (a server
+# whose image-fetch allowlist trusts loopback).
 
 
 # the spec's sample and the official SDK ------------------------------------------------------------
@@ -252,8 +219,8 @@ def test_first_and_last_frame_as_data_uri_and_raw_base64(api):
     assert_halves(probe.last, GREEN, WHITE)
 
 
-def test_image_url_is_fetched_on_a_trusting_server(trusting, image_host):
-    with client(trusting, key="aiml-url") as api:
+def test_image_url_is_fetched_on_a_trusting_server(trusting_server, image_host):
+    with client(trusting_server, key="aiml-url") as api:
         body = {
             "model": "veo-3.1-lite-generate-001",
             "prompt": "from a URL",
@@ -402,63 +369,3 @@ def test_another_key_cannot_read_a_generation(api, server):
             assert_aiml_error(other.get(PATH, params={"generation_id": generation_id}), 404)
     finally:
         api.delete(f"{V1}/generations/{generation_id}")
-
-
-# status words ---------------------------------------------------------------------------------------
-
-
-class FakeService:
-    def media_url(self, key: str) -> str:
-        return f"https://media.test/{key}"
-
-
-def job_in(status: JobStatus, **kwargs) -> Job:
-    request = GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4)
-    return Job(
-        id="j1",
-        owner="o",
-        request=request,
-        seed=1,
-        status=status,
-        cost_usd=Decimal("0.2000"),
-        created_at=datetime.now(),
-        **kwargs,
-    )
-
-
-def test_every_status_word():
-    output = Output(
-        index=0,
-        seed=1,
-        video_key="outputs/j1/0.mp4",
-        poster_key="outputs/j1/0.jpg",
-        width=1280,
-        height=720,
-        frame_count=96,
-        fps=24,
-        has_audio=True,
-        video_bytes=1000,
-    )
-    expected = {
-        JobStatus.QUEUED: ("queued", None, None, None),
-        JobStatus.RUNNING: ("generating", None, None, None),
-        JobStatus.SUCCEEDED: (
-            "completed",
-            {"url": "https://media.test/outputs/j1/0.mp4"},
-            None,
-            {"usage": {"credits_used": 400_000, "usd_spent": 0.2}},
-        ),
-        JobStatus.FAILED: ("error", None, {"name": "render_failed", "message": "boom"}, None),
-        JobStatus.CANCELED: (
-            "error",
-            None,
-            {"name": "canceled", "message": "the generation was canceled"},
-            None,
-        ),
-    }
-    for status, (word, video, error, meta) in expected.items():
-        job = job_in(status, outputs=[output] if status is JobStatus.SUCCEEDED else [])
-        if status is JobStatus.FAILED:
-            job.error_code, job.error_message = "render_failed", "boom"
-        body = dialect.generation(FakeService(), job)
-        assert body == {"id": "j1", "status": word, "video": video, "error": error, "meta": meta}

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from reelforge.catalog import load_catalog
+from reelforge.core.catalog import load_catalog
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
 

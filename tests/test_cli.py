@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.support import make_image, probe_mp4
+from testkit.support import make_image, probe_mp4
 
 
 def _cli(*args, cwd):

@@ -1,6 +1,6 @@
 """The diffusers engines (ltx2, wan, ltx) on tiny random-weight pipelines, on the CPU, offline.
 
-Weights are built in code and saved in diffusers format (tests/tiny_pipelines.py), then loaded by
+Weights are built in code and saved in diffusers format (testkit/tiny_pipelines.py), then loaded by
 the engines' real loading code from the directories a temporary catalog names. The catalog keeps
 the models' render size tiny while the delivered clip is 1280x720 x 4 s at 24 fps, so every check
 on the output (size, frame count, rate, audio track) is the real one.
@@ -22,23 +22,22 @@ pytest.importorskip("diffusers")
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from reelforge.catalog import ModelSpec, load_catalog  # noqa: E402
 from reelforge.cli import app as cli_app  # noqa: E402
 from reelforge.config import Settings  # noqa: E402
+from reelforge.core.catalog import Catalog, ModelSpec, load_catalog  # noqa: E402
 from reelforge.core.job import JobStatus  # noqa: E402
-from reelforge.core.request import GenerationRequest  # noqa: E402
-from reelforge.doctor import check_catalog  # noqa: E402
-from reelforge.engines import diffusers_common  # noqa: E402
+from reelforge.core.request import Draft, GenerationRequest  # noqa: E402
+from reelforge.doctor import catalog_report  # noqa: E402
 from reelforge.engines.base import (  # noqa: E402
     Canceled,
     EngineUnavailable,
     RenderContext,
 )
 from reelforge.engines.diffusers_common import ResidentPipelines, frames_for  # noqa: E402
-from reelforge.engines.registry import get_engine  # noqa: E402
+from reelforge.engines.registry import Engines, check_catalog  # noqa: E402
 from reelforge.runtime import build_runtime  # noqa: E402
-from tests import tiny_pipelines  # noqa: E402
-from tests.support import (  # noqa: E402
+from testkit import tiny_pipelines  # noqa: E402
+from testkit.support import (  # noqa: E402
     ServerProcess,
     client,
     make_image,
@@ -124,11 +123,14 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def resident(monkeypatch):
-    """A fresh resident-pipeline cache (one model) for the test, so load counts start at zero."""
-    cache = ResidentPipelines(capacity=1)
-    monkeypatch.setattr(diffusers_common, "RESIDENT", cache)
-    return cache
+def engines():
+    """Fresh engines keeping one model loaded, so load counts start at zero."""
+    return Engines(resident_models=1)
+
+
+@pytest.fixture
+def resident(engines) -> ResidentPipelines:
+    return engines.pipelines()
 
 
 def _spec(catalog_path, model_id: str) -> ModelSpec:
@@ -153,8 +155,8 @@ def test_frame_rule_covers_the_clip_at_the_native_rate(frames, native_fps, step,
     assert (expected - 1) % step == 0
 
 
-def test_negative_prompt_folds_in_the_request_and_person_generation(catalog_path):
-    engine = get_engine(_spec(catalog_path, "test-ltx"))
+def test_negative_prompt_folds_in_the_request_and_person_generation(catalog_path, engines):
+    engine = engines.get(_spec(catalog_path, "test-ltx"))
     folded = engine._negative_prompt("text overlays, ", "dont_allow")
     assert folded.startswith("worst quality") and "text overlays, people" in folded
     assert "people" not in engine._negative_prompt(None, "allow_adult")
@@ -179,15 +181,15 @@ def test_negative_prompt_folds_in_the_request_and_person_generation(catalog_path
 def test_catalog_refuses_engine_settings_that_cannot_work(change, message):
     entry = {**_entry("bad", "ltx", False, weights="/w"), **change}
     with pytest.raises(ValueError, match=message):
-        ModelSpec(**entry)
+        check_catalog(Catalog([ModelSpec(**entry)]))
 
 
 # --- each family through its real loading code -----------------------------------------------------
 
 
 @pytest.mark.parametrize("model", ["test-ltx2", "test-wan", "test-ltx"])
-def test_engine_output_is_exact_and_seeded(catalog_path, resident, model):
-    engine = get_engine(_spec(catalog_path, model))
+def test_engine_output_is_exact_and_seeded(catalog_path, engines, resident, model):
+    engine = engines.get(_spec(catalog_path, model))
     progress = []
     clip = engine.generate(_context(model, progress, seed=7))
     frames = list(clip.frames)
@@ -200,8 +202,8 @@ def test_engine_output_is_exact_and_seeded(catalog_path, resident, model):
     assert np.array_equal(frames[50], again) and not np.array_equal(frames[50], other)
 
 
-def test_ltx2_audio_is_resampled_to_48k(catalog_path, resident):
-    engine = get_engine(_spec(catalog_path, "test-ltx2"))
+def test_ltx2_audio_is_resampled_to_48k(catalog_path, engines, resident):
+    engine = engines.get(_spec(catalog_path, "test-ltx2"))
     ctx = _context("test-ltx2")
     ctx.request = ctx.request.model_copy(update={"audio": True})
     clip = engine.generate(ctx)
@@ -209,24 +211,26 @@ def test_ltx2_audio_is_resampled_to_48k(catalog_path, resident):
     assert clip.audio.shape[0] == 2 and clip.audio.shape[1] > 0 and np.abs(clip.audio).max() <= 1.0
 
 
-def test_silent_audio_opt_in_gives_a_silent_track(catalog_path, resident):
-    engine = get_engine(_spec(catalog_path, "test-wan-silent"))
+def test_silent_audio_opt_in_gives_a_silent_track(catalog_path, engines, resident):
+    engine = engines.get(_spec(catalog_path, "test-wan-silent"))
     ctx = _context("test-wan-silent")
     ctx.request = ctx.request.model_copy(update={"audio": True})
     clip = engine.generate(ctx)
     assert clip.audio.shape == (2, 4 * 48_000) and not clip.audio.any()
 
 
-def test_cancel_stops_within_one_denoising_step(catalog_path, resident):
-    engine = get_engine(_spec(catalog_path, "test-ltx-slow"))
+def test_cancel_stops_within_one_denoising_step(catalog_path, engines, resident):
+    engine = engines.get(_spec(catalog_path, "test-ltx-slow"))
     progress = []
     with pytest.raises(Canceled):
         engine.generate(_context("test-ltx-slow", progress, is_canceled=lambda: len(progress) >= 3))
     assert len(progress) == 3  # the step that saw the cancel was the last one run
 
 
-def test_resident_pipelines_are_reused_and_evicted_least_recently_used(catalog_path, weights, resident):
-    ltx, wan = get_engine(_spec(catalog_path, "test-ltx")), get_engine(_spec(catalog_path, "test-wan"))
+def test_resident_pipelines_are_reused_and_evicted_least_recently_used(
+    catalog_path, engines, weights, resident
+):
+    ltx, wan = engines.get(_spec(catalog_path, "test-ltx")), engines.get(_spec(catalog_path, "test-wan"))
     for _ in range(2):
         list(ltx.generate(_context("test-ltx")).frames)
     assert resident.loads == {weights["ltx"]: 1}  # the second job did not reload
@@ -236,10 +240,10 @@ def test_resident_pipelines_are_reused_and_evicted_least_recently_used(catalog_p
     assert [entry["weights"] for entry in resident.status()] == [weights["ltx"]]
 
 
-def test_missing_weights_are_a_clear_error_and_reported_by_doctor(catalog_path, weights, resident):
+def test_missing_weights_are_a_clear_error_and_reported_by_doctor(catalog_path, engines, weights, resident):
     with pytest.raises(EngineUnavailable, match="weights directory .*not-there does not exist"):
-        get_engine(_spec(catalog_path, "test-missing")).generate(_context("test-missing"))
-    report = {m["id"]: m for m in check_catalog(load_catalog(catalog_path))["models"]}
+        engines.get(_spec(catalog_path, "test-missing")).generate(_context("test-missing"))
+    report = {m["id"]: m for m in catalog_report(load_catalog(catalog_path), engines)["models"]}
     assert report["test-ltx2"]["ok"] and report["test-wan"]["ok"]
     assert not report["test-missing"]["ok"]
     assert "not-there does not exist" in report["test-missing"]["problems"][0]
@@ -253,15 +257,19 @@ def test_doctor_refuses_ti2v_weights_for_first_and_last_frame(weights, tmp_path)
     entry = _entry("ti2v-frames", "wan", False, weights=weights["wan_ti2v"])
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps({"models": [entry]}))
-    [report] = check_catalog(load_catalog(path))["models"]
+    [report] = catalog_report(load_catalog(path), Engines())["models"]
     assert "cannot take an end frame" in report["problems"][0]
 
 
 def test_the_server_without_running_an_engine_imports_no_torch(catalog_path):
     code = (
-        "import sys; from reelforge.api.app import create_app; from reelforge.catalog import load_catalog;"
-        "from reelforge.doctor import check_catalog; create_app();"
-        f"check_catalog(load_catalog({str(catalog_path)!r}));"
+        "import sys\n"
+        "from reelforge.api.app import create_app\n"
+        "from reelforge.core.catalog import load_catalog\n"
+        "from reelforge.doctor import catalog_report\n"
+        "from reelforge.engines.registry import Engines, check_catalog\n"
+        f"create_app(); catalog = check_catalog(load_catalog({str(catalog_path)!r}))\n"
+        "catalog_report(catalog, Engines())\n"
         "assert not {'torch', 'diffusers', 'transformers'} & set(sys.modules), sorted(sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -272,15 +280,15 @@ def test_the_server_without_running_an_engine_imports_no_torch(catalog_path):
 
 
 @pytest.fixture
-def runtime(tmp_path, catalog_path, resident):
+def runtime(tmp_path, catalog_path):
     rt = build_runtime(Settings(data_dir=tmp_path / "data", workers=0, catalog_path=catalog_path))
     yield rt
     rt.stop()
 
 
 def _run(runtime, model: str):
-    job = runtime.service.submit(GenerationRequest(model=model, prompt="fox", duration=4, audio=False), "me")
-    thread = threading.Thread(target=runtime.work_next, kwargs={"only": job.id})
+    job = runtime.service.submit(Draft(model=model, prompt="fox", duration=4, audio=False), "me")
+    thread = threading.Thread(target=runtime.worker.work_next, kwargs={"only": job.id})
     thread.start()
     return job, thread
 
@@ -399,9 +407,9 @@ def test_http_engine_health(engine_http, weights):
     assert report["resident"] and all(entry["loads"] == 1 for entry in report["resident"])
 
 
-def test_start_frame_reaches_the_model(catalog_path, resident):
+def test_start_frame_reaches_the_model(catalog_path, engines, resident):
     """The start image is fitted to the render size and handed to the pipeline (not dropped)."""
-    engine = get_engine(_spec(catalog_path, "test-ltx"))
+    engine = engines.get(_spec(catalog_path, "test-ltx"))
     red = Image.new("RGB", (1280, 720), (220, 30, 30))
     blue = Image.new("RGB", (1280, 720), (30, 30, 220))
     ctx_red, ctx_blue = _context("test-ltx"), _context("test-ltx")

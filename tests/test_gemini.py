@@ -9,80 +9,20 @@ Decisions asserted here (written down in api/dialects/gemini.py):
 """
 
 import base64
-import time
 import uuid
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from tests.support import make_image, probe_mp4
+from testkit.google import assert_google_error, b64_image, google_client, wait_done
+from testkit.native import nothing_created
+from testkit.support import probe_mp4
 
 MODEL = "veo-3.1-lite-generate-preview"
 PREDICT = f"/v1beta/models/{MODEL}:predictLongRunning"
 
 
-# helpers shared with the Vertex tests ----------------------------------------------------------
-
-
-def google_client(server, key: str | None = None, header: str = "x-goog-api-key") -> httpx.Client:
-    headers = {header: key if header == "x-goog-api-key" else f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=server.url, headers=headers, timeout=60)
-
-
-def assert_google_error(resp: httpx.Response, status: int, google_status: str, field: str | None = None):
-    assert resp.status_code == status, (resp.status_code, resp.text)
-    assert resp.headers["content-type"].startswith("application/json")
-    assert "Traceback" not in resp.text and 'File "' not in resp.text
-    error = resp.json()["error"]
-    assert error["code"] == status and error["status"] == google_status, error
-    assert isinstance(error["message"], str) and error["message"], error
-    if field is not None:
-        [detail] = error["details"]
-        assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
-        assert detail["fieldViolations"][0]["field"] == field, error
-    return error
-
-
-def b64_image(width: int = 1280, height: int = 720, **colours) -> str:
-    return base64.b64encode(make_image(width, height, "PNG", **colours)).decode()
-
-
-def job_ids(server, key: str) -> list[str]:
-    """Every job of a key, read through the native list (any dialect's jobs show there)."""
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as c:
-        return [v["id"] for v in c.get("/v1/videos", params={"limit": 100}).json()["data"]]
-
-
-def upload_files(server) -> set[str]:
-    folder = server.data_dir / "media" / "uploads"
-    return {p.name for p in folder.iterdir()} if folder.exists() else set()
-
-
-@contextmanager
-def nothing_created(server, key: str):
-    jobs, files = job_ids(server, key), upload_files(server)
-    yield
-    assert job_ids(server, key) == jobs, "a refused request created a job"
-    assert upload_files(server) == files, "a refused request left an image behind"
-
-
-def wait_done(poll, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        op = poll()
-        if op.get("done"):
-            return op
-        time.sleep(0.2)
-    raise TimeoutError("operation still running")
-
-
-# fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def key():
-    return f"gemini-{uuid.uuid4()}"
+# fixtures (`key`, a key of the module's own, is conftest.py's) ---------------------------------
 
 
 @pytest.fixture(scope="module")

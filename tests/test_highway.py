@@ -10,7 +10,6 @@ HighwayAPI's docs (the SDK has no Veo method).
 Decisions asserted here are written in the dialect's docstring (api/dialects/highway.py).
 """
 
-import threading
 import time
 import uuid
 
@@ -20,9 +19,9 @@ from novita_client import NovitaClient
 from novita_client.proto import V3TaskResponseStatus
 
 from reelforge.api.dialects import highway
-from tests.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
-from tests.test_intake import ImageServer
-from tests.test_leonardo_validation import MISSING, Jobs, gif_bytes, merged, user_id_of
+from testkit.bodies import MISSING, merged
+from testkit.images import gif_bytes
+from testkit.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
 
 A = "/v3/async"
 I2V, T2V, FLF = f"{A}/veo-3.1-lite-i2v", f"{A}/veo-3.1-lite-t2v", f"{A}/veo-3.1-lite-firstlastframe"
@@ -76,15 +75,8 @@ def wait(api: httpx.Client, task_id: str, timeout: float = 120) -> dict:
     raise TimeoutError(task_id)
 
 
-@pytest.fixture(scope="module")
-def api(server):
-    with client(server, key=f"highway-{uuid.uuid4()}") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def jobs(api) -> Jobs:
-    return Jobs(api, user_id_of(api))
+# Fixtures from conftest.py: `api` (a key of the module's own), `jobs` (its Leonardo generation
+# list), `anonymous` and `image_host` (an image server on 127.0.0.1).
 
 
 @pytest.fixture(scope="module")
@@ -205,15 +197,6 @@ def test_documented_values_are_accepted(api, changes, size):
         assert (gen["imageWidth"], gen["imageHeight"]) == size
     finally:
         api.delete(f"{V1}/generations/{task_id}")
-
-
-@pytest.fixture(scope="module")
-def image_host():
-    srv = ImageServer()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def test_image_url_default_refused_and_allowlisted_fetched(api, jobs, image_host, tmp_path):

@@ -1,4 +1,4 @@
-"""The one image intake (media/intake.py): URL, raw base64 and data URI to validated bytes, and the
+"""The one image intake (media/fetch.py): URL, raw base64 and data URI to validated bytes, and the
 SSRF guards of URL fetching, against a real HTTP server on 127.0.0.1.
 
 Only loopback ever receives traffic: private, link-local and metadata addresses are exercised
@@ -6,10 +6,7 @@ through an injected resolver, and the tests assert that no connection is attempt
 """
 
 import base64
-import contextlib
-import http.server
 import ipaddress
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -18,104 +15,21 @@ import pytest
 
 from reelforge.config import Settings
 from reelforge.core.errors import InvalidRequest
-from reelforge.media.intake import (
+from reelforge.media.fetch import (
     Allowlist,
     fetch_image_url,
     is_public_address,
     resolve_image_source,
-    stored_images,
     vet_url,
 )
-from tests.support import make_image
-from tests.test_leonardo_validation import compressible_png, forged_png, gif_bytes
+from testkit.images import compressible_png, forged_png, gif_bytes
+from testkit.imageserver import MB, PNG, WEBP
+from testkit.support import free_port, make_image
 
-MB = 1024 * 1024
-PNG = make_image(64, 48, "PNG")
 JPEG = make_image(64, 48, "JPEG")
-WEBP = make_image(64, 48, "WEBP")
 
-
-class ImageServer(http.server.ThreadingHTTPServer):
-    """Serves test images and hostile answers; records every request it receives."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.hits: list[tuple[str, str]] = []  # (path, Host header)
-        self.port = self.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if "Content-Length" not in (headers or {}) and "Transfer-Encoding" not in (headers or {}):
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up first
-            self.wfile.write(body)
-
-    def do_GET(self):  # noqa: N802
-        server: ImageServer = self.server  # type: ignore[assignment]
-        server.hits.append((self.path, self.headers.get("Host", "")))
-        path = urlsplit(self.path).path
-        if path == "/img.png":
-            self._send(200, PNG, {"Content-Type": "image/png"})
-        elif path == "/img.webp":
-            self._send(200, WEBP, {"Content-Type": "image/webp"})
-        elif path == "/gif":
-            self._send(200, gif_bytes(), {"Content-Type": "image/gif"})
-        elif path == "/html":
-            self._send(200, b"<html>hello</html>", {"Content-Type": "text/html"})
-        elif path == "/missing":
-            self._send(404, b"no")
-        elif path.startswith("/redirect/"):  # /redirect/<n>/<final url, urlencoded-free>
-            _, _, hops, target = path.split("/", 3)
-            location = f"/redirect/{int(hops) - 1}/{target}" if int(hops) > 1 else "/" + target
-            if target.startswith("abs:"):
-                location = "http://" + target[4:] if int(hops) <= 1 else location
-            self._send(302, b"", {"Location": location})
-        elif path == "/redirect-no-location":
-            self._send(302)
-        elif path == "/big-declared":
-            self._send(200, b"", {"Content-Length": str(30 * MB), "Content-Type": "image/png"})
-        elif path == "/big-chunked":
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Content-Type", "image/png")
-            self.end_headers()
-            chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * (MB - 8)
-            try:
-                for _ in range(40):
-                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                self.wfile.write(b"0\r\n\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client stopped reading at the cap
-        elif path == "/slow":
-            time.sleep(2)
-            self._send(200, PNG)
-        elif path == "/gzip":
-            self._send(200, PNG, {"Content-Encoding": "gzip"})  # a lie: the bytes are not gzip
-        else:
-            self._send(404)
-
-
-@pytest.fixture(scope="module")
-def images():
-    srv = ImageServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+# `image_host` (testkit's ImageServer on 127.0.0.1, serving PNG at /img.png and WEBP at /img.webp)
+# is a conftest.py fixture.
 
 
 @pytest.fixture
@@ -253,28 +167,28 @@ def test_other_schemes_and_malformed_urls_are_refused(url, says, no_connections)
 # fetching from a real local server ------------------------------------------------------------------
 
 
-def test_local_server_is_refused_by_default_and_receives_nothing(images):
-    before = len(images.hits)
-    refused("private or reserved", resolve_image_source, f"{images.base}/img.png", "")
+def test_local_server_is_refused_by_default_and_receives_nothing(image_host):
+    before = len(image_host.hits)
+    refused("private or reserved", resolve_image_source, f"{image_host.base}/img.png", "")
     refused(
         "private or reserved",
         resolve_image_source,
-        f"{images.base}/img.png",
+        f"{image_host.base}/img.png",
         Settings().image_fetch_allowlist,
     )
-    assert len(images.hits) == before
+    assert len(image_host.hits) == before
 
 
 @pytest.mark.parametrize(
     "allowlist", ["127.0.0.1", "127.0.0.0/8", " 10.0.0.0/8 , 127.0.0.1/32 ", ["127.0.0.1"]]
 )
-def test_allowlisted_address_is_fetched(images, allowlist):
-    assert resolve_image_source(f"{images.base}/img.png", allowlist) == PNG
+def test_allowlisted_address_is_fetched(image_host, allowlist):
+    assert resolve_image_source(f"{image_host.base}/img.png", allowlist) == PNG
 
 
-def test_allowlisted_host_name_is_fetched(images):
-    assert resolve_image_source(f"http://localhost:{images.port}/img.webp", "localhost") == WEBP
-    assert resolve_image_source(f"http://LOCALHOST:{images.port}/img.webp", ".localhost") == WEBP
+def test_allowlisted_host_name_is_fetched(image_host):
+    assert resolve_image_source(f"http://localhost:{image_host.port}/img.webp", "localhost") == WEBP
+    assert resolve_image_source(f"http://LOCALHOST:{image_host.port}/img.webp", ".localhost") == WEBP
 
 
 def test_allowlist_from_settings_and_environment(monkeypatch):
@@ -287,78 +201,78 @@ def test_allowlist_from_settings_and_environment(monkeypatch):
     assert Allowlist.parse(Settings(image_fetch_allowlist="").image_fetch_allowlist) == Allowlist()
 
 
-def test_connection_goes_to_the_vetted_address_without_resolving_again(images):
+def test_connection_goes_to_the_vetted_address_without_resolving_again(image_host):
     """A name is resolved once, by the intake; the connection goes to that address with the URL's
     host in the Host header. A DNS answer that changes after the check (rebinding) is never used:
     `rebind.test` does not exist in any real DNS, so the fetch can only work this way."""
     resolver = fake_resolver({"rebind.test": ["127.0.0.1"]})
     data = resolve_image_source(
-        f"http://rebind.test:{images.port}/img.png?v=1", "127.0.0.1", resolver=resolver
+        f"http://rebind.test:{image_host.port}/img.png?v=1", "127.0.0.1", resolver=resolver
     )
     assert data == PNG
     assert resolver.calls == ["rebind.test"]
-    assert images.hits[-1] == ("/img.png?v=1", f"rebind.test:{images.port}")
+    assert image_host.hits[-1] == ("/img.png?v=1", f"rebind.test:{image_host.port}")
 
 
-def test_redirect_to_loopback_is_refused(images):
+def test_redirect_to_loopback_is_refused(image_host):
     """`trusted.test` is allowlisted by name (it resolves to loopback here); its redirect to
     127.0.0.1, which is not allowlisted, is vetted like any URL and refused before it is followed."""
     resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
-    before = len(images.hits)
-    url = f"http://trusted.test:{images.port}/redirect/1/abs:127.0.0.1:{images.port}/img.png"
+    before = len(image_host.hits)
+    url = f"http://trusted.test:{image_host.port}/redirect/1/abs:127.0.0.1:{image_host.port}/img.png"
     refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
-    assert [path for path, _ in images.hits[before:]] == [
+    assert [path for path, _ in image_host.hits[before:]] == [
         urlsplit(url).path
     ]  # the target never got a request
 
 
-def test_redirect_to_metadata_address_is_refused(images, monkeypatch):
+def test_redirect_to_metadata_address_is_refused(image_host, monkeypatch):
     resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
-    url = f"http://trusted.test:{images.port}/redirect/1/abs:169.254.169.254/latest/meta-data/"
+    url = f"http://trusted.test:{image_host.port}/redirect/1/abs:169.254.169.254/latest/meta-data/"
     refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
 
 
-def test_redirects_within_the_allowlist_are_followed_up_to_three(images):
-    assert resolve_image_source(f"{images.base}/redirect/3/img.png", "127.0.0.1") == PNG
-    before = len(images.hits)
-    refused("more than 3", resolve_image_source, f"{images.base}/redirect/4/img.png", "127.0.0.1")
-    assert len(images.hits) - before == 4  # the fourth redirect is never followed
-    refused("without a location", resolve_image_source, f"{images.base}/redirect-no-location", "127.0.0.1")
+def test_redirects_within_the_allowlist_are_followed_up_to_three(image_host):
+    assert resolve_image_source(f"{image_host.base}/redirect/3/img.png", "127.0.0.1") == PNG
+    before = len(image_host.hits)
+    refused("more than 3", resolve_image_source, f"{image_host.base}/redirect/4/img.png", "127.0.0.1")
+    assert len(image_host.hits) - before == 4  # the fourth redirect is never followed
+    refused(
+        "without a location", resolve_image_source, f"{image_host.base}/redirect-no-location", "127.0.0.1"
+    )
 
 
-def test_http_errors_and_non_images_are_refused(images):
-    refused("HTTP 404", resolve_image_source, f"{images.base}/missing", "127.0.0.1")
-    refused("JPEG, PNG or WebP", resolve_image_source, f"{images.base}/gif", "127.0.0.1")
-    refused("JPEG, PNG or WebP", resolve_image_source, f"{images.base}/html", "127.0.0.1")
+def test_http_errors_and_non_images_are_refused(image_host):
+    refused("HTTP 404", resolve_image_source, f"{image_host.base}/missing", "127.0.0.1")
+    refused("JPEG, PNG or WebP", resolve_image_source, f"{image_host.base}/gif", "127.0.0.1")
+    refused("JPEG, PNG or WebP", resolve_image_source, f"{image_host.base}/html", "127.0.0.1")
 
 
-def test_content_encoding_is_not_decoded(images):
+def test_content_encoding_is_not_decoded(image_host):
     """The intake asks for identity encoding and reads raw bytes, so a gzip answer cannot expand
     past the cap; here the bytes are a PNG mislabelled gzip and arrive as they were sent."""
-    assert resolve_image_source(f"{images.base}/gzip", "127.0.0.1") == PNG
+    assert resolve_image_source(f"{image_host.base}/gzip", "127.0.0.1") == PNG
 
 
-def test_declared_oversize_is_refused_without_reading(images):
+def test_declared_oversize_is_refused_without_reading(image_host):
     started = time.monotonic()
-    refused("larger than 20 MB", resolve_image_source, f"{images.base}/big-declared", "127.0.0.1")
+    refused("larger than 20 MB", resolve_image_source, f"{image_host.base}/big-declared", "127.0.0.1")
     assert time.monotonic() - started < 5
 
 
-def test_oversize_stream_is_cut_at_the_cap(images):
+def test_oversize_stream_is_cut_at_the_cap(image_host):
     """40 MB sent chunked, without a Content-Length: the read stops just past 20 MB."""
-    refused("larger than 20 MB", fetch_image_url, f"{images.base}/big-chunked", "127.0.0.1")
-    refused("larger than 1 MB", fetch_image_url, f"{images.base}/big-chunked", "127.0.0.1", max_bytes=MB)
+    refused("larger than 20 MB", fetch_image_url, f"{image_host.base}/big-chunked", "127.0.0.1")
+    refused("larger than 1 MB", fetch_image_url, f"{image_host.base}/big-chunked", "127.0.0.1", max_bytes=MB)
 
 
-def test_read_timeout(images):
+def test_read_timeout(image_host):
     started = time.monotonic()
-    refused("timed out", fetch_image_url, f"{images.base}/slow", "127.0.0.1", read_timeout=0.3)
+    refused("timed out", fetch_image_url, f"{image_host.base}/slow", "127.0.0.1", read_timeout=0.3)
     assert time.monotonic() - started < 1.9
 
 
 def test_connection_refused_is_a_clean_error():
-    from tests.support import free_port
-
     refused(
         "could not be fetched", resolve_image_source, f"http://127.0.0.1:{free_port()}/x.png", "127.0.0.1"
     )
@@ -435,35 +349,3 @@ def test_base64_over_20_mb_is_refused_before_decoding():
 
 
 # storing -------------------------------------------------------------------------------------------
-
-
-class FakeStore:
-    def __init__(self):
-        self.added: list[str] = []
-        self.deleted: list[str] = []
-
-    def add_image(self, owner, data):
-        asset_id = f"asset-{len(self.added)}"
-        self.added.append(asset_id)
-        return type("Asset", (), {"id": asset_id})()
-
-    def delete_asset(self, asset_id, owner=None):
-        self.deleted.append(asset_id)
-
-
-def test_stored_images_yields_ids_and_cleans_up_on_failure():
-    store = FakeStore()
-    sources = {"first": base64.b64encode(PNG).decode(), "last": None}
-    with stored_images(store, "me", sources) as ids:
-        assert ids == {"first": "asset-0", "last": None}
-    assert store.deleted == []
-
-    store = FakeStore()
-    with pytest.raises(RuntimeError), stored_images(store, "me", sources):
-        raise RuntimeError("submit refused")
-    assert store.deleted == ["asset-0"]
-
-    store = FakeStore()
-    bad = {"first": base64.b64encode(PNG).decode(), "last": "!!!"}
-    refused("base64", lambda: stored_images(store, "me", bad).__enter__())
-    assert store.deleted == ["asset-0"]  # the first image was stored, then removed

@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.support import make_image, probe_mp4, upload_init_image, wait_for_generation
+from testkit.support import make_image, probe_mp4, upload_init_image, wait_for_generation
 
 SEED_000 = {
     "model": "veo-3.1-lite",

@@ -21,7 +21,7 @@ import pytest
 from leonardo_ai_sdk import LeonardoAiSDK
 from leonardo_ai_sdk.models import errors, operations, shared
 
-from tests.support import make_image, probe_mp4
+from testkit.support import make_image, probe_mp4
 
 API_KEY = "leonardo-sdk-test-key"  # its own key, so this file's listings see only its own jobs
 DURATION = 4

@@ -10,34 +10,28 @@ import pytest
 from leonardo_ai_sdk import LeonardoAiSDK
 from leonardo_ai_sdk.models import errors, operations, shared
 
-from tests.support import client, make_image, probe_mp4, upload_init_image, wait_for_generation
-from tests.test_leonardo_validation import MISSING, Jobs, assert_leonardo_error, merged, user_id_of
+from testkit.bodies import MISSING, merged
+from testkit.leonardo import assert_leonardo_error
+from testkit.support import (
+    client,
+    download_mp4,
+    make_image,
+    probe_mp4,
+    upload_init_image,
+    wait_for_generation,
+)
 
 SVD = "/api/rest/v1/generations-motion-svd"
 V1 = "/api/rest/v1"
 RED, BLUE = (220, 40, 40), (40, 60, 220)
 
 
-@pytest.fixture(scope="module")
-def api(server):
-    with client(server, key=f"svd-{uuid.uuid4()}") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def jobs(api) -> Jobs:
-    return Jobs(api, user_id_of(api))
+# Fixtures from conftest.py: `api` (a key of the module's own) and `jobs` (its generation list).
 
 
 @pytest.fixture(scope="module")
 def landscape(api) -> str:
     return upload_init_image(api, make_image(1280, 720, "PNG", left=RED, right=BLUE))
-
-
-def download(url: str) -> bytes:
-    resp = httpx.get(url, timeout=30)
-    assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
-    return resp.content
 
 
 def left_right(frame):
@@ -60,7 +54,7 @@ def test_svd_from_an_init_image(api, landscape):
     assert (gen["imageWidth"], gen["imageHeight"]) == (1024, 576)
     [image] = gen["generated_images"]
     assert image["motion"] is True and image["imageToVideo"] is True and image["motionModel"] == "SVD"
-    probe = probe_mp4(download(image["motionMP4URL"]))
+    probe = probe_mp4(download_mp4(image["motionMP4URL"]))
     assert (probe.width, probe.height, probe.frames, probe.fps) == (1024, 576, 96, 24.0)
     assert probe.audio_codec is None
     left, right = left_right(probe.first)
@@ -73,7 +67,7 @@ def test_portrait_image_gives_a_portrait_clip(api):
     assert resp.status_code == 200, resp.text
     gen = wait_for_generation(api, resp.json()["motionSvdGenerationJob"]["generationId"])
     assert gen["status"] == "COMPLETE"
-    probe = probe_mp4(download(gen["generated_images"][0]["motionMP4URL"]))
+    probe = probe_mp4(download_mp4(gen["generated_images"][0]["motionMP4URL"]))
     assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (576, 1024, 96, None)
 
 
@@ -101,7 +95,7 @@ def test_svd_through_the_official_sdk(server):
         time.sleep(0.25)
     assert generation.status == shared.JobStatus.COMPLETE
     [video] = generation.generated_images
-    probe = probe_mp4(download(video.motion_mp4_url))
+    probe = probe_mp4(download_mp4(video.motion_mp4_url))
     assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (1024, 576, 96, None)
 
     # the SDK sees a refusal as an API error with Leonardo's body

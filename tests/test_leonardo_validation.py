@@ -13,52 +13,29 @@ Decisions asserted here (written down in the dialects' docstrings):
 """
 
 import http.client
-import io
 import json
 import re
 import socket
 import stat
-import struct
 import threading
 import uuid
-import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 
-from tests.support import client, make_image, upload_init_image, wait_for_generation
+from testkit.bodies import MISSING, merged
+from testkit.images import compressible_png, forged_png, gif_bytes
+from testkit.leonardo import V1, Jobs, assert_leonardo_error, user_id_of
+from testkit.support import client, make_image, upload_init_image, wait_for_generation
 
-V1 = "/api/rest/v1"
 V2 = "/api/rest/v2/generations"
 T2V = f"{V1}/generations-text-to-video"
 I2V = f"{V1}/generations-image-to-video"
-MISSING = object()  # a case value that removes the key from the base body
 MB = 1024 * 1024
 
 
 # helpers ---------------------------------------------------------------------------------------
-
-
-def assert_leonardo_error(
-    resp: httpx.Response, status: int = 400, path: list[str] | None = None, says: str | None = None
-) -> dict:
-    """Leonardo's ApiError: `message` + `error`, `path` (list of strings), `extensions.code`."""
-    assert resp.status_code == status, (resp.status_code, resp.text)
-    assert resp.headers["content-type"].startswith("application/json"), resp.headers
-    assert "Traceback" not in resp.text and 'File "' not in resp.text
-    body = resp.json()
-    assert isinstance(body["message"], str) and body["message"], body
-    assert body["error"] == body["message"], body
-    assert isinstance(body["path"], list) and all(isinstance(p, str) for p in body["path"]), body
-    assert isinstance(body["extensions"]["code"], str) and body["extensions"]["code"], body
-    if path is not None:
-        assert body["path"] == path, body
-    if says is not None:
-        assert says.lower() in body["message"].lower(), body
-    return body
 
 
 def assert_native_error(resp: httpx.Response, status: int = 400) -> dict:
@@ -71,90 +48,12 @@ def assert_native_error(resp: httpx.Response, status: int = 400) -> dict:
     return body
 
 
-def merged(base: dict, changes: dict, **ids: str) -> dict:
-    """`base` updated with `changes` (MISSING deletes a key; "{start}"/"{end}" become image ids)."""
-    out = dict(base)
-    for key, value in changes.items():
-        if value is MISSING:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    text = json.dumps(out)
-    for name, value in ids.items():
-        text = text.replace("{" + name + "}", value)
-    return json.loads(text)
-
-
-class Jobs:
-    """Every generation id of one user, read the way a Leonardo client reads them."""
-
-    def __init__(self, api: httpx.Client, user_id: str):
-        self.api, self.user_id = api, user_id
-
-    def ids(self) -> list[str]:
-        out: list[str] = []
-        while True:
-            resp = self.api.get(
-                f"{V1}/generations/user/{self.user_id}", params={"offset": len(out), "limit": 50}
-            )
-            assert resp.status_code == 200, resp.text
-            page = [g["id"] for g in resp.json()["generations"]]
-            out += page
-            if len(page) < 50:
-                return out
-
-    @contextmanager
-    def unchanged(self):
-        before = self.ids()
-        yield
-        assert self.ids() == before, "a refused request created (or removed) a generation"
-
-
-def user_id_of(api: httpx.Client) -> str:
-    resp = api.get(f"{V1}/me")
-    assert resp.status_code == 200, resp.text
-    return resp.json()["user_details"][0]["user"]["id"]
-
-
 def reserve(api: httpx.Client, extension: str = "png") -> dict:
     resp = api.post(f"{V1}/init-image", json={"extension": extension})
     assert resp.status_code == 200, resp.text
     upload = resp.json()["uploadInitImage"]
     upload["fields"] = json.loads(upload["fields"])
     return upload
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def forged_png(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG header that claims `width` x `height` (the pixel data is a stub)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
-        + png_chunk(b"IEND", b"")
-    )
-
-
-def compressible_png(width: int, height: int) -> bytes:
-    """A real, complete, black greyscale PNG: huge in pixels, tiny in bytes."""
-    raw = (b"\x00" + b"\x00" * width) * height  # filter byte + one row, `height` times
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(raw, 9))
-        + png_chunk(b"IEND", b"")
-    )
-
-
-def gif_bytes() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 10, 10)).save(buf, "GIF")
-    return buf.getvalue()
 
 
 def raw_get(server, raw_path: str, method: str = "GET") -> tuple[int, bytes]:
@@ -179,25 +78,13 @@ def files_of(server, asset_id: str) -> list[Path]:
     return [p for p in folder.iterdir() if asset_id in p.name] if folder.exists() else []
 
 
-# fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    """A key of its own, so its generation list holds only what this module creates."""
-    with client(server, key=f"validation-{uuid.uuid4()}") as c:
-        yield c
+# fixtures (`api`, a key of the module's own, and `jobs`, its generation list, are conftest.py's) ----
 
 
 @pytest.fixture(scope="module")
 def other(server):
     with client(server, key=f"validation-other-{uuid.uuid4()}") as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def jobs(api) -> Jobs:
-    return Jobs(api, user_id_of(api))
 
 
 @pytest.fixture(scope="module")
@@ -986,7 +873,7 @@ def test_deleted_init_image_cannot_be_used(api, jobs, server):
 
 
 @pytest.mark.parametrize(
-    "key",
+    "media_key",
     [
         f"uploads/{uuid.uuid4()}.png",
         f"outputs/{uuid.uuid4()}/0.mp4",
@@ -1011,8 +898,8 @@ def test_deleted_init_image_cannot_be_used(api, jobs, server):
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_unknown_media_is_404(server, method, key):
-    status, body = raw_get(server, f"/media/{key}", method)
+def test_unknown_media_is_404(server, method, media_key):
+    status, body = raw_get(server, f"/media/{media_key}", method)
     assert status == 404, body
     assert b"Traceback" not in body
 

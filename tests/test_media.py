@@ -3,7 +3,6 @@
 import io
 import struct
 import weakref
-import zlib
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 from PIL import Image
 
 from reelforge.core.errors import InvalidRequest
-from reelforge.engines.base import Canceled, Clip
+from reelforge.engines.base import Canceled
+from reelforge.media.clip import Clip
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import (
     MAX_IMAGE_BYTES,
@@ -23,6 +23,7 @@ from reelforge.media.images import (
     image_size,
     sniff_image_format,
 )
+from testkit.images import png_chunk
 
 W, H, FPS = 320, 180, 24
 
@@ -250,12 +251,13 @@ def image_bytes(fmt: str, size=(64, 48), colour=(200, 30, 60), mode="RGB", **sav
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares a size in its header but carries no real pixel data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"\x00" * 8) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", b"\x00" * 8)
+        + png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support import make_image, probe_mp4
-from tests.test_gemini import nothing_created
+from testkit.native import nothing_created
+from testkit.support import make_image, probe_mp4
 
 MODEL = "veo-3.1-lite"
 
@@ -38,15 +38,8 @@ def assert_openai_error(resp: httpx.Response, status: int, param: str | None = N
     return error
 
 
-@pytest.fixture(scope="module")
-def key():
-    return f"openai-{uuid.uuid4()}"
-
-
-@pytest.fixture(scope="module")
-def api(server, key):
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
-        yield c
+# `key` (a key of the module's own) and `api` (a client sending it as a Bearer token) are
+# conftest.py fixtures.
 
 
 def create(api, **kwargs) -> dict:

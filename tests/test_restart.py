@@ -3,8 +3,9 @@
 import time
 
 import httpx
+import pytest
 
-from tests.support import ServerProcess, client, probe_mp4, wait_for_generation
+from testkit.support import ServerProcess, client, probe_mp4, wait_for_generation
 
 
 def _running(srv: ServerProcess) -> int:
@@ -23,8 +24,12 @@ def test_killed_render_completes_after_restart(tmp_path):
                 assert time.monotonic() < deadline, "job never started"
                 time.sleep(0.05)
             time.sleep(0.5)  # mid-render: an 8 s 1080p clip takes several seconds
+            mid_render = http.get(f"/api/rest/v1/generations/{gen_id}")
+            assert mid_render.status_code == 200, mid_render.text
+            assert mid_render.json()["generations_by_pk"]["status"] == "PENDING"  # killed mid-render
             srv.kill()
-            assert http.get  # the client outlives the server
+            with pytest.raises(httpx.TransportError):  # the server is really gone
+                http.get("/healthz")
         leftovers = list((data / "media").rglob("*")) + list((data / "scratch").rglob("*"))
 
         srv = ServerProcess(data, workers=1, port=srv.port).start()

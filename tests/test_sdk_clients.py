@@ -19,7 +19,7 @@ import warnings
 import httpx
 import pytest
 
-from tests.support import make_image, probe_mp4
+from testkit.support import make_image, probe_mp4
 
 genai = pytest.importorskip("google.genai")
 openai = pytest.importorskip("openai")

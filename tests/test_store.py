@@ -7,24 +7,25 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import inspect, text
 
-from reelforge.core.job import Job, JobStatus
+from reelforge.core.clock import now
+from reelforge.core.job import FailureCode, Job, JobStatus, Outcome
 from reelforge.core.request import GenerationRequest
-from reelforge.store.db import migrate, open_engine
-from reelforge.store.repository import Repository, now
-from tests.databases import postgres_database
+from reelforge.db.connect import migrate, open_database
+from reelforge.db.repository import Repository
+from testkit.databases import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def repo(request, tmp_path):
     """The same tests on a SQLite file and on the PostgreSQL server on 127.0.0.1:5432."""
     if request.param == "sqlite":
-        engine = open_engine(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
+        engine = open_database(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
         migrate(engine)
         yield Repository(engine)
         engine.dispose()
         return
     with postgres_database() as url:
-        engine = open_engine(url)
+        engine = open_database(url)
         migrate(engine)
         yield Repository(engine)
         engine.dispose()
@@ -45,12 +46,12 @@ def _job(repo: Repository, n: int = 0) -> Job:
 
 
 def test_migrations_create_schema_in_wal_mode_and_are_idempotent(repo):
-    migrate(repo.engine)  # a second run is a no-op
-    tables = set(inspect(repo.engine).get_table_names())
+    migrate(repo.database)  # a second run is a no-op
+    tables = set(inspect(repo.database).get_table_names())
     assert {"jobs", "assets", "alembic_version"} <= tables
-    with repo.engine.connect() as conn:
+    with repo.database.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
-        if repo.engine.dialect.name == "sqlite":
+        if repo.database.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
@@ -97,9 +98,9 @@ def test_a_lost_lease_cannot_touch_the_job(repo):
     assert repo.claim("new") == job.id
     assert repo.set_progress(job.id, "old", 50) is False
     assert repo.heartbeat(job.id, "old") is False
-    assert repo.finish(job.id, "old", JobStatus.SUCCEEDED) is False
+    assert repo.finish(job.id, "old", Outcome(JobStatus.SUCCEEDED)) is False
     assert repo.get_job(job.id).progress == 0
-    assert repo.finish(job.id, "new", JobStatus.SUCCEEDED)
+    assert repo.finish(job.id, "new", Outcome(JobStatus.SUCCEEDED))
 
 
 def test_silent_runs_are_requeued_then_failed_after_max_attempts(repo):
@@ -111,7 +112,7 @@ def test_silent_runs_are_requeued_then_failed_after_max_attempts(repo):
             ([job.id], []) if attempt == 1 else ([], [job.id])
         )
     got = repo.get_job(job.id)
-    assert got.status is JobStatus.FAILED and got.error_code == "worker_lost"
+    assert got.status is JobStatus.FAILED and got.error_code is FailureCode.WORKER_LOST
 
 
 def test_unpublished_lists_queued_jobs_not_handed_out_lately(repo):
@@ -128,8 +129,8 @@ def test_cancel_queued_is_immediate_running_is_flagged(repo):
     assert repo.request_cancel(queued.id) is JobStatus.CANCELED
     assert repo.request_cancel(running.id) is JobStatus.RUNNING
     assert repo.set_progress(running.id, "t", 10) is False  # the worker is told to stop
-    assert repo.finish(running.id, "t", JobStatus.CANCELED)
-    assert repo.finish(running.id, "t", JobStatus.SUCCEEDED) is False  # terminal states are final
+    assert repo.finish(running.id, "t", Outcome(JobStatus.CANCELED))
+    assert repo.finish(running.id, "t", Outcome(JobStatus.SUCCEEDED)) is False  # terminal states are final
 
 
 def test_keyset_paging_in_both_orders(repo):

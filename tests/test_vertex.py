@@ -17,8 +17,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import ServerProcess, make_image, probe_mp4
-from tests.test_gemini import assert_google_error, b64_image, google_client, nothing_created, wait_done
+from testkit.google import assert_google_error, b64_image, google_client, wait_done
+from testkit.native import nothing_created
+from testkit.support import make_image, probe_mp4
 
 MODEL = "veo-3.1-lite-generate-001"
 SCOPE = "/v1/projects/my-project/locations/us-central1/publishers/google/models"
@@ -26,9 +27,8 @@ PREDICT = f"{SCOPE}/{MODEL}:predictLongRunning"
 FETCH = f"{SCOPE}/{MODEL}:fetchPredictOperation"
 
 
-@pytest.fixture(scope="module")
-def key():
-    return f"vertex-{uuid.uuid4()}"
+# `key` (a key of the module's own) and `trusting_server` (a server whose image-fetch allowlist
+# trusts loopback) are conftest.py fixtures.
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +131,6 @@ def image_url():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/start.jpg"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def trusting_server(tmp_path_factory):
-    """A server whose allowlist lets it fetch images from loopback, as a trusted network would."""
-    env = {"REELFORGE_IMAGE_FETCH_ALLOWLIST": "127.0.0.1"}
-    srv = ServerProcess(tmp_path_factory.mktemp("vertex-allowlist") / "data", workers=1, env=env).start()
-    yield srv
-    srv.stop()
 
 
 def test_image_by_url_and_last_frame_inline(trusting_server, image_url):

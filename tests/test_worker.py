@@ -6,11 +6,10 @@ import time
 import pytest
 
 from reelforge.config import Settings
-from reelforge.core.job import JobStatus
-from reelforge.core.request import GenerationRequest
+from reelforge.core.job import FailureCode, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind
 from reelforge.runtime import build_runtime
-from reelforge.worker import run_job
-from tests.support import make_image
+from testkit.support import make_image
 
 
 @pytest.fixture
@@ -22,10 +21,11 @@ def runtime(tmp_path):
 
 def _start(runtime, **fields):
     service = runtime.service
-    job = service.submit(GenerationRequest(model="veo-3.1-lite", prompt="worker", **fields), "owner")
-    assert service.repo.claim("token", job.id) == job.id
+    job = service.submit(Draft(model="veo-3.1-lite", prompt="worker", **fields), "owner")
+    assert runtime.repo.claim("token", job.id) == job.id
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("status", run_job(service, job.id, "token")))
+    run = runtime.worker.run_job
+    thread = threading.Thread(target=lambda: result.setdefault("status", run(job.id, "token")))
     thread.start()
     return job, thread, result
 
@@ -47,8 +47,8 @@ def test_cancel_stops_a_render_within_a_progress_step(runtime):
     assert result["status"] is JobStatus.CANCELED
     got = service.get(job.id)
     assert got.status is JobStatus.CANCELED and got.outputs == []
-    assert not service.storage.path(f"outputs/{job.id}").exists()
-    assert not list(service.scratch_dir.iterdir())
+    assert not runtime.blobs.local_path(f"outputs/{job.id}").exists()
+    assert not list(runtime.worker.scratch_dir.iterdir())
 
 
 def test_progress_rises_to_100_and_outputs_are_recorded(runtime):
@@ -63,17 +63,16 @@ def test_progress_rises_to_100_and_outputs_are_recorded(runtime):
     assert seen == sorted(seen) and any(0 < p < 100 for p in seen)
     assert [o.seed for o in got.outputs] == [job.sample_seed(0), job.sample_seed(1)]
     assert len({o.seed for o in got.outputs}) == 2
-    assert all(service.storage.exists(o.video_key) and o.frame_count == 96 for o in got.outputs)
+    assert all(runtime.blobs.exists(o.video_key) and o.frame_count == 96 for o in got.outputs)
 
 
 def test_missing_input_image_fails_the_job_clearly(runtime):
     service = runtime.service
-    asset = service.add_image("owner", make_image(640, 360))
-    job = service.submit(
-        GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4, start_image=asset.id), "owner"
-    )
-    service.delete_asset(asset.id, "owner")
-    assert service.repo.claim("token", job.id)
-    assert run_job(service, job.id, "token") is JobStatus.FAILED
+    asset = service.uploads.add_image("owner", make_image(640, 360))
+    start = FrameInput(FrameKind.UPLOAD, asset.id)
+    job = service.submit(Draft(model="veo-3.1-lite", prompt="p", duration=4, start=start), "owner")
+    service.uploads.delete(asset.id, "owner")
+    assert runtime.repo.claim("token", job.id)
+    assert runtime.worker.run_job(job.id, "token") is JobStatus.FAILED
     got = service.get(job.id)
-    assert got.error_code == "invalid_input" and asset.id in got.error_message
+    assert got.error_code is FailureCode.INVALID_INPUT and asset.id in got.error_message

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reelforge.blobs import open_blobs
+from reelforge.blobs import BlobStore, open_blobs
 from reelforge.config import Settings
 from reelforge.core.catalog import Catalog, load_catalog
 from reelforge.db.connect import migrate, open_database
@@ -48,6 +48,7 @@ def open_catalog(settings: Settings) -> Catalog:
 class Runtime:
     settings: Settings
     repo: Repository
+    blobs: BlobStore
     engines: Engines
     service: JobService
     worker: Worker
@@ -109,4 +110,4 @@ def build_runtime(settings: Settings) -> Runtime:
         secret=_secret(settings),
         image_fetch_allowlist=settings.image_fetch_allowlist,
     )
-    return Runtime(settings, repo, engines, service, worker, queue)
+    return Runtime(settings, repo, blobs, engines, service, worker, queue)

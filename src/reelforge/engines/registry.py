@@ -79,9 +79,10 @@ class Engines:
             from reelforge.engines.diffusers_wan import WanEngine as engine_class
         else:
             from reelforge.engines.diffusers_ltx import LTXEngine as engine_class
-        return engine_class(spec.id, options, self._pipelines())
+        return engine_class(spec.id, options, self.pipelines())
 
-    def _pipelines(self) -> "ResidentPipelines":
+    def pipelines(self) -> "ResidentPipelines":
+        """The diffusers pipelines this process keeps loaded, shared by every diffusers engine."""
         if self._resident is None:
             from reelforge.engines.diffusers_common import ResidentPipelines
 

@@ -58,7 +58,7 @@ class Uploads:
 
     def complete(self, asset_id: str, token: str, data: bytes) -> Asset:
         """Store the bytes of a reserved upload after checking its token and that it is a usable image."""
-        if not hmac.compare_digest(token, self.token(asset_id)):
+        if not hmac.compare_digest(token.encode(), self.token(asset_id).encode()):
             raise InvalidRequest("upload signature does not match", "token")
         asset = self.repo.get_asset(asset_id)
         if asset is None:

@@ -3,7 +3,7 @@
 
 Request fields, as AI/ML API documents them for `google/veo-3.1-lite-generate-001`: `model` and
 `prompt` (required), `image_url` / `last_image_url` (an http(s) URL, raw base64 or a data URI; see
-media/intake.py), `aspect_ratio` 16:9|9:16 (default 16:9), `resolution` (default 720P), `duration`
+media/fetch.py), `aspect_ratio` 16:9|9:16 (default 16:9), `resolution` (default 720P), `duration`
 4|6|8 (default 8), `generate_audio` (default true), `person_generation` dont_allow|allow_adult
 (default allow_adult). `negative_prompt` and `seed` (documented for the other Veo 3.1 models, and
 sent by the official SDK's `videos.generate_with_polling`) are honoured too; `enhance_prompt`,
@@ -28,8 +28,8 @@ Decisions where AI/ML API documents nothing or contradicts itself [open]:
   canceled -> `error` with `error {name, message}`; `video.url` is the first (only) output.
 - Errors use AI/ML's body `{message, path, requestId, statusCode, timestamp}`: 400 for any invalid
   request (malformed JSON included), 401 without a bearer key, 404 for an unknown (or another
-  key's) `generation_id`, never a stack trace. `path` is the endpoint's path; `message` starts
-  with the offending field (`duration: ...`, `last_image_url: ...`).
+  key's) `generation_id`, 500 without details, never a stack trace. `path` is the endpoint's path;
+  `message` starts with the offending field (`duration: ...`, `last_image_url: ...`).
 - `GET /models` needs no key (the catalog is public, as AI/ML's model list is) and answers the
   OpenAI list shape AI/ML uses, `{"object": "list", "data": [...]}`, one entry per model id the
   create endpoint accepts, each with `type: "video"`, `info` and `features`.
@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
+from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import InvalidRequest
@@ -58,8 +59,6 @@ PREFIX = "/v2/video/generations"
 MODELS_PATH = "/models"
 CREDITS_PER_USD = 2_000_000
 MAX_PROMPT = 10_000
-
-router = APIRouter(tags=["AI/ML API"])
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "queued",
@@ -105,23 +104,52 @@ Duration = Annotated[Literal[4, 6, 8], BeforeValidator(_duration)]
 """4, 6 or 8, as a JSON number or a numeric string ("8")."""
 
 
-class CreateBody(BaseModel):
+class AimlCreateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1)
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
-    image_url: str | None = Field(default=None, min_length=1)
-    last_image_url: str | None = Field(default=None, min_length=1)
-    aspect_ratio: Literal["16:9", "9:16"] | None = None
-    resolution: Literal["720P", "720p", "1080P", "1080p"] | None = None
-    duration: Duration | None = None
-    generate_audio: StrictBool | None = None
-    person_generation: Literal["dont_allow", "allow_adult"] | None = None
-    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
-    seed: JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
-    enhance_prompt: StrictBool | None = None
-    auto_fix: StrictBool | None = None
-    provider: str | None = None
+    model: str = Field(min_length=1, description="An AI/ML model id, or a catalog model id or alias.")
+    prompt: str = Field(
+        min_length=1,
+        max_length=MAX_PROMPT,
+        description="The text description of the scene, subject, or action to generate in the video.",
+    )
+    image_url: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The first frame: an http(s) URL, a data URI or base64 image text.",
+    )
+    last_image_url: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The last frame: an http(s) URL, a data URI or base64 image text; needs `image_url`.",
+    )
+    aspect_ratio: Literal["16:9", "9:16"] | None = Field(
+        default=None, description="The aspect ratio of the generated video (default 16:9)."
+    )
+    resolution: Literal["720P", "720p", "1080P", "1080p"] | None = Field(
+        default=None,
+        description="The short side of the video in pixels; the default is the model's (720P or 1080p).",
+    )
+    duration: Duration | None = Field(
+        default=None, description="The length of the video in seconds (default: the model's, 8 for Veo)."
+    )
+    generate_audio: StrictBool | None = Field(
+        default=None, description="Whether to generate audio for the video (default true)."
+    )
+    person_generation: Literal["dont_allow", "allow_adult"] | None = Field(
+        default=None, description="Allow generation of people (default allow_adult)."
+    )
+    negative_prompt: str | None = Field(
+        default=None,
+        max_length=MAX_PROMPT,
+        description="The description of elements to avoid in the generated video.",
+    )
+    seed: JsonInt | None = Field(
+        default=None, ge=0, le=SEED_MAX, description="The same seed and request give the same video."
+    )
+    enhance_prompt: StrictBool | None = Field(default=None, description="Accepted; has no effect.")
+    auto_fix: StrictBool | None = Field(default=None, description="Accepted; has no effect.")
+    provider: str | None = Field(default=None, description="Accepted; has no effect.")
 
 
 # canonical field names the core and catalog report -> the AI/ML body's field names
@@ -134,6 +162,19 @@ CLIENT_FIELDS = {
     "end_image": "last_image_url",
     "samples": "model",
 }
+
+
+class AimlError(BaseModel):
+    """Every error this API answers."""
+
+    message: str = Field(description="What is wrong, starting with the offending field if there is one.")
+    path: str = Field(description="The endpoint's path.")
+    requestId: str = Field(description="A UUID of this answer.")
+    statusCode: int = Field(description="The HTTP status, repeated.")
+    timestamp: str = Field(description="When the error happened, ISO 8601 UTC with milliseconds.")
+
+
+router = APIRouter(tags=["AI/ML API"], responses=error_responses(AimlError, 500))
 
 
 def render_error_at(path: str):
@@ -169,6 +210,63 @@ def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, AimlModel]:
     raise InvalidRequest(f"model: unknown model {name!r}", "model")
 
 
+class AimlVideo(BaseModel):
+    url: str = Field(description="The URL where the file can be downloaded from.")
+
+
+class AimlGenerationError(BaseModel):
+    name: str = Field(description="A failure code, or `canceled`.")
+    message: str
+
+
+class AimlUsage(BaseModel):
+    credits_used: int = Field(description="Credits the generation cost: `usd_spent` x 2,000,000.")
+    usd_spent: float = Field(description="The catalog's list price of the generation in USD.")
+
+
+class AimlMeta(BaseModel):
+    usage: AimlUsage
+
+
+class AimlGeneration(BaseModel):
+    """A video generation, as POST and GET answer it."""
+
+    id: str = Field(description="The ID of the generated video.")
+    status: Literal["queued", "generating", "completed", "error"] = Field(
+        description="The current status of the generation task; a canceled generation is `error`."
+    )
+    video: AimlVideo | None = Field(description="The video, once the generation is `completed`.")
+    error: AimlGenerationError | None = Field(description="Description of the error, if any.")
+    meta: AimlMeta | None = Field(description="Billing details, once the generation is `completed`.")
+
+
+class AimlModelInfo(BaseModel):
+    name: str = Field(description="The catalog model the id runs on.")
+    developer: str
+    description: str
+    durations: list[int] = Field(description="The durations the model renders, in seconds.")
+    sizes: list[str] = Field(description='The sizes the model renders, "WIDTHxHEIGHT".')
+    price_per_second_usd: dict[str, dict[str, float]] = Field(
+        description="List price per second of video: `audio` or `silent`, then the resolution tier."
+    )
+
+
+class AimlModelEntry(BaseModel):
+    id: str = Field(description="A model id the create endpoint accepts.")
+    object: Literal["model"]
+    type: Literal["video"]
+    created: int = Field(description="Always 0: catalog models have no creation time.")
+    owned_by: str
+    info: AimlModelInfo
+    features: list[Literal["text-to-video", "image-to-video", "first-last-frame-to-video", "audio"]]
+    endpoints: list[str] = Field(description="The paths that accept this model id.")
+
+
+class AimlModelList(BaseModel):
+    object: Literal["list"]
+    data: list[AimlModelEntry]
+
+
 def usage(job: Job) -> dict:
     usd = job.cost_usd
     return {"credits_used": int(usd * CREDITS_PER_USD), "usd_spent": float(usd.normalize())}
@@ -193,7 +291,7 @@ def _source(value: str | None) -> FrameInput | None:
     return FrameInput(FrameKind.SOURCE, value) if value else None
 
 
-def to_draft(catalog: Catalog, body: CreateBody) -> Draft:
+def to_draft(catalog: Catalog, body: AimlCreateBody) -> Draft:
     """The body as the canonical draft, with the defaults of the AI/ML model id it names."""
     spec, rules = resolve_model(catalog, body.model)
     if rules.needs_image and not body.image_url:
@@ -215,15 +313,15 @@ def to_draft(catalog: Catalog, body: CreateBody) -> Draft:
     )
 
 
-@router.post(PREFIX)
-def create_generation(body: CreateBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401))
+def create_generation(body: AimlCreateBody, service: ServiceDep, caller: CallerDep) -> dict:
     with client_fields(CLIENT_FIELDS):
         draft = to_draft(service.catalog, body)
         job = service.submit(draft, caller.id, JobExtras(dialect="aimlapi", requested_model=body.model))
     return generation(service.media, job)
 
 
-@router.get(PREFIX)
+@router.get(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401, 404))
 def get_generation(
     generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:
@@ -259,8 +357,8 @@ def _price(spec: ModelSpec) -> dict:
     }
 
 
-@router.get(MODELS_PATH)
-def list_models(service: ServiceDep) -> dict:
+def model_list(catalog: Catalog) -> dict:
+    """Every model id the create endpoint accepts, in AI/ML's list shape."""
     return {
         "object": "list",
         "data": [
@@ -281,6 +379,11 @@ def list_models(service: ServiceDep) -> dict:
                 "features": _features(spec),
                 "endpoints": [PREFIX],
             }
-            for name, spec in _accepted_names(service.catalog)
+            for name, spec in _accepted_names(catalog)
         ],
     }
+
+
+@router.get(MODELS_PATH, response_model=AimlModelList)
+def list_models(service: ServiceDep) -> dict:
+    return model_list(service.catalog)

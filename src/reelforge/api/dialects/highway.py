@@ -3,7 +3,7 @@
 `{"task_id"}`; `GET /task-result?task_id=` answers the Novita task object.
 
 Request fields, as documented: `prompt` (required), `image` (i2v and first-last: required; an
-http(s) URL or base64, also a data URI; JPEG/PNG, WebP too, <= 20 MB; see media/intake.py),
+http(s) URL or base64, also a data URI; JPEG/PNG, WebP too, <= 20 MB; see media/fetch.py),
 `last_frame_image` (first-last: required), `seed` 0..4294967295, `duration` 4|6|8 (default 8),
 `resolution` 720p|1080p (default 720p), `aspect_ratio` 16:9|9:16 (default 16:9), `sample_count`
 1..4 (default 1; that many videos, each with its own seed derived from the task's), `generate_audio`
@@ -30,18 +30,19 @@ Decisions where HighwayAPI / Novita document nothing [open]:
 - Errors use Novita's body `{"code", "reason", "message", "metadata"}` with `code` = the HTTP
   status: 400 INVALID_REQUEST_BODY (any invalid request, malformed JSON included; `metadata.field`
   names the field), 401 INVALID_API_KEY (no bearer key), 404 TASK_NOT_FOUND for an unknown (or
-  another key's) task id, NOT_FOUND for an unknown route, 500 INTERNAL_SERVER_ERROR without a
-  stack trace.
+  another key's) task id, NOT_FOUND for an unknown route, 405 METHOD_NOT_ALLOWED for a wrong
+  method, 500 INTERNAL_SERVER_ERROR without a stack trace.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
+from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.clock import now
 from reelforge.core.errors import NotFound
@@ -54,8 +55,6 @@ MODEL = "veo-3.1-lite"
 VIDEO_URL_TTL = "86400"
 MAX_T2V_PROMPT = 2048
 MAX_PROMPT = 10_000
-
-router = APIRouter(prefix=PREFIX, tags=["HighwayAPI"])
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "TASK_STATUS_QUEUED",
@@ -78,6 +77,22 @@ REASONS = {
 
 class TaskNotFound(NotFound):
     code = "task_not_found"
+
+
+class HighwayErrorMetadata(BaseModel):
+    field: str | None = Field(default=None, description="The request field at fault; absent if none is.")
+
+
+class HighwayError(BaseModel):
+    """Every error this API answers (Novita's error body)."""
+
+    code: int = Field(description="The HTTP status, repeated.")
+    reason: str = Field(description="A machine-readable reason, e.g. INVALID_REQUEST_BODY or TASK_NOT_FOUND.")
+    message: str
+    metadata: HighwayErrorMetadata
+
+
+router = APIRouter(prefix=PREFIX, tags=["HighwayAPI"], responses=error_responses(HighwayError, 400, 401, 500))
 
 
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
@@ -106,16 +121,16 @@ class _Body(BaseModel):
     person_generation: Literal["allow_adult", "dont_allow"] = "allow_adult"
 
 
-class TextToVideoBody(_Body):
+class HighwayTextToVideoBody(_Body):
     prompt: str = Field(min_length=1, max_length=MAX_T2V_PROMPT)
     enhance_prompt: StrictBool | None = None
 
 
-class ImageToVideoBody(_Body):
+class HighwayImageToVideoBody(_Body):
     image: str = Field(min_length=1)
 
 
-class FirstLastFrameBody(ImageToVideoBody):
+class HighwayFirstLastFrameBody(HighwayImageToVideoBody):
     last_frame_image: str = Field(min_length=1)
 
 
@@ -148,26 +163,77 @@ def to_draft(body: _Body, image: str | None = None, last: str | None = None) -> 
     )
 
 
+class HighwayTaskSubmitted(BaseModel):
+    task_id: str = Field(description="The task's id, for `GET /v3/async/task-result?task_id=`.")
+
+
 def _submit(service, caller, draft: Draft, task_type: str) -> dict:
     with client_fields(CLIENT_FIELDS):
         job = service.submit(draft, caller.id, JobExtras(dialect="highway", task_type=task_type))
     return {"task_id": job.id}
 
 
-@router.post("/veo-3.1-lite-t2v")
-def text_to_video(body: TextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/veo-3.1-lite-t2v", response_model=HighwayTaskSubmitted)
+def text_to_video(body: HighwayTextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
     return _submit(service, caller, to_draft(body), "VEO_3_1_LITE_T2V")
 
 
-@router.post("/veo-3.1-lite-i2v")
-def image_to_video(body: ImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/veo-3.1-lite-i2v", response_model=HighwayTaskSubmitted)
+def image_to_video(body: HighwayImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
     return _submit(service, caller, to_draft(body, body.image), "VEO_3_1_LITE_I2V")
 
 
-@router.post("/veo-3.1-lite-firstlastframe")
-def first_last_frame(body: FirstLastFrameBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/veo-3.1-lite-firstlastframe", response_model=HighwayTaskSubmitted)
+def first_last_frame(body: HighwayFirstLastFrameBody, service: ServiceDep, caller: CallerDep) -> dict:
     draft = to_draft(body, body.image, body.last_frame_image)
     return _submit(service, caller, draft, "VEO_3_1_LITE_FIRSTLASTFRAME")
+
+
+class HighwayTask(BaseModel):
+    task_id: str
+    task_type: str = Field(
+        description="VEO_3_1_LITE_I2V, _T2V or _FIRSTLASTFRAME; VEO_3_1_LITE for a job another API created."
+    )
+    status: Literal[
+        "TASK_STATUS_QUEUED", "TASK_STATUS_PROCESSING", "TASK_STATUS_SUCCEED", "TASK_STATUS_FAILED"
+    ]
+    reason: str = Field(description="Why the task failed or was canceled; empty otherwise.")
+    eta: int = Field(description="Seconds left, estimated from the progress so far; 0 unless processing.")
+    progress_percent: int = Field(description="0..100 while processing, 100 once succeeded, 0 otherwise.")
+
+
+class HighwayVideo(BaseModel):
+    video_url: str = Field(description="Where to download the MP4.")
+    video_url_ttl: str = Field(
+        description="How long `video_url` works, in seconds (a 64-bit integer as a string)."
+    )
+    video_type: Literal["mp4"]
+
+
+class HighwayDebugInfo(BaseModel):
+    request_info: str = Field(description="Always empty.")
+    submit_time_ms: str = Field(description="Unix time in milliseconds the task was submitted, as a string.")
+    execute_time_ms: str = Field(
+        description='Unix time in milliseconds the task started running; "0" before.'
+    )
+    complete_time_ms: str = Field(description='Unix time in milliseconds the task finished; "0" before.')
+
+
+class HighwayExtra(BaseModel):
+    seed: str = Field(
+        description="The task's seed, as a string; sample i renders with a seed derived from it."
+    )
+    debug_info: HighwayDebugInfo
+
+
+class HighwayTaskResult(BaseModel):
+    """A task, as `GET /v3/async/task-result` answers it (Novita's task object)."""
+
+    task: HighwayTask
+    images: list[dict[str, Any]] = Field(max_length=0, description="Always empty: tasks render videos.")
+    videos: list[HighwayVideo] = Field(description="One per sample, once the task succeeded; empty before.")
+    audios: list[dict[str, Any]] = Field(max_length=0, description="Always empty: audio is in the video.")
+    extra: HighwayExtra
 
 
 def _ms(value: datetime | None) -> str:
@@ -222,7 +288,7 @@ def task_result(media: Media, job: Job, at: datetime) -> dict:
     }
 
 
-@router.get("/task-result")
+@router.get("/task-result", response_model=HighwayTaskResult, responses=error_responses(HighwayError, 404))
 def get_task_result(
     task_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:

@@ -20,7 +20,7 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   only if they agree. Audio is on when the model can make it.
 - `input_reference` / `last_frame`: a file part in multipart; in JSON a string (http(s) URL,
   data URI or raw base64) or `{"image_url": "..."}`. URLs are fetched SSRF-safely
-  (media/intake.py). Images are centre-cropped to the output size.
+  (media/fetch.py). Images are centre-cropped to the output size.
 - Unknown parameters are refused with 400 `unknown_parameter`, as OpenAI does, so a misspelt
   extension field is not silently ignored. Numbers and booleans must be JSON numbers and booleans;
   in a form (where everything is text) `seed` may be decimal digits and the booleans
@@ -39,14 +39,14 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
 - Every video answer carries `openai-poll-after-ms` (Settings.poll_after_ms), which the SDK's
   poll loop honours.
 - Errors: `{"error": {"message", "type", "param", "code"}}`; `type` is `invalid_request_error`
-  for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id.
+  for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id,
+  409 content of an unfinished video, 500 without details.
 """
 
 import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -65,16 +65,22 @@ from reelforge.api.auth import CallerDep
 from reelforge.api.bodies import capped_body, capped_form
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.media import serve_media
+from reelforge.api.openapi import error_responses
 from reelforge.api.wire import client_fields
-from reelforge.config import Settings
 from reelforge.core.catalog import ModelSpec, resolution_tier
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound, first_error
 from reelforge.core.job import Job, JobExtras, JobStatus
-from reelforge.core.request import MAX_IMAGE_BYTES, SEED_MAX, Draft, FrameInput, FrameKind, Orientation
-from reelforge.media.spritesheet import build_spritesheet
+from reelforge.core.request import (
+    MAX_IMAGE_BYTES,
+    SEED_MAX,
+    Draft,
+    FrameInput,
+    FrameKind,
+    Orientation,
+    PersonGeneration,
+)
 
 PREFIXES = ("/v1/videos", "/v1/models")
-router = APIRouter(prefix="/v1", tags=["OpenAI videos (native)"])
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "queued",
@@ -95,9 +101,29 @@ class _UnknownParameter(InvalidRequest):
     code = "unknown_parameter"
 
 
+class OpenAIErrorObject(BaseModel):
+    message: str = Field(description="What is wrong, in words.")
+    type: Literal["invalid_request_error", "server_error"] = Field(
+        description="`invalid_request_error` for 4xx statuses, `server_error` for 5xx."
+    )
+    param: str | None = Field(description="The request field at fault, if one is.")
+    code: str = Field(description="A machine-readable code, e.g. `unknown_parameter` or `video_not_ready`.")
+
+
+class OpenAIError(BaseModel):
+    """Every error this API answers."""
+
+    error: OpenAIErrorObject
+
+
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
     kind = "server_error" if status >= 500 else "invalid_request_error"
     return {"error": {"message": message, "type": kind, "param": field, "code": code}}
+
+
+router = APIRouter(
+    prefix="/v1", tags=["OpenAI videos (native)"], responses=error_responses(OpenAIError, 401, 500)
+)
 
 
 def validation_error(exc: ValidationError) -> InvalidRequest:
@@ -338,6 +364,68 @@ def to_draft(body: VideoCreateBody, files: dict[str, bytes]) -> Draft:
 # answers ---------------------------------------------------------------------------------------
 
 
+class OpenAIVideoError(BaseModel):
+    code: str = Field(description="Why the video failed: a failure code, or `canceled`.")
+    message: str
+
+
+class OpenAIVideo(BaseModel):
+    """A video job, as `POST /v1/videos`, `GET /v1/videos/{id}` and the list answer it."""
+
+    id: str = Field(description="Unique identifier for the video job; the same id every dialect shows.")
+    object: Literal["video"] = Field(description="The object type, which is always `video`.")
+    model: str = Field(description="The catalog model that renders the video.")
+    status: Literal["queued", "in_progress", "completed", "failed"] = Field(
+        description="Current lifecycle status of the video job; a canceled video is `failed`."
+    )
+    progress: int = Field(description="Approximate completion percentage, 0..100.")
+    created_at: int = Field(description="Unix timestamp (seconds) for when the job was created.")
+    completed_at: int | None = Field(
+        description="Unix timestamp (seconds) for when the job finished, if it has."
+    )
+    expires_at: int | None = Field(description="Always null: stored media do not expire.")
+    prompt: str = Field(description="The prompt that was used to generate the video.")
+    seconds: str = Field(description='Duration of the clip in whole seconds, as a string ("8").')
+    size: str = Field(description='The resolution of the video, "WIDTHxHEIGHT".')
+    remixed_from_video_id: str | None = Field(description="Always null: remixing is not offered.")
+    error: OpenAIVideoError | None = Field(description="Why generation failed or was canceled, if it did.")
+    # extensions
+    negative_prompt: str | None = Field(description="What the video should not show, if given.")
+    seed: int = Field(description="The seed the video renders with (given or drawn).")
+    generate_audio: bool = Field(description="Whether the video has an audio track.")
+    aspect_ratio: Literal["16:9", "9:16"]
+    resolution: str = Field(description='The short side of `size` plus "p", e.g. "720p".')
+    person_generation: PersonGeneration
+    has_input_reference: bool = Field(description="Whether a first frame (`input_reference`) was given.")
+    has_last_frame: bool = Field(description="Whether a last frame (`last_frame`) was given.")
+
+
+class OpenAIVideoList(BaseModel):
+    object: Literal["list"]
+    data: list[OpenAIVideo] = Field(description="The page of videos, in the requested order.")
+    first_id: str | None = Field(description="The id of the first video of the page; null if it is empty.")
+    last_id: str | None = Field(description="The id of the last video of the page (the next `after`).")
+    has_more: bool = Field(description="Whether more videos follow the page.")
+
+
+class OpenAIVideoDeleted(BaseModel):
+    id: str
+    object: Literal["video.deleted"]
+    deleted: bool
+
+
+class OpenAIModel(BaseModel):
+    id: str = Field(description="A model id or alias from the catalog.")
+    object: Literal["model"]
+    created: int = Field(description="Always 0: catalog models have no creation time.")
+    owned_by: str
+
+
+class OpenAIModelList(BaseModel):
+    object: Literal["list"]
+    data: list[OpenAIModel]
+
+
 def _unix(value) -> int | None:
     return int(value.timestamp()) if value else None
 
@@ -375,23 +463,54 @@ def video_object(job: Job) -> dict:
     }
 
 
-def _poll_headers(settings: Settings) -> dict[str, str]:
-    return {"openai-poll-after-ms": str(settings.poll_after_ms)}
+def video_list(jobs: list[Job], limit: int) -> dict:
+    """One page of videos; `jobs` holds up to one more than `limit`, to tell whether more follow."""
+    data = [video_object(job) for job in jobs[:limit]]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(jobs) > limit,
+    }
+
+
+def model_object(name: str) -> dict:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "reelforge"}
 
 
 # routes ----------------------------------------------------------------------------------------
 
+POLL_HEADER = {
+    "openai-poll-after-ms": {
+        "description": "How long to wait before polling the video again, in milliseconds.",
+        "schema": {"type": "integer"},
+    }
+}
+CONTENT_TYPES = {
+    "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+}
 
-@router.post("/videos", openapi_extra=CREATE_OPENAPI)
-async def create_video(request: Request, service: ServiceDep, caller: CallerDep, settings: SettingsDep):
+
+@router.post(
+    "/videos",
+    openapi_extra=CREATE_OPENAPI,
+    response_model=OpenAIVideo,
+    responses={200: {"headers": POLL_HEADER}, **error_responses(OpenAIError, 400)},
+)
+async def create_video(
+    request: Request, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
     body, files = await _read_body(request)
     with client_fields(CLIENT_FIELDS):
         draft = to_draft(body, files)
         job = await run_in_threadpool(service.submit, draft, caller.id, JobExtras(dialect="openai"))
-    return JSONResponse(video_object(job), headers=_poll_headers(settings))
+    response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
+    return video_object(job)
 
 
-@router.get("/videos")
+@router.get("/videos", response_model=OpenAIVideoList, responses=error_responses(OpenAIError, 400))
 def list_videos(
     service: ServiceDep,
     caller: CallerDep,
@@ -403,29 +522,42 @@ def list_videos(
         jobs = service.list(caller.id, limit=limit + 1, after=after, ascending=order == "asc")
     except NotFound:
         raise InvalidRequest(f"after: no video {after!r}", "after") from None
-    data = [video_object(job) for job in jobs[:limit]]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": len(jobs) > limit,
-    }
+    return video_list(jobs, limit)
 
 
-@router.get("/videos/{video_id}")
-def get_video(video_id: str, service: ServiceDep, caller: CallerDep, settings: SettingsDep) -> JSONResponse:
+@router.get(
+    "/videos/{video_id}",
+    response_model=OpenAIVideo,
+    responses={200: {"headers": POLL_HEADER}, **error_responses(OpenAIError, 404)},
+)
+def get_video(
+    video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
     job = service.get(video_id, caller.id)
-    return JSONResponse(video_object(job), headers=_poll_headers(settings))
+    response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
+    return video_object(job)
 
 
-@router.delete("/videos/{video_id}")
+@router.delete(
+    "/videos/{video_id}", response_model=OpenAIVideoDeleted, responses=error_responses(OpenAIError, 404)
+)
 def delete_video(video_id: str, service: ServiceDep, caller: CallerDep) -> dict:
     service.delete(video_id, caller.id)
     return {"id": video_id, "object": "video.deleted", "deleted": True}
 
 
-@router.get("/videos/{video_id}/content", response_class=Response)
+@router.get(
+    "/videos/{video_id}/content",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The MP4 (`video`) or a JPEG (`thumbnail`, `spritesheet`); Range requests work",
+            "content": CONTENT_TYPES,
+        },
+        307: {"description": "With bucket storage: a redirect to a presigned URL of the file"},
+        **error_responses(OpenAIError, 400, 404, 409),
+    },
+)
 def video_content(
     video_id: str,
     service: ServiceDep,
@@ -440,25 +572,16 @@ def video_content(
         return serve_media(service, output.video_key, "video/mp4")
     if variant == "thumbnail":
         return serve_media(service, output.poster_key, "image/jpeg")
-    data = service.media.read(output.video_key)
-    try:
-        sheet = build_spritesheet(data)
-    except Exception:  # a damaged file: report it as gone rather than as a server fault
-        raise NotFound("the media of this video cannot be read") from None
-    return Response(sheet, media_type="image/jpeg")
+    return Response(service.media.spritesheet(output.video_key), media_type="image/jpeg")
 
 
-def _model_object(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "reelforge"}
-
-
-@router.get("/models")
+@router.get("/models", response_model=OpenAIModelList)
 def list_models(service: ServiceDep, caller: CallerDep) -> dict:
-    return {"object": "list", "data": [_model_object(name) for name, _ in service.catalog.names()]}
+    return {"object": "list", "data": [model_object(name) for name, _ in service.catalog.names()]}
 
 
-@router.get("/models/{model:path}")
+@router.get("/models/{model:path}", response_model=OpenAIModel, responses=error_responses(OpenAIError, 404))
 def get_model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
     if model not in service.catalog:
         raise NotFound(f"The model '{model}' does not exist")
-    return _model_object(model)
+    return model_object(model)

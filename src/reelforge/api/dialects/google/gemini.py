@@ -44,16 +44,23 @@ Decisions where Google documents nothing, or reelforge differs [open]:
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.google import wire
+from reelforge.api.dialects.google.wire import (
+    GoogleError,
+    GoogleOperationError,
+    GoogleStartedOperation,
+    Message,
+)
 from reelforge.api.media import serve_media
+from reelforge.api.openapi import error_responses
 from reelforge.api.wire import iso_z
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import NotFound
@@ -61,10 +68,77 @@ from reelforge.core.job import Job, JobExtras, JobStatus, Output
 from reelforge.service.jobs import JobService
 
 PREFIX = "/v1beta/"
-router = APIRouter(prefix="/v1beta", tags=["Gemini API"])
+router = APIRouter(prefix="/v1beta", tags=["Gemini API"], responses=error_responses(GoogleError, 401, 500))
 render_error = wire.render_error
 
 # Gemini's own answers ---------------------------------------------------------------------------
+
+
+class GeminiVideo(Message):
+    uri: str = Field(
+        description="Where to download the MP4: `.../v1beta/files/{file}:download?alt=media`, with the key."
+    )
+
+
+class GeminiGeneratedSample(Message):
+    video: GeminiVideo
+
+
+class GeminiGenerateVideoResponse(Message):
+    generatedSamples: list[GeminiGeneratedSample] = Field(description="One per requested sample.")
+
+
+class GeminiPredictResponse(Message):
+    type: Literal["type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"] = (
+        Field(
+            default="type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            alias="@type",
+        )
+    )
+    generateVideoResponse: GeminiGenerateVideoResponse
+
+
+class GeminiOperation(Message):
+    """A video generation, as `operations.get` reads it."""
+
+    name: str = Field(description="`models/{model}/operations/{id}`.")
+    done: bool = Field(
+        description="False while queued or running; true once it succeeded, failed or was canceled."
+    )
+    response: GeminiPredictResponse | None = Field(default=None, description="The videos, once it succeeded.")
+    error: GoogleOperationError | None = Field(default=None, description="Why it failed or was canceled.")
+
+
+class GeminiFile(Message):
+    """A generated video as a Files API resource."""
+
+    name: str = Field(description="`files/{file}`.")
+    mimeType: Literal["video/mp4"] = "video/mp4"
+    sizeBytes: str = Field(description="The size of the MP4 in bytes, a decimal string (protobuf int64).")
+    createTime: str = Field(description="When the video was finished (ISO 8601, UTC).")
+    updateTime: str = Field(description="The same as `createTime`: a generated file never changes.")
+    uri: str = Field(description="The download URL (`...:download?alt=media`); it needs the key.")
+    downloadUri: str = Field(description="The same as `uri`.")
+    state: Literal["ACTIVE"] = "ACTIVE"
+    source: Literal["GENERATED"] = "GENERATED"
+
+
+class GeminiModel(Message):
+    """A catalog model, by one of its names."""
+
+    name: str = Field(description="`models/{model}`.")
+    baseModelId: str = Field(description="The name the model is listed under.")
+    version: str = Field(description="The id of the catalog entry the name belongs to.")
+    displayName: str
+    description: str = Field(description="The catalog entry, its sizes and durations.")
+    supportedGenerationMethods: list[Literal["predictLongRunning"]]
+
+
+class GeminiModelList(Message):
+    models: list[GeminiModel]
+    nextPageToken: str | None = Field(
+        default=None, description="Pass as `pageToken` for the next page; absent on the last."
+    )
 
 
 _FILE_NAME = re.compile(r"([0-9a-f]{32})v(\d{1,2})")
@@ -78,36 +152,83 @@ def file_uri(base_url: str, job: Job, output: Output) -> str:
     return f"{base_url}/v1beta/files/{file_name(job, output)}:download?alt=media"
 
 
-def operation(base_url: str, job: Job) -> dict:
-    op: dict[str, Any] = {
-        "name": f"models/{job.request.model}/operations/{job.id}",
-        "done": job.status.is_terminal,
-    }
+def operation(base_url: str, job: Job) -> GeminiOperation:
+    response = None
     if job.status is JobStatus.SUCCEEDED:
-        op["response"] = {
-            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
-            "generateVideoResponse": {
-                "generatedSamples": [{"video": {"uri": file_uri(base_url, job, out)}} for out in job.outputs]
-            },
-        }
-    elif error := wire.operation_error(job):
-        op["error"] = error
-    return op
+        samples = [
+            GeminiGeneratedSample(video=GeminiVideo(uri=file_uri(base_url, job, out))) for out in job.outputs
+        ]
+        response = GeminiPredictResponse(
+            generateVideoResponse=GeminiGenerateVideoResponse(generatedSamples=samples)
+        )
+    return GeminiOperation(
+        name=f"models/{job.request.model}/operations/{job.id}",
+        done=job.status.is_terminal,
+        response=response,
+        error=wire.operation_error(job),
+    )
+
+
+def file_resource(base_url: str, name: str, job: Job, output: Output) -> GeminiFile:
+    """The metadata of a job's output, under the file name the client asked for."""
+    created = iso_z(job.finished_at or job.created_at)
+    return GeminiFile(
+        name=f"files/{name}",
+        sizeBytes=str(output.video_bytes),
+        createTime=created,
+        updateTime=created,
+        uri=file_uri(base_url, job, output),
+        downloadUri=file_uri(base_url, job, output),
+    )
+
+
+def model_resource(name: str, spec: ModelSpec) -> GeminiModel:
+    return GeminiModel(
+        name=f"models/{name}",
+        baseModelId=name,
+        version=spec.id,
+        displayName=name,
+        description=f"reelforge catalog model {spec.id}: {', '.join(spec.sizes)}, "
+        f"{'/'.join(map(str, spec.durations))} s",
+        supportedGenerationMethods=["predictLongRunning"],
+    )
+
+
+def model_page(names: list[tuple[str, ModelSpec]], page_size: int, page_token: str | None) -> GeminiModelList:
+    """One page of the listed names; a page size of 0 means 50, a token that is no offset the start."""
+    start = int(page_token) if page_token and page_token.isdigit() else 0
+    size = page_size or 50
+    page = names[start : start + size]
+    more = start + size < len(names)
+    return GeminiModelList(
+        models=[model_resource(n, s) for n, s in page], nextPageToken=str(start + size) if more else None
+    )
+
+
+# routes ------------------------------------------------------------------------------------------
 
 
 ModelPath = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-preview"])]
 
 
-@router.post("/models/{model}:predictLongRunning")
+@router.post(
+    "/models/{model}:predictLongRunning",
+    response_model=GoogleStartedOperation,
+    responses=error_responses(GoogleError, 400, 404),
+)
 def predict_long_running(
-    model: ModelPath, body: wire.PredictBody, service: ServiceDep, caller: CallerDep
-) -> dict:
+    model: ModelPath, body: wire.GooglePredictBody, service: ServiceDep, caller: CallerDep
+) -> GoogleStartedOperation:
     job = wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
-    return {"name": f"models/{model}/operations/{job.id}"}
+    return GoogleStartedOperation(name=f"models/{model}/operations/{job.id}")
 
 
-@router.get("/models/{model}/operations/{operation_id}")
-def get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.get(
+    "/models/{model}/operations/{operation_id}",
+    response_model=GeminiOperation,
+    responses=error_responses(GoogleError, 404),
+)
+def get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> GeminiOperation:
     job = service.get(wire.job_id_of(operation_id), caller.id)
     return operation(service.base_url, job)
 
@@ -127,13 +248,35 @@ def _output(service: JobService, owner: str, name: str) -> tuple[Job, Output]:
     return job, output
 
 
-@router.get("/files/{ref:path}", response_class=Response)
+_MP4 = {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}
+_RANGE_ERROR = {"text/plain": {"schema": {"type": "string"}}}
+
+
+@router.get(
+    "/files/{ref:path}",
+    response_model=GeminiFile,
+    responses={
+        200: {
+            "description": "`files/{file}`: the file's metadata (JSON); `files/{file}:download` or "
+            "`?alt=media`: the MP4",
+            "content": _MP4,
+        },
+        206: {"description": "The byte range of the MP4 a `Range` header asked for", "content": _MP4},
+        307: {
+            "description": "With bucket storage: a redirect to the MP4's presigned URL",
+            "headers": {"Location": {"description": "The presigned URL", "schema": {"type": "string"}}},
+        },
+        400: {"description": "A malformed `Range` header (plain text)", "content": _RANGE_ERROR},
+        416: {"description": "A `Range` outside the MP4 (plain text)", "content": _RANGE_ERROR},
+        **error_responses(GoogleError, 404),
+    },
+)
 def get_file(
     ref: str,
     service: ServiceDep,
     caller: CallerDep,
     alt: Annotated[str | None, Query()] = None,
-) -> Response:
+) -> GeminiFile | Response:
     # `abc:download`, or the whole `http://host/v1beta/files/abc:download?alt=media` URI that
     # google-genai puts after `files/` when the URI is not https (its query lands in `alt`)
     name, _, action = ref.rpartition("files/")[2].partition(":")
@@ -142,53 +285,22 @@ def get_file(
         return serve_media(service, output.video_key, "video/mp4")
     if action:
         raise NotFound(f"unknown file method {action!r}")
-    created = iso_z(job.finished_at or job.created_at)
-    return JSONResponse(
-        {
-            "name": f"files/{name}",
-            "mimeType": "video/mp4",
-            "sizeBytes": str(output.video_bytes),
-            "createTime": created,
-            "updateTime": created,
-            "uri": file_uri(service.base_url, job, output),
-            "downloadUri": file_uri(service.base_url, job, output),
-            "state": "ACTIVE",
-            "source": "GENERATED",
-        }
-    )
+    return file_resource(service.base_url, name, job, output)
 
 
-def _model_resource(name: str, spec: ModelSpec) -> dict:
-    return {
-        "name": f"models/{name}",
-        "baseModelId": name,
-        "version": spec.id,
-        "displayName": name,
-        "description": f"reelforge catalog model {spec.id}: {', '.join(spec.sizes)}, "
-        f"{'/'.join(map(str, spec.durations))} s",
-        "supportedGenerationMethods": ["predictLongRunning"],
-    }
-
-
-@router.get("/models")
+@router.get("/models", response_model=GeminiModelList, responses=error_responses(GoogleError, 400))
 def list_models(
     service: ServiceDep,
     caller: CallerDep,
     pageSize: Annotated[int, Query(ge=0, le=1000)] = 50,
     pageToken: str | None = None,
-) -> dict:
+) -> GeminiModelList:
     names = [(n, s) for n, s in service.catalog.names() if "/" not in n]
-    start = int(pageToken) if pageToken and pageToken.isdigit() else 0
-    size = pageSize or 50
-    page = names[start : start + size]
-    answer: dict[str, Any] = {"models": [_model_resource(n, s) for n, s in page]}
-    if start + size < len(names):
-        answer["nextPageToken"] = str(start + size)
-    return answer
+    return model_page(names, pageSize, pageToken)
 
 
-@router.get("/models/{model}")
-def get_model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.get("/models/{model}", response_model=GeminiModel, responses=error_responses(GoogleError, 404))
+def get_model(model: str, service: ServiceDep, caller: CallerDep) -> GeminiModel:
     if model not in service.catalog or "/" in model:
         raise NotFound(f"models/{model} is not found")
-    return _model_resource(model, service.catalog.get(model))
+    return model_resource(model, service.catalog.get(model))

@@ -29,7 +29,7 @@ Decisions where Google documents nothing, or reelforge differs [open]:
 """
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
@@ -38,6 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.google import wire
+from reelforge.api.dialects.google.wire import (
+    GoogleError,
+    GoogleOperationError,
+    GoogleStartedOperation,
+    Message,
+)
+from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import FPS
@@ -45,13 +52,14 @@ from reelforge.service.jobs import JobService
 from reelforge.service.media import Media
 
 PREFIXES = ("/v1/projects/", "/v1/publishers/", "/v1beta1/")
-router = APIRouter(tags=["Vertex AI"])
-
-RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
+router = APIRouter(tags=["Vertex AI"], responses=error_responses(GoogleError, 401, 500))
 render_error = wire.render_error
 
 
-class Parameters(wire.Parameters):
+# the bodies ------------------------------------------------------------------------------------
+
+
+class VertexParameters(wire.GoogleParameters):
     storageUri: str | None = None
     resizeMode: Literal["pad", "crop"] | None = None
     compressionQuality: Literal["optimized", "lossless"] | None = None
@@ -59,52 +67,98 @@ class Parameters(wire.Parameters):
     pubsubTopic: str | None = None
 
 
-class PredictBody(wire.PredictBody):
-    parameters: Parameters = Field(default_factory=Parameters)
+class VertexPredictBody(wire.GooglePredictBody):
+    """The body of predictLongRunning: Gemini's, with Vertex AI's parameters."""
+
+    parameters: VertexParameters = Field(default_factory=VertexParameters)
 
 
-class FetchBody(BaseModel):
+class VertexFetchBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     operationName: str = Field(min_length=1)
 
 
-def _video(media: Media, job: Job, key: str) -> dict:
+# the answers -----------------------------------------------------------------------------------
+
+
+class VertexVideo(Message):
+    """One video: inline, or (when the request had `storageUri`) at a URL."""
+
+    gcsUri: str | None = Field(
+        default=None, description="With `storageUri`: the http(s) URL of the MP4, downloadable without a key."
+    )
+    bytesBase64Encoded: str | None = Field(default=None, description="Without `storageUri`: the MP4, base64.")
+    mimeType: Literal["video/mp4"] = "video/mp4"
+
+
+class VertexGenerateVideoResponse(Message):
+    type: Literal["type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"] = Field(
+        default="type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse", alias="@type"
+    )
+    raiMediaFilteredCount: int = Field(description="Videos withheld by safety filters: always 0 here.")
+    videos: list[VertexVideo] = Field(description="One per requested sample.")
+
+
+class VertexOperation(Message):
+    """A video generation, as fetchPredictOperation and operations.get read it."""
+
+    name: str = Field(description="The operation's resource name, as it was asked for.")
+    done: bool = Field(
+        description="False while queued or running; true once it succeeded, failed or was canceled."
+    )
+    response: VertexGenerateVideoResponse | None = Field(
+        default=None, description="The videos, once it succeeded."
+    )
+    error: GoogleOperationError | None = Field(default=None, description="Why it failed or was canceled.")
+
+
+def _video(media: Media, job: Job, key: str) -> VertexVideo:
     if job.extras.storage_uri:
-        return {"gcsUri": media.url(key), "mimeType": "video/mp4"}
-    return {"bytesBase64Encoded": base64.b64encode(media.read(key)).decode(), "mimeType": "video/mp4"}
+        return VertexVideo(gcsUri=media.url(key))
+    return VertexVideo(bytesBase64Encoded=base64.b64encode(media.read(key)).decode())
 
 
-def operation(media: Media, job: Job, name: str) -> dict:
-    op: dict[str, Any] = {"name": name, "done": job.status.is_terminal}
+def operation(media: Media, job: Job, name: str) -> VertexOperation:
+    response = None
     if job.status is JobStatus.SUCCEEDED:
-        op["response"] = {
-            "@type": RESPONSE_TYPE,
-            "raiMediaFilteredCount": 0,
-            "videos": [_video(media, job, out.video_key) for out in job.outputs],
-        }
-    elif error := wire.operation_error(job):
-        op["error"] = error
-    return op
+        videos = [_video(media, job, out.video_key) for out in job.outputs]
+        response = VertexGenerateVideoResponse(raiMediaFilteredCount=0, videos=videos)
+    return VertexOperation(
+        name=name, done=job.status.is_terminal, response=response, error=wire.operation_error(job)
+    )
 
 
-def _predict(scope: str, model: str, body: PredictBody, service: JobService, owner: str) -> dict:
-    p = body.parameters
+def check_parameters(model: str, p: VertexParameters) -> None:
+    """Vertex's own rule on top of the shared body: `fps`, when given, is the one reelforge renders at."""
     if p.fps is not None and p.fps != FPS:
         raise InvalidRequest(f"parameters.fps: {model} renders at {FPS} fps only", "parameters.fps")
-    job = wire.submit(service, owner, model, body, JobExtras(dialect="vertex", storage_uri=p.storageUri))
-    return {"name": f"{scope}publishers/google/models/{model}/operations/{job.id}"}
 
 
-def _fetch(body: FetchBody, service: JobService, owner: str) -> dict:
-    name = body.operationName.strip("/")
+def _predict(
+    scope: str, model: str, body: VertexPredictBody, service: JobService, owner: str
+) -> GoogleStartedOperation:
+    check_parameters(model, body.parameters)
+    extras = JobExtras(dialect="vertex", storage_uri=body.parameters.storageUri)
+    job = wire.submit(service, owner, model, body, extras)
+    return GoogleStartedOperation(name=f"{scope}publishers/google/models/{model}/operations/{job.id}")
+
+
+def operation_id_in(name: str) -> str:
+    """The operation id an `operationName` ends in; NotFound unless it names one under `/operations/`."""
     prefix, sep, operation_id = name.rpartition("/operations/")
     if not sep or not prefix or "/" in operation_id:
         raise NotFound(f"operation {name} not found")
-    return operation(service.media, service.get(wire.job_id_of(operation_id), owner), name)
+    return operation_id
 
 
-def _get(scope: str, model: str, operation_id: str, service: JobService, owner: str) -> dict:
+def _fetch(body: VertexFetchBody, service: JobService, owner: str) -> VertexOperation:
+    name = body.operationName.strip("/")
+    job = service.get(wire.job_id_of(operation_id_in(name)), owner)
+    return operation(service.media, job, name)
+
+
+def _get(scope: str, model: str, operation_id: str, service: JobService, owner: str) -> VertexOperation:
     job = service.get(wire.job_id_of(operation_id), owner)
     return operation(service.media, job, f"{scope}publishers/google/models/{model}/operations/{operation_id}")
 
@@ -113,70 +167,102 @@ def _scope(project: str, location: str) -> str:
     return f"projects/{project}/locations/{location}/"
 
 
-# project-scoped routes (v1 documented in the OpenAPI document, v1beta1 the same) ---------------
+# routes: each operation under /v1 and /v1beta1, with a project and location and without them -----
+# (Vertex AI express mode); every route has an operation id of its own
 
+
+V1 = "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}"
+V1BETA1 = "/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{model}"
+V1_EXPRESS = "/v1/publishers/google/models/{model}"
+V1BETA1_EXPRESS = "/v1beta1/publishers/google/models/{model}"
 
 Project = Annotated[str, PathParam(examples=["my-project"])]
 Location = Annotated[str, PathParam(examples=["us-central1"])]
 Model = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-001"])]
 
+PREDICT = {"response_model": GoogleStartedOperation, "responses": error_responses(GoogleError, 400, 404)}
+FETCH = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 400, 404)}
+GET = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 404)}
 
+
+@router.post(f"{V1}:predictLongRunning", operation_id="vertex_v1_predict_long_running", **PREDICT)
+@router.post(f"{V1BETA1}:predictLongRunning", operation_id="vertex_v1beta1_predict_long_running", **PREDICT)
 def predict_long_running(
     project: Project,
     location: Location,
     model: Model,
-    body: PredictBody,
+    body: VertexPredictBody,
     service: ServiceDep,
     caller: CallerDep,
-) -> dict:
+) -> GoogleStartedOperation:
     return _predict(_scope(project, location), model, body, service, caller.id)
 
 
+@router.post(f"{V1}:fetchPredictOperation", operation_id="vertex_v1_fetch_predict_operation", **FETCH)
+@router.post(
+    f"{V1BETA1}:fetchPredictOperation", operation_id="vertex_v1beta1_fetch_predict_operation", **FETCH
+)
 def fetch_predict_operation(
-    project: str, location: str, model: str, body: FetchBody, service: ServiceDep, caller: CallerDep
-) -> dict:
+    project: Project,
+    location: Location,
+    model: Model,
+    body: VertexFetchBody,
+    service: ServiceDep,
+    caller: CallerDep,
+) -> VertexOperation:
     return _fetch(body, service, caller.id)
 
 
+@router.get(f"{V1}/operations/{{operation_id}}", operation_id="vertex_v1_get_operation", **GET)
+@router.get(f"{V1BETA1}/operations/{{operation_id}}", operation_id="vertex_v1beta1_get_operation", **GET)
 def get_operation(
-    project: str, location: str, model: str, operation_id: str, service: ServiceDep, caller: CallerDep
-) -> dict:
+    project: Project,
+    location: Location,
+    model: Model,
+    operation_id: str,
+    service: ServiceDep,
+    caller: CallerDep,
+) -> VertexOperation:
     return _get(_scope(project, location), model, operation_id, service, caller.id)
 
 
-# express mode: no project or location in the path ----------------------------------------------
-
-
+@router.post(
+    f"{V1_EXPRESS}:predictLongRunning", operation_id="vertex_v1_express_predict_long_running", **PREDICT
+)
+@router.post(
+    f"{V1BETA1_EXPRESS}:predictLongRunning",
+    operation_id="vertex_v1beta1_express_predict_long_running",
+    **PREDICT,
+)
 def express_predict_long_running(
-    model: str, body: PredictBody, service: ServiceDep, caller: CallerDep
-) -> dict:
+    model: Model, body: VertexPredictBody, service: ServiceDep, caller: CallerDep
+) -> GoogleStartedOperation:
     return _predict("", model, body, service, caller.id)
 
 
+@router.post(
+    f"{V1_EXPRESS}:fetchPredictOperation", operation_id="vertex_v1_express_fetch_predict_operation", **FETCH
+)
+@router.post(
+    f"{V1BETA1_EXPRESS}:fetchPredictOperation",
+    operation_id="vertex_v1beta1_express_fetch_predict_operation",
+    **FETCH,
+)
 def express_fetch_predict_operation(
-    model: str, body: FetchBody, service: ServiceDep, caller: CallerDep
-) -> dict:
+    model: Model, body: VertexFetchBody, service: ServiceDep, caller: CallerDep
+) -> VertexOperation:
     return _fetch(body, service, caller.id)
 
 
-def express_get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
-    return _get("", model, operation_id, service, caller.id)
-
-
-_ROUTES = (
-    ("/v1/projects/{project}/locations/{location}", True, ""),
-    ("/v1beta1/projects/{project}/locations/{location}", False, ""),
-    ("/v1", False, "express_"),
-    ("/v1beta1", False, "express_"),
+@router.get(
+    f"{V1_EXPRESS}/operations/{{operation_id}}", operation_id="vertex_v1_express_get_operation", **GET
 )
-_HANDLERS = globals()
-for _base, _documented, _kind in _ROUTES:
-    _models = f"{_base}/publishers/google/models/{{model}}"
-    for _suffix, _name, _method in (
-        (":predictLongRunning", "predict_long_running", "POST"),
-        (":fetchPredictOperation", "fetch_predict_operation", "POST"),
-        ("/operations/{operation_id}", "get_operation", "GET"),
-    ):
-        router.add_api_route(
-            _models + _suffix, _HANDLERS[_kind + _name], methods=[_method], include_in_schema=_documented
-        )
+@router.get(
+    f"{V1BETA1_EXPRESS}/operations/{{operation_id}}",
+    operation_id="vertex_v1beta1_express_get_operation",
+    **GET,
+)
+def express_get_operation(
+    model: Model, operation_id: str, service: ServiceDep, caller: CallerDep
+) -> VertexOperation:
+    return _get("", model, operation_id, service, caller.id)

@@ -1,13 +1,25 @@
 """What Google's Gemini API and Vertex AI share: the predict body, protobuf-JSON integers, the
-translation of a body into a draft, errors (`{"error": {"code", "message", "status"}}`) and the
-error of a failed operation. Decisions are listed in gemini.py and vertex.py.
+translation of a body into a draft, errors (`{"error": {"code", "message", "status"}}`), the
+answer to predictLongRunning and the error of a failed operation. Decisions are listed in
+gemini.py and vertex.py.
+
+Answers are `Message`s: like protobuf's JSON mapping, a field left None is omitted from the body
+rather than sent as null, and the OpenAPI document shows it optional, not nullable.
 """
 
 import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 from reelforge.api.wire import client_fields
@@ -16,7 +28,18 @@ from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
 from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.jobs import JobService
 
-GRPC_STATUS = {
+GrpcStatus = Literal[
+    "INVALID_ARGUMENT",
+    "UNAUTHENTICATED",
+    "PERMISSION_DENIED",
+    "NOT_FOUND",
+    "UNIMPLEMENTED",
+    "FAILED_PRECONDITION",
+    "RESOURCE_EXHAUSTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+]
+GRPC_STATUS: dict[int, GrpcStatus] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
@@ -40,23 +63,101 @@ def google_field(field: str | None) -> str | None:
     return _INDEX.sub(r"[\1]", field) if field else field
 
 
+def _schema_of_what_is_sent(schema: dict[str, Any]) -> None:
+    """A field that defaults to None is left out of the body, never sent as null: in the schema it
+    is optional, of its own type only. Every other field is always sent, so it is required (see
+    `json_schema_serialization_defaults_required`)."""
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [])
+        if prop.get("default", ...) is None and {"type": "null"} in options:
+            del prop["default"]
+            options.remove({"type": "null"})
+            if len(options) == 1:
+                prop.update(prop.pop("anyOf")[0])
+            if name in schema.get("required", ()):  # the serialization schema
+                schema["required"].remove(name)
+
+
+class Message(BaseModel):
+    """A protobuf message as JSON: fields left None are omitted, as proto3's JSON mapping does."""
+
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True, json_schema_extra=_schema_of_what_is_sent
+    )
+
+    # no return annotation: pydantic would document the serialized model as that type
+    @model_serializer(mode="wrap")
+    def _omit_none(self, handler: SerializerFunctionWrapHandler):
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+# errors ----------------------------------------------------------------------------------------
+
+
+class GoogleFieldViolation(Message):
+    field: str = Field(description="The request field at fault, e.g. `instances[0].image`.")
+    description: str = Field(description="What is wrong with it (the error's message).")
+
+
+class GoogleBadRequest(Message):
+    type: Literal["type.googleapis.com/google.rpc.BadRequest"] = Field(
+        default="type.googleapis.com/google.rpc.BadRequest", alias="@type"
+    )
+    fieldViolations: list[GoogleFieldViolation]
+
+
+class GoogleErrorStatus(Message):
+    code: int = Field(description="The HTTP status code.")
+    message: str = Field(description="What went wrong, in words.")
+    status: GrpcStatus = Field(description="The google.rpc.Code name of the HTTP status.")
+    details: list[GoogleBadRequest] | None = Field(
+        default=None,
+        description="Present on a 400 that is about one field: a google.rpc.BadRequest naming it.",
+    )
+
+
+class GoogleError(Message):
+    """Every error the Gemini API and Vertex AI answer."""
+
+    error: GoogleErrorStatus
+
+
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
     named = google_field(field)
     if field and named != field and message.startswith(field):
         message = named + message[len(field) :]
-    error: dict[str, Any] = {
-        "code": status,
-        "message": message,
-        "status": GRPC_STATUS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION"),
-    }
+    details = None
     if named and status == 400:
-        error["details"] = [
-            {
-                "@type": "type.googleapis.com/google.rpc.BadRequest",
-                "fieldViolations": [{"field": named, "description": message}],
-            }
-        ]
-    return {"error": error}
+        details = [GoogleBadRequest(fieldViolations=[GoogleFieldViolation(field=named, description=message)])]
+    error = GoogleErrorStatus(
+        code=status,
+        message=message,
+        status=GRPC_STATUS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION"),
+        details=details,
+    )
+    return GoogleError(error=error).model_dump(by_alias=True)
+
+
+# operations ------------------------------------------------------------------------------------
+
+
+class GoogleStartedOperation(Message):
+    """The answer to predictLongRunning: the long-running operation to poll."""
+
+    name: str = Field(description="The operation's resource name; its last segment is the operation id.")
+
+
+class GoogleOperationError(Message):
+    """Why an operation ended without videos (a google.rpc.Status)."""
+
+    code: Literal[1, 3, 13] = Field(
+        description="google.rpc.Code: 1 CANCELLED (canceled or deleted elsewhere), 3 INVALID_ARGUMENT "
+        "(an input could not be used), 13 INTERNAL (the render failed)."
+    )
+    message: str
+
+
+# the predict body ------------------------------------------------------------------------------
 
 
 def _proto_int(value: object) -> object:
@@ -73,35 +174,35 @@ def _proto_int(value: object) -> object:
 ProtoInt = Annotated[int, BeforeValidator(_proto_int)]
 
 
-class InlineData(BaseModel):
+class GoogleInlineData(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     mimeType: str | None = None
     data: str = Field(min_length=1)
 
 
-class Image(BaseModel):
+class GoogleImage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     bytesBase64Encoded: str | None = None
-    inlineData: InlineData | None = None
+    inlineData: GoogleInlineData | None = None
     gcsUri: str | None = None
     uri: str | None = None
     mimeType: str | None = None
 
 
-class Instance(BaseModel):
+class GoogleInstance(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(min_length=1)
-    image: Image | None = None
-    lastFrame: Image | None = None
+    image: GoogleImage | None = None
+    lastFrame: GoogleImage | None = None
     video: dict | None = None
     referenceImages: list | None = None
     mask: dict | None = None
 
 
-class Parameters(BaseModel):
+class GoogleParameters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     aspectRatio: Literal["16:9", "9:16"] | None = None
@@ -115,14 +216,16 @@ class Parameters(BaseModel):
     enhancePrompt: StrictBool | None = None
 
 
-class PredictBody(BaseModel):
+class GooglePredictBody(BaseModel):
+    """The body of predictLongRunning as the Gemini API takes it (Vertex AI adds parameters)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    instances: list[Instance] = Field(min_length=1, max_length=1)
-    parameters: Parameters = Field(default_factory=Parameters)
+    instances: list[GoogleInstance] = Field(min_length=1, max_length=1)
+    parameters: GoogleParameters = Field(default_factory=GoogleParameters)
 
 
-def frame(image: Image | None, field: str) -> FrameInput | None:
+def frame(image: GoogleImage | None, field: str) -> FrameInput | None:
     """An `image` / `lastFrame` object as an input frame, whichever way it carries the image."""
     if image is None:
         return None
@@ -169,7 +272,7 @@ CLIENT_FIELDS = {
 }
 
 
-def to_draft(model: str, body: PredictBody) -> Draft:
+def to_draft(model: str, body: GooglePredictBody) -> Draft:
     """A predict body as the canonical draft: 16:9 unless asked, the model's defaults otherwise."""
     instance, p = body.instances[0], body.parameters
     for name in ("video", "referenceImages", "mask"):
@@ -191,22 +294,22 @@ def to_draft(model: str, body: PredictBody) -> Draft:
     )
 
 
-def submit(service: JobService, owner: str, model: str, body: PredictBody, extras: JobExtras) -> Job:
+def submit(service: JobService, owner: str, model: str, body: GooglePredictBody, extras: JobExtras) -> Job:
     if model not in service.catalog:  # the model is part of the URL: an unknown one is a 404
         raise NotFound(f"models/{model} is not found, or is not supported for predictLongRunning")
     with client_fields(CLIENT_FIELDS):
         return service.submit(to_draft(model, body), owner, extras)
 
 
-def operation_error(job: Job) -> dict | None:
+def operation_error(job: Job) -> GoogleOperationError | None:
     """google.rpc.Status of a failed or canceled job; None otherwise."""
     if job.status is JobStatus.CANCELED:
-        return {"code": CANCELLED, "message": "the operation was canceled"}
+        return GoogleOperationError(code=CANCELLED, message="the operation was canceled")
     if job.status is JobStatus.FAILED:
-        return {
-            "code": OPERATION_ERROR.get(job.error_code, INTERNAL),
-            "message": job.error_message or "video generation failed",
-        }
+        return GoogleOperationError(
+            code=OPERATION_ERROR.get(job.error_code, INTERNAL),
+            message=job.error_message or "video generation failed",
+        )
     return None
 
 

@@ -19,13 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.leonardo import wire
-from reelforge.api.dialects.leonardo.v1 import CLIENT_FIELDS
+from reelforge.api.dialects.leonardo.v1 import CLIENT_FIELDS, LeonardoGenerationJob, created
+from reelforge.api.dialects.leonardo.wire import WireModel
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import JobExtras
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 
-router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"])
+router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 500))
 
 SVD_MODEL = "SVD"
 SVD_PROMPT = "SVD motion"
@@ -61,9 +62,13 @@ def extras(body: MotionSvdBody) -> JobExtras:
     return JobExtras(dialect="leonardo", public=bool(body.isPublic), motion_strength=strength)
 
 
-@router.post("/generations-motion-svd")
-def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CallerDep) -> dict:
+class LeonardoMotionSvdResponse(WireModel):
+    motionSvdGenerationJob: LeonardoGenerationJob
+
+
+@router.post("/generations-motion-svd", response_model=LeonardoMotionSvdResponse, responses=wire.errors(400))
+def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CallerDep) -> LeonardoMotionSvdResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):
         job = service.submit(draft, caller.id, extras(body))
-    return {"motionSvdGenerationJob": {"generationId": job.id, "apiCreditCost": None, "cost": wire.cost(job)}}
+    return LeonardoMotionSvdResponse(motionSvdGenerationJob=created(job))

@@ -4,7 +4,8 @@ generations, init-image uploads and the user endpoint, under `/api/rest/v1`.
 Defaults follow Leonardo's docs: model MOTION2; duration and size from the model's catalog entry
 (a model with one fixed length ignores `duration`, which the official SDK always sends as 8);
 audio on whenever the model can make it (v1 has no audio switch; Veo models sing by default).
-Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API does.
+Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API does, so these
+routes never answer 404; their models say the object is nullable.
 Integers and booleans must be JSON integers and booleans (`"8"` and `"false"` are refused, see
 api/wire.py); `endFrameImage` needs a model whose catalog entry takes an end frame.
 """
@@ -15,15 +16,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import Caller, CallerDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.leonardo import wire
+from reelforge.api.dialects.leonardo.wire import LeonardoCost, LeonardoGeneration, WireModel
 from reelforge.api.wire import JsonInt, client_fields, iso_z
 from reelforge.core.errors import NotFound
-from reelforge.core.job import Job, JobExtras
+from reelforge.core.job import Asset, Job, JobExtras
 from reelforge.core.request import SEED_MAX, Draft, FrameInput
+from reelforge.service.media import Media
+from reelforge.service.uploads import UploadTarget
 
-router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"])
+router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 500))
 
 Resolution = Literal["RESOLUTION_480", "RESOLUTION_720", "RESOLUTION_1080"]
 DEFAULT_MODEL = "MOTION2"
@@ -97,8 +101,139 @@ def to_draft(body: _VideoBody, start: FrameInput | None = None, end: FrameInput 
     )
 
 
-def created(job: Job) -> dict:
-    return {"generationId": job.id, "apiCreditCost": None, "cost": wire.cost(job)}
+def image_to_draft(body: ImageToVideoBody) -> Draft:
+    """An image-to-video body as the canonical draft; its frames must be uploaded init images."""
+    start = wire.image_ref(body.imageId, body.imageType, "imageId")
+    end = (
+        wire.image_ref(body.endFrameImage.id, body.endFrameImage.type, "endFrameImage")
+        if body.endFrameImage
+        else None
+    )
+    return to_draft(body, start, end)
+
+
+# answers ---------------------------------------------------------------------------------------
+
+
+class LeonardoGenerationJob(WireModel):
+    """A generation just queued (also SVD's): read it with `GET /generations/{generationId}`."""
+
+    generationId: str
+    apiCreditCost: int | None = Field(description="Always null: the price is in `cost`.")
+    cost: LeonardoCost
+
+
+class LeonardoMotionVideoResponse(WireModel):
+    motionVideoGenerationJob: LeonardoGenerationJob
+
+
+class LeonardoGenerationResponse(WireModel):
+    generations_by_pk: LeonardoGeneration | None = Field(
+        description="The generation; null when this key has no generation of that id."
+    )
+
+
+class LeonardoDeleted(WireModel):
+    id: str = Field(description="The id of the deleted object.")
+
+
+class LeonardoDeleteGenerationResponse(WireModel):
+    delete_generations_by_pk: LeonardoDeleted | None = Field(
+        description="The deleted generation; null when this key has no generation of that id."
+    )
+
+
+class LeonardoUserGenerationsResponse(WireModel):
+    generations: list[LeonardoGeneration] = Field(
+        description="The user's generations, newest first; empty for any user but the caller."
+    )
+
+
+class LeonardoUser(WireModel):
+    id: str = Field(description="The caller's user id, derived from the API key.")
+    username: str
+
+
+class LeonardoUserDetails(WireModel):
+    user: LeonardoUser
+    tokenRenewalDate: str | None = Field(description="Always null: there are no token plans.")
+    paidTokens: int | None = Field(description="Always null.")
+    subscriptionTokens: int = Field(description="Always 0.")
+    subscriptionGptTokens: int = Field(description="Always 0.")
+    subscriptionModelTokens: int = Field(description="Always 0.")
+    apiConcurrencySlots: int = Field(
+        description="How many generations render at once (the server's workers)."
+    )
+    apiPaidTokens: int | None = Field(description="Always null.")
+    apiSubscriptionTokens: int = Field(description="Always 0.")
+    apiPlanTokenRenewalDate: str | None = Field(description="Always null.")
+
+
+class LeonardoMeResponse(WireModel):
+    user_details: list[LeonardoUserDetails] = Field(description="One entry: the caller.")
+
+
+class LeonardoInitImageUpload(WireModel):
+    """Where to upload a reserved init image: a multipart POST of `fields` and the file to `url`."""
+
+    id: str = Field(description="The init image's id, for `imageId` once the file is uploaded.")
+    url: str = Field(description="Where to POST the multipart form.")
+    key: str = Field(description="The storage key the file is stored under.")
+    fields: str = Field(description="The form fields to send with the file, as a JSON object in a string.")
+
+
+class LeonardoUploadInitImageResponse(WireModel):
+    uploadInitImage: LeonardoInitImageUpload
+
+
+class LeonardoInitImage(WireModel):
+    id: str
+    url: str = Field(description="The URL of the uploaded image.")
+    createdAt: str = Field(description="When the upload was reserved, ISO 8601 UTC ending in `Z`.")
+
+
+class LeonardoInitImageResponse(WireModel):
+    init_images_by_pk: LeonardoInitImage | None = Field(
+        description="The init image; null when this key has no init image of that id."
+    )
+
+
+class LeonardoDeleteInitImageResponse(WireModel):
+    delete_init_images_by_pk: LeonardoDeleted | None = Field(
+        description="The deleted init image; null when this key has no init image of that id."
+    )
+
+
+def created(job: Job) -> LeonardoGenerationJob:
+    return LeonardoGenerationJob(generationId=job.id, apiCreditCost=None, cost=wire.cost(job))
+
+
+def user_details(caller: Caller, slots: int) -> LeonardoUserDetails:
+    return LeonardoUserDetails(
+        user=LeonardoUser(id=caller.id, username=caller.name),
+        tokenRenewalDate=None,
+        paidTokens=None,
+        subscriptionTokens=0,
+        subscriptionGptTokens=0,
+        subscriptionModelTokens=0,
+        apiConcurrencySlots=slots,
+        apiPaidTokens=None,
+        apiSubscriptionTokens=0,
+        apiPlanTokenRenewalDate=None,
+    )
+
+
+def init_image_upload(asset: Asset, target: UploadTarget) -> LeonardoInitImageUpload:
+    return LeonardoInitImageUpload(
+        id=asset.id, url=target.url, key=asset.key, fields=json.dumps(target.fields)
+    )
+
+
+def init_image(media: Media, asset: Asset) -> LeonardoInitImage:
+    return LeonardoInitImage(id=asset.id, url=media.url(asset.key), createdAt=iso_z(asset.created_at))
+
+
+# routes ----------------------------------------------------------------------------------------
 
 
 def _submit(service, caller, draft: Draft, public: bool | None) -> Job:
@@ -106,108 +241,92 @@ def _submit(service, caller, draft: Draft, public: bool | None) -> Job:
         return service.submit(draft, caller.id, JobExtras(dialect="leonardo", public=bool(public)))
 
 
-@router.post("/generations-text-to-video")
-def text_to_video(body: TextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post(
+    "/generations-text-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400)
+)
+def text_to_video(
+    body: TextToVideoBody, service: ServiceDep, caller: CallerDep
+) -> LeonardoMotionVideoResponse:
     job = _submit(service, caller, to_draft(body), body.isPublic)
-    return {"motionVideoGenerationJob": created(job)}
+    return LeonardoMotionVideoResponse(motionVideoGenerationJob=created(job))
 
 
-@router.post("/generations-image-to-video")
-def image_to_video(body: ImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
-    start = wire.image_ref(body.imageId, body.imageType, "imageId")
-    end = (
-        wire.image_ref(body.endFrameImage.id, body.endFrameImage.type, "endFrameImage")
-        if body.endFrameImage
-        else None
-    )
-    job = _submit(service, caller, to_draft(body, start, end), body.isPublic)
-    return {"motionVideoGenerationJob": created(job)}
+@router.post(
+    "/generations-image-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400)
+)
+def image_to_video(
+    body: ImageToVideoBody, service: ServiceDep, caller: CallerDep
+) -> LeonardoMotionVideoResponse:
+    job = _submit(service, caller, image_to_draft(body), body.isPublic)
+    return LeonardoMotionVideoResponse(motionVideoGenerationJob=created(job))
 
 
-@router.get("/generations/{generation_id}")
-def get_generation(generation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.get("/generations/{generation_id}", response_model=LeonardoGenerationResponse)
+def get_generation(generation_id: str, service: ServiceDep, caller: CallerDep) -> LeonardoGenerationResponse:
     try:
         job = service.get(generation_id, caller.id)
     except NotFound:
-        return {"generations_by_pk": None}
-    return {"generations_by_pk": wire.generation(service.media, job)}
+        return LeonardoGenerationResponse(generations_by_pk=None)
+    return LeonardoGenerationResponse(generations_by_pk=wire.generation(service.media, job))
 
 
-@router.delete("/generations/{generation_id}")
-def delete_generation(generation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.delete("/generations/{generation_id}", response_model=LeonardoDeleteGenerationResponse)
+def delete_generation(
+    generation_id: str, service: ServiceDep, caller: CallerDep
+) -> LeonardoDeleteGenerationResponse:
     try:
         service.delete(generation_id, caller.id)
     except NotFound:
-        return {"delete_generations_by_pk": None}
-    return {"delete_generations_by_pk": {"id": generation_id}}
+        return LeonardoDeleteGenerationResponse(delete_generations_by_pk=None)
+    return LeonardoDeleteGenerationResponse(delete_generations_by_pk=LeonardoDeleted(id=generation_id))
 
 
-@router.get("/generations/user/{user_id}")
+@router.get(
+    "/generations/user/{user_id}",
+    response_model=LeonardoUserGenerationsResponse,
+    responses=wire.errors(400),
+)
 def user_generations(
     user_id: str,
     service: ServiceDep,
     caller: CallerDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> dict:
+) -> LeonardoUserGenerationsResponse:
     if user_id != caller.id:
-        return {"generations": []}
+        return LeonardoUserGenerationsResponse(generations=[])
     jobs = service.list(caller.id, limit=limit, offset=offset)
-    return {"generations": [wire.generation(service.media, job) for job in jobs]}
+    return LeonardoUserGenerationsResponse(generations=[wire.generation(service.media, job) for job in jobs])
 
 
-@router.get("/me")
-def me(caller: CallerDep, settings: SettingsDep) -> dict:
-    return {
-        "user_details": [
-            {
-                "user": {"id": caller.id, "username": caller.name},
-                "tokenRenewalDate": None,
-                "paidTokens": None,
-                "subscriptionTokens": 0,
-                "subscriptionGptTokens": 0,
-                "subscriptionModelTokens": 0,
-                "apiConcurrencySlots": max(1, settings.workers),
-                "apiPaidTokens": None,
-                "apiSubscriptionTokens": 0,
-                "apiPlanTokenRenewalDate": None,
-            }
-        ]
-    }
+@router.get("/me", response_model=LeonardoMeResponse)
+def me(caller: CallerDep, settings: SettingsDep) -> LeonardoMeResponse:
+    return LeonardoMeResponse(user_details=[user_details(caller, max(1, settings.workers))])
 
 
-@router.post("/init-image")
-def create_init_image(body: InitImageBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/init-image", response_model=LeonardoUploadInitImageResponse, responses=wire.errors(400))
+def create_init_image(
+    body: InitImageBody, service: ServiceDep, caller: CallerDep
+) -> LeonardoUploadInitImageResponse:
     asset, target = service.uploads.create(caller.id, body.extension)
-    return {
-        "uploadInitImage": {
-            "id": asset.id,
-            "url": target.url,
-            "key": asset.key,
-            "fields": json.dumps(target.fields),
-        }
-    }
+    return LeonardoUploadInitImageResponse(uploadInitImage=init_image_upload(asset, target))
 
 
-@router.get("/init-image/{image_id}")
-def get_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.get("/init-image/{image_id}", response_model=LeonardoInitImageResponse)
+def get_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> LeonardoInitImageResponse:
     try:
         asset = service.uploads.get(image_id, caller.id)
     except NotFound:
-        return {"init_images_by_pk": None}
-    return {
-        "init_images_by_pk": {
-            "id": asset.id,
-            "url": service.media.url(asset.key),
-            "createdAt": iso_z(asset.created_at),
-        }
-    }
+        return LeonardoInitImageResponse(init_images_by_pk=None)
+    return LeonardoInitImageResponse(init_images_by_pk=init_image(service.media, asset))
 
 
-@router.delete("/init-image/{image_id}")
-def delete_init_image(image_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+@router.delete("/init-image/{image_id}", response_model=LeonardoDeleteInitImageResponse)
+def delete_init_image(
+    image_id: str, service: ServiceDep, caller: CallerDep
+) -> LeonardoDeleteInitImageResponse:
     try:
         service.uploads.delete(image_id, caller.id)
     except NotFound:
-        return {"delete_init_images_by_pk": None}
-    return {"delete_init_images_by_pk": {"id": image_id}}
+        return LeonardoDeleteInitImageResponse(delete_init_images_by_pk=None)
+    return LeonardoDeleteInitImageResponse(delete_init_images_by_pk=LeonardoDeleted(id=image_id))

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.leonardo import wire
+from reelforge.api.dialects.leonardo.wire import LeonardoCost, WireModel
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import JobExtras
+from reelforge.core.job import Job, JobExtras
 from reelforge.core.request import SEED_MAX, Draft, FrameInput
 
-router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"])
+router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"], responses=wire.errors(401, 500))
 
 Side = Literal[720, 1080, 1280, 1920]
 ImageType = Literal["INIT", "GENERATION", "UPLOADED", "GENERATED", "VARIATION"]
@@ -45,7 +46,7 @@ class Guidances(BaseModel):
     end_frame: list[FrameGuidance] | None = Field(default=None, max_length=1)
 
 
-class Parameters(BaseModel):
+class GenerationParameters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(min_length=1, max_length=9999)
@@ -66,10 +67,10 @@ class GenerationBody(BaseModel):
 
     model: str = Field(min_length=1)
     public: StrictBool = False
-    parameters: Parameters
+    parameters: GenerationParameters
 
 
-def _audio(p: Parameters) -> bool:
+def _audio(p: GenerationParameters) -> bool:
     given = {v for v in (p.motion_has_audio, p.audio) if v is not None}
     if len(given) > 1:
         raise InvalidRequest("parameters: motion_has_audio and audio disagree", "parameters.audio")
@@ -118,9 +119,26 @@ def to_draft(body: GenerationBody) -> Draft:
     )
 
 
-@router.post("/generations")
-def create_generation(body: GenerationBody, service: ServiceDep, caller: CallerDep) -> dict:
+class LeonardoV2GenerationJob(WireModel):
+    """A generation just queued: read it with v1 `GET /api/rest/v1/generations/{generationId}`."""
+
+    generationId: str
+    cost: LeonardoCost
+
+
+class LeonardoV2GenerateResponse(WireModel):
+    generate: LeonardoV2GenerationJob
+
+
+def created(job: Job) -> LeonardoV2GenerationJob:
+    return LeonardoV2GenerationJob(generationId=job.id, cost=wire.cost(job))
+
+
+@router.post("/generations", response_model=LeonardoV2GenerateResponse, responses=wire.errors(400))
+def create_generation(
+    body: GenerationBody, service: ServiceDep, caller: CallerDep
+) -> LeonardoV2GenerateResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):
         job = service.submit(draft, caller.id, JobExtras(dialect="leonardo", public=body.public))
-    return {"generate": {"generationId": job.id, "cost": wire.cost(job)}}
+    return LeonardoV2GenerateResponse(generate=created(job))

@@ -16,8 +16,8 @@ import httpx
 import redis
 from moto.server import ThreadedMotoServer
 
-from tests.databases import postgres_database
-from tests.support import ServerProcess, free_port, kill_process, stop_process
+from testkit.databases import postgres_database
+from testkit.support import ServerProcess, free_port, kill_process, stop_process
 
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 

@@ -1,4 +1,5 @@
-"""Test support: a real reelforge server in a subprocess, image makers and an MP4 prober (PyAV)."""
+"""A real reelforge server in a subprocess, its clients and Leonardo pollers, an image maker and an
+MP4 prober (PyAV)."""
 
 import base64
 import io
@@ -93,8 +94,8 @@ class ServerProcess:
         stop_process(self.proc)
 
 
-def client(server: ServerProcess, key: str = "test-key") -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+def client(server: ServerProcess, key: str = "test-key", timeout: float = 30) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
 
 
 def wait_for_generation(http: httpx.Client, generation_id: str, timeout: float = 120) -> dict:

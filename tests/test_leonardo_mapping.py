@@ -1,0 +1,517 @@
+"""Leonardo's dialect as pure translation, without a server: wire bodies to drafts (and the errors
+they raise), jobs to generation objects for every status, the answers of every route, and the
+error body, each checked against the response model the route documents."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from reelforge.api.auth import Caller
+from reelforge.api.dialects.leonardo import svd, v1, v2, wire
+from reelforge.api.wire import client_fields
+from reelforge.blobs.local import LocalBlobs
+from reelforge.core.errors import InvalidRequest
+from reelforge.core.job import Asset, FailureCode, Job, JobExtras, JobStatus, Output
+from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
+from reelforge.service.media import Media
+from reelforge.service.uploads import UploadTarget
+
+JOB_ID = "0b7f6c1e-5d7a-4f7e-9a53-2c8d3f0a1b2c"
+CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+BASE = "http://testserver"
+
+
+@pytest.fixture
+def media(tmp_path) -> Media:
+    return Media(LocalBlobs(tmp_path, BASE))
+
+
+def make_job(
+    status: JobStatus = JobStatus.QUEUED,
+    outputs: int = 0,
+    extras: JobExtras | None = None,
+    failure: FailureCode | None = None,
+    **request,
+) -> Job:
+    fields = {"model": "MOTION2", "prompt": "a cat", "width": 832, "height": 480, "duration": 5} | request
+    req = GenerationRequest(**fields)
+    return Job(
+        id=JOB_ID,
+        owner="owner-1",
+        request=req,
+        seed=1234,
+        status=status,
+        cost_usd=Decimal("0.4000"),
+        created_at=CREATED,
+        error_code=failure,
+        error_message="it broke" if failure else None,
+        outputs=[
+            Output(
+                index=i,
+                seed=1234 + i,
+                video_key=f"outputs/{JOB_ID}/1/{i}.mp4",
+                poster_key=f"outputs/{JOB_ID}/1/{i}.jpg",
+                width=req.width,
+                height=req.height,
+                frame_count=req.frame_count,
+                fps=req.fps,
+                has_audio=req.audio,
+                video_bytes=1000,
+            )
+            for i in range(outputs)
+        ],
+        extras=extras or JobExtras(dialect="leonardo"),
+    )
+
+
+def invalid(call, *args) -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as caught:
+        call(*args)
+    return caught.value
+
+
+# v1 bodies -> drafts ---------------------------------------------------------------------------
+
+
+def test_v1_text_to_video_defaults():
+    draft = v1.to_draft(v1.TextToVideoBody(prompt="a cat"))
+    assert draft == Draft(prompt="a cat", model="MOTION2", duration_is_hint=True)
+
+
+def test_v1_text_to_video_every_field():
+    body = v1.TextToVideoBody.model_validate(
+        {
+            "prompt": "a cat",
+            "model": "VEO3",
+            "resolution": "RESOLUTION_1080",
+            "width": 1920,
+            "height": 1080,
+            "duration": 8,
+            "negativePrompt": "dogs",
+            "seed": 7,
+            "isPublic": True,
+            "promptEnhance": False,
+            "styleIds": ["s"],
+        }
+    )
+    assert v1.to_draft(body) == Draft(
+        prompt="a cat",
+        model="VEO3",
+        negative_prompt="dogs",
+        duration=8,
+        duration_is_hint=True,
+        resolution="1080p",
+        width=1920,
+        height=1080,
+        seed=7,
+    )
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"duration": "8"}, "duration"),
+        ({"seed": True}, "seed"),
+        ({"isPublic": "false"}, "isPublic"),
+        ({"resolution": "RESOLUTION_4K"}, "resolution"),
+        ({"prompt": ""}, "prompt"),
+        ({"seed": 4_294_967_296}, "seed"),
+    ],
+)
+def test_v1_body_refuses(change, field):
+    with pytest.raises(ValidationError) as caught:
+        v1.TextToVideoBody.model_validate({"prompt": "a cat"} | change)
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_v1_image_to_video_frames_are_uploads():
+    body = v1.ImageToVideoBody(
+        prompt="a cat",
+        imageId="start-id",
+        imageType="UPLOADED",
+        endFrameImage={"id": "end-id", "type": "UPLOADED"},
+    )
+    draft = v1.image_to_draft(body)
+    assert draft.start == FrameInput(FrameKind.UPLOAD, "start-id")
+    assert draft.end == FrameInput(FrameKind.UPLOAD, "end-id")
+    assert draft.model == "MOTION2" and draft.duration_is_hint
+
+
+def test_v1_image_to_video_without_end_frame():
+    draft = v1.image_to_draft(v1.ImageToVideoBody(prompt="a cat", imageId="start-id", imageType="UPLOADED"))
+    assert draft.start == FrameInput(FrameKind.UPLOAD, "start-id") and draft.end is None
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"imageId": "s", "imageType": "GENERATED"}, "imageId"),
+        (
+            {"imageId": "s", "imageType": "UPLOADED", "endFrameImage": {"id": "e", "type": "GENERATED"}},
+            "endFrameImage",
+        ),
+    ],
+)
+def test_v1_generated_images_are_refused(body, field):
+    exc = invalid(v1.image_to_draft, v1.ImageToVideoBody(prompt="a cat", **body))
+    assert exc.field == field
+    assert exc.message == f"{field}: only uploaded init images can be used as frames here (type UPLOADED)"
+
+
+@pytest.mark.parametrize(
+    "canonical, client",
+    [
+        ("negative_prompt", "negativePrompt"),
+        ("size", "width"),
+        ("start_image", "imageId"),
+        ("end_image", "endFrameImage"),
+    ],
+)
+def test_v1_errors_point_at_the_clients_field(canonical, client):
+    with pytest.raises(InvalidRequest) as caught, client_fields(v1.CLIENT_FIELDS):
+        raise InvalidRequest(f"{canonical}: not allowed", canonical)
+    assert (caught.value.field, caught.value.message) == (client, f"{client}: not allowed")
+
+
+# v2 bodies -> drafts ---------------------------------------------------------------------------
+
+
+def v2_body(**parameters) -> v2.GenerationBody:
+    return v2.GenerationBody.model_validate(
+        {"model": "veo-3.1-lite", "parameters": {"prompt": "a koala"} | parameters}
+    )
+
+
+def test_v2_defaults():
+    assert v2.to_draft(v2_body()) == Draft(
+        prompt="a koala", model="veo-3.1-lite", duration=8, resolution="720p", audio=True, samples=1
+    )
+
+
+def test_v2_every_field():
+    body = v2_body(
+        negative_prompt="dogs",
+        quantity=1,
+        width=1920,
+        height=1080,
+        mode="RESOLUTION_1080",
+        duration=4,
+        motion_has_audio=False,
+        seed=9,
+        guidances={
+            "start_frame": [{"image": {"id": "start-id", "type": "UPLOADED"}}],
+            "end_frame": [{"image": {"id": "end-id", "type": "INIT"}}],
+        },
+    )
+    assert v2.to_draft(body) == Draft(
+        prompt="a koala",
+        model="veo-3.1-lite",
+        negative_prompt="dogs",
+        duration=4,
+        resolution="1080p",
+        width=1920,
+        height=1080,
+        seed=9,
+        audio=False,
+        samples=1,
+        start=FrameInput(FrameKind.UPLOAD, "start-id"),
+        end=FrameInput(FrameKind.UPLOAD, "end-id"),
+    )
+
+
+@pytest.mark.parametrize(
+    "motion_has_audio, audio, expected", [(None, False, False), (True, None, True), (False, False, False)]
+)
+def test_v2_audio_switches(motion_has_audio, audio, expected):
+    assert v2.to_draft(v2_body(motion_has_audio=motion_has_audio, audio=audio)).audio is expected
+
+
+def test_v2_contradicting_audio_switches_are_refused():
+    exc = invalid(v2.to_draft, v2_body(motion_has_audio=True, audio=False))
+    assert (exc.field, exc.message) == ("parameters.audio", "parameters: motion_has_audio and audio disagree")
+
+
+@pytest.mark.parametrize("kind", ["GENERATION", "GENERATED", "VARIATION"])
+@pytest.mark.parametrize("frame", ["start_frame", "end_frame"])
+def test_v2_generated_images_are_refused(kind, frame):
+    guidances = {frame: [{"image": {"id": "x", "type": kind}}]}
+    exc = invalid(v2.to_draft, v2_body(guidances=guidances))
+    assert exc.field == f"parameters.guidances.{frame}"
+    assert "only uploaded init images" in exc.message
+
+
+@pytest.mark.parametrize(
+    "parameters, loc",
+    [
+        ({"duration": 5}, ("parameters", "duration")),
+        ({"quantity": 2}, ("parameters", "quantity")),
+        ({"width": 1000}, ("parameters", "width")),
+        ({"seed": "9"}, ("parameters", "seed")),
+        ({"audio": "true"}, ("parameters", "audio")),
+        (
+            {"guidances": {"start_frame": [{"image": {"id": "a", "type": "UPLOADED"}}] * 2}},
+            ("parameters", "guidances", "start_frame"),
+        ),
+    ],
+)
+def test_v2_body_refuses(parameters, loc):
+    with pytest.raises(ValidationError) as caught:
+        v2_body(**parameters)
+    assert caught.value.errors()[0]["loc"][: len(loc)] == loc
+
+
+def test_v2_errors_point_into_parameters():
+    with pytest.raises(InvalidRequest) as caught, client_fields(v2.CLIENT_FIELDS):
+        raise InvalidRequest("duration: must be one of 4, 6, 8", "duration")
+    assert caught.value.field == "parameters.duration"
+    assert caught.value.message == "parameters.duration: must be one of 4, 6, 8"
+    body = wire.render_error(400, caught.value.message, caught.value.field, caught.value.code)
+    assert body["path"] == ["parameters", "duration"]
+
+
+# SVD bodies -> drafts --------------------------------------------------------------------------
+
+
+def test_svd_draft_and_extras():
+    body = svd.MotionSvdBody(imageId="img", isPublic=True, motionStrength=8)
+    assert svd.to_draft(body) == Draft(
+        prompt="SVD motion",
+        model="SVD",
+        audio=False,
+        orientation=Orientation.START_FRAME,
+        start=FrameInput(FrameKind.UPLOAD, "img"),
+    )
+    assert svd.extras(body) == JobExtras(dialect="leonardo", public=True, motion_strength=8)
+
+
+def test_svd_default_motion_strength():
+    assert svd.extras(svd.MotionSvdBody(imageId="img")).motion_strength == 5
+
+
+@pytest.mark.parametrize(
+    "flags, field", [({"isVariation": True}, "isVariation"), ({"isInitImage": False}, "isInitImage")]
+)
+def test_svd_refuses_images_it_does_not_have(flags, field):
+    exc = invalid(svd.to_draft, svd.MotionSvdBody(imageId="img", **flags))
+    assert exc.field == field
+    assert exc.message == f"{field}: only uploaded init images can be animated here"
+
+
+@pytest.mark.parametrize("strength", [0, 11, "5", True])
+def test_svd_motion_strength_range(strength):
+    with pytest.raises(ValidationError):
+        svd.MotionSvdBody(imageId="img", motionStrength=strength)
+
+
+# jobs -> generation objects --------------------------------------------------------------------
+
+
+def expected_generation(status: str, images: list[dict], **changes) -> dict:
+    return {
+        "id": JOB_ID,
+        "createdAt": "2026-01-02T03:04:05Z",
+        "status": status,
+        "prompt": "a cat",
+        "negativePrompt": None,
+        "imageHeight": 480,
+        "imageWidth": 832,
+        "modelId": "MOTION2",
+        "public": False,
+        "seed": 1234,
+        "inferenceSteps": None,
+        "guidanceScale": None,
+        "photoReal": False,
+        "promptMagic": False,
+        "generated_images": images,
+        "generation_elements": [],
+    } | changes
+
+
+def expected_image(index: int, **changes) -> dict:
+    return {
+        "id": str(uuid.uuid5(uuid.UUID(JOB_ID), str(index))),
+        "url": f"{BASE}/media/outputs/{JOB_ID}/1/{index}.jpg",
+        "nsfw": False,
+        "likeCount": 0,
+        "motion": True,
+        "motionModel": "MOTION2",
+        "motionMP4URL": f"{BASE}/media/outputs/{JOB_ID}/1/{index}.mp4",
+        "motionStrength": None,
+        "imageToVideo": False,
+        "generated_image_variation_generics": [],
+    } | changes
+
+
+def dumped(model) -> dict:
+    """The JSON a route sends for this model (FastAPI serialises it the same way)."""
+    return json.loads(model.model_dump_json())
+
+
+@pytest.mark.parametrize(
+    "status, word",
+    [(JobStatus.QUEUED, "PENDING"), (JobStatus.RUNNING, "PENDING"), (JobStatus.CANCELED, "FAILED")],
+)
+def test_unfinished_and_canceled_generations(media, status, word):
+    generation = dumped(wire.generation(media, make_job(status)))
+    assert generation == expected_generation(word, [])
+
+
+def test_succeeded_generation(media):
+    generation = dumped(wire.generation(media, make_job(JobStatus.SUCCEEDED, outputs=2)))
+    assert generation == expected_generation("COMPLETE", [expected_image(0), expected_image(1)])
+
+
+@pytest.mark.parametrize("failure", list(FailureCode))
+def test_failed_generation_reads_failed_whatever_the_reason(media, failure):
+    generation = dumped(wire.generation(media, make_job(JobStatus.FAILED, failure=failure)))
+    assert generation == expected_generation("FAILED", [])
+
+
+def test_every_status_has_a_word():
+    assert set(wire.STATUS_WORDS) == set(JobStatus)
+
+
+def test_image_to_video_generation_with_motion_strength(media):
+    job = make_job(
+        JobStatus.SUCCEEDED,
+        outputs=1,
+        extras=JobExtras(dialect="leonardo", public=True, motion_strength=3),
+        model="SVD",
+        prompt="SVD motion",
+        negative_prompt="blur",
+        start_image="asset-1",
+    )
+    assert dumped(wire.generation(media, job)) == expected_generation(
+        "COMPLETE",
+        [expected_image(0, motionModel="SVD", motionStrength=3, imageToVideo=True)],
+        prompt="SVD motion",
+        negativePrompt="blur",
+        modelId="SVD",
+        public=True,
+    )
+
+
+@pytest.mark.parametrize("status", list(JobStatus))
+def test_generation_answers_validate(media, status):
+    job = make_job(status, outputs=1 if status is JobStatus.SUCCEEDED else 0)
+    generation = dumped(wire.generation(media, job))
+    assert dumped(wire.LeonardoGeneration.model_validate(generation)) == generation
+    for body in ({"generations_by_pk": generation}, {"generations_by_pk": None}):
+        assert dumped(v1.LeonardoGenerationResponse.model_validate(body)) == body
+    listing = {"generations": [generation]}
+    assert dumped(v1.LeonardoUserGenerationsResponse.model_validate(listing)) == listing
+
+
+def test_generation_model_takes_no_other_keys(media):
+    generation = dumped(wire.generation(media, make_job())) | {"error": "no such field"}
+    with pytest.raises(ValidationError):
+        wire.LeonardoGeneration.model_validate(generation)
+
+
+# the other answers -----------------------------------------------------------------------------
+
+
+def test_created_answers():
+    job = make_job()
+    cost = {"amount": "0.4000", "unit": "DOLLARS"}
+    v1_job = {"generationId": JOB_ID, "apiCreditCost": None, "cost": cost}
+    assert dumped(v1.created(job)) == v1_job
+    assert dumped(v2.created(job)) == {"generationId": JOB_ID, "cost": cost}
+    for model, body in [
+        (v1.LeonardoMotionVideoResponse, {"motionVideoGenerationJob": v1_job}),
+        (svd.LeonardoMotionSvdResponse, {"motionSvdGenerationJob": v1_job}),
+        (v2.LeonardoV2GenerateResponse, {"generate": dumped(v2.created(job))}),
+    ]:
+        assert dumped(model.model_validate(body)) == body
+
+
+def test_deleted_answers():
+    for model, key in [
+        (v1.LeonardoDeleteGenerationResponse, "delete_generations_by_pk"),
+        (v1.LeonardoDeleteInitImageResponse, "delete_init_images_by_pk"),
+    ]:
+        for body in ({key: {"id": JOB_ID}}, {key: None}):
+            assert dumped(model.model_validate(body)) == body
+
+
+def test_me():
+    details = dumped(v1.user_details(Caller(id="user-id", name="user-name"), slots=2))
+    assert details == {
+        "user": {"id": "user-id", "username": "user-name"},
+        "tokenRenewalDate": None,
+        "paidTokens": None,
+        "subscriptionTokens": 0,
+        "subscriptionGptTokens": 0,
+        "subscriptionModelTokens": 0,
+        "apiConcurrencySlots": 2,
+        "apiPaidTokens": None,
+        "apiSubscriptionTokens": 0,
+        "apiPlanTokenRenewalDate": None,
+    }
+    body = {"user_details": [details]}
+    assert dumped(v1.LeonardoMeResponse.model_validate(body)) == body
+
+
+def test_init_image_answers(media):
+    asset = Asset(
+        id="asset-1", owner="owner-1", extension="png", key="uploads/asset-1.png", created_at=CREATED
+    )
+    fields = {"key": asset.key, "asset_id": asset.id, "signature": "abc"}
+    upload = dumped(v1.init_image_upload(asset, UploadTarget(f"{BASE}/uploads", fields)))
+    assert upload == {
+        "id": "asset-1",
+        "url": f"{BASE}/uploads",
+        "key": asset.key,
+        "fields": json.dumps(fields),
+    }
+    body = {"uploadInitImage": upload}
+    assert dumped(v1.LeonardoUploadInitImageResponse.model_validate(body)) == body
+
+    image = dumped(v1.init_image(media, asset))
+    assert image == {
+        "id": "asset-1",
+        "url": f"{BASE}/media/uploads/asset-1.png",
+        "createdAt": "2026-01-02T03:04:05Z",
+    }
+    for body in ({"init_images_by_pk": image}, {"init_images_by_pk": None}):
+        assert dumped(v1.LeonardoInitImageResponse.model_validate(body)) == body
+
+
+# errors ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status, message, field, code, path",
+    [
+        (
+            400,
+            "parameters.duration: bad",
+            "parameters.duration",
+            "invalid_request",
+            ["parameters", "duration"],
+        ),
+        (400, "request body is not valid JSON", None, "invalid_request", []),
+        (401, "missing or malformed API key", None, "unauthorized", []),
+        (500, "internal server error", None, "internal_error", []),
+    ],
+)
+def test_render_error(status, message, field, code, path):
+    body = wire.render_error(status, message, field, code)
+    assert body == {
+        "error": message,
+        "message": message,
+        "path": path,
+        "locations": [],
+        "extensions": {"code": code, "status": status},
+    }
+    assert wire.LeonardoError.model_validate(body).model_dump() == body
+
+
+def test_documented_errors_use_the_error_body():
+    documented = wire.errors(400, 401, 500)
+    assert set(documented) == {400, 401, 500}
+    assert all(entry["model"] is wire.LeonardoError for entry in documented.values())
