@@ -111,7 +111,7 @@ def test_worker_killed_mid_render_job_completes_exactly_once(tmp_path):
         with client(api) as http:
             gen_id = _submit(http, LONG)
             row = wait_until(lambda: (r := _job_row(c, gen_id))["status"] == "running" and r, 60, "never ran")
-            pid = int(row["worker_id"].split("-")[-2])
+            pid = int(row["lease_token"].split("-")[-2])
             victim = next(w for w in (first, second) if w.proc.pid == pid)
             wait_until(lambda: _job_row(c, gen_id)["progress"] >= 5, 60, "no progress")
             victim.kill()

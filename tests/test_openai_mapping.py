@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from reelforge.api.dialects import openai_videos as dialect
+from reelforge.api.dialects.openai import body as request_body
+from reelforge.api.dialects.openai import wire
 from reelforge.api.wire import client_fields
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import FailureCode, Job, JobStatus, Output
@@ -29,11 +30,11 @@ def assert_answers(model: type[BaseModel], body: dict) -> None:
 def draft_of(fields: dict, files: dict[str, bytes] | None = None) -> Draft:
     """A JSON or form body as the route translates it."""
     try:
-        body = dialect.VideoCreateBody.model_validate(fields)
+        body = request_body.VideoCreateBody.model_validate(fields)
     except ValidationError as exc:
-        raise dialect.validation_error(exc) from None
-    with client_fields(dialect.CLIENT_FIELDS):
-        return dialect.to_draft(body, files or {})
+        raise wire.validation_error(exc) from None
+    with client_fields(request_body.CLIENT_FIELDS):
+        return request_body.to_draft(body, files or {})
 
 
 def refusal(fields: dict, files: dict[str, bytes] | None = None) -> InvalidRequest:
@@ -168,7 +169,7 @@ def test_unknown_parameters_are_refused_by_name():
     "canonical, client", [("duration", "seconds"), ("width", "size"), ("start_image", "input_reference")]
 )
 def test_service_errors_are_relabelled_with_the_clients_field(canonical, client):
-    with pytest.raises(InvalidRequest) as caught, client_fields(dialect.CLIENT_FIELDS):
+    with pytest.raises(InvalidRequest) as caught, client_fields(request_body.CLIENT_FIELDS):
         raise InvalidRequest(f"{canonical}: not allowed", canonical)
     assert (caught.value.field, caught.value.message) == (client, f"{client}: not allowed")
 
@@ -185,7 +186,7 @@ def test_service_errors_are_relabelled_with_the_clients_field(canonical, client)
     ],
 )
 def test_video_object_in_each_live_status(status, word, progress, completed):
-    body = dialect.video_object(job_in(status))
+    body = wire.video_object(job_in(status))
     assert body == {
         "id": "v1",
         "object": "video",
@@ -209,31 +210,31 @@ def test_video_object_in_each_live_status(status, word, progress, completed):
         "has_input_reference": False,
         "has_last_frame": False,
     }
-    assert_answers(dialect.OpenAIVideo, body)
+    assert_answers(wire.OpenAIVideo, body)
 
 
 @pytest.mark.parametrize("code", list(FailureCode))
 def test_a_failed_video_carries_its_failure_code(code):
     job = job_in(JobStatus.FAILED)
     job.error_code, job.error_message = code, "it broke"
-    body = dialect.video_object(job)
+    body = wire.video_object(job)
     assert body["status"] == "failed" and body["progress"] == 40
     assert body["error"] == {"code": code.value, "message": "it broke"}
     assert body["completed_at"] == int((CREATED + timedelta(seconds=9)).timestamp())
-    assert_answers(dialect.OpenAIVideo, body)
+    assert_answers(wire.OpenAIVideo, body)
 
 
 def test_a_failed_video_without_a_code():
-    body = dialect.video_object(job_in(JobStatus.FAILED))
+    body = wire.video_object(job_in(JobStatus.FAILED))
     assert body["error"] == {"code": "generation_failed", "message": "failed"}
-    assert_answers(dialect.OpenAIVideo, body)
+    assert_answers(wire.OpenAIVideo, body)
 
 
 def test_a_canceled_video_is_failed_with_code_canceled():
-    body = dialect.video_object(job_in(JobStatus.CANCELED))
+    body = wire.video_object(job_in(JobStatus.CANCELED))
     assert body["status"] == "failed"
     assert body["error"] == {"code": "canceled", "message": "the video was canceled before it was finished"}
-    assert_answers(dialect.OpenAIVideo, body)
+    assert_answers(wire.OpenAIVideo, body)
 
 
 def test_extension_fields_of_a_portrait_video_with_frames():
@@ -247,7 +248,7 @@ def test_extension_fields_of_a_portrait_video_with_frames():
         end_image="a2",
         person_generation="allow_all",
     )
-    body = dialect.video_object(job)
+    body = wire.video_object(job)
     assert {k: body[k] for k in ("size", "aspect_ratio", "resolution", "generate_audio")} == {
         "size": "720x1280",
         "aspect_ratio": "9:16",
@@ -256,36 +257,36 @@ def test_extension_fields_of_a_portrait_video_with_frames():
     }
     assert body["has_input_reference"] and body["has_last_frame"]
     assert (body["negative_prompt"], body["person_generation"]) == ("blur", "allow_all")
-    assert_answers(dialect.OpenAIVideo, body)
+    assert_answers(wire.OpenAIVideo, body)
 
 
 def test_video_list_pages():
     jobs = [job_in(JobStatus.QUEUED) for _ in range(3)]
     for i, job in enumerate(jobs):
         job.id = f"v{i}"
-    page = dialect.video_list(jobs, limit=2)
+    page = wire.video_list(jobs, limit=2)
     assert [v["id"] for v in page["data"]] == ["v0", "v1"]
     assert (page["object"], page["first_id"], page["last_id"], page["has_more"]) == ("list", "v0", "v1", True)
-    assert_answers(dialect.OpenAIVideoList, page)
-    last = dialect.video_list(jobs[2:], limit=2)
+    assert_answers(wire.OpenAIVideoList, page)
+    last = wire.video_list(jobs[2:], limit=2)
     assert (last["first_id"], last["last_id"], last["has_more"]) == ("v2", "v2", False)
 
 
 def test_an_empty_list():
-    page = dialect.video_list([], limit=20)
+    page = wire.video_list([], limit=20)
     assert page == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
-    assert_answers(dialect.OpenAIVideoList, page)
+    assert_answers(wire.OpenAIVideoList, page)
 
 
 def test_model_objects():
-    body = dialect.model_object("veo-3.1-lite")
+    body = wire.model_object("veo-3.1-lite")
     assert body == {"id": "veo-3.1-lite", "object": "model", "created": 0, "owned_by": "reelforge"}
-    assert_answers(dialect.OpenAIModel, body)
-    assert_answers(dialect.OpenAIModelList, {"object": "list", "data": [body]})
+    assert_answers(wire.OpenAIModel, body)
+    assert_answers(wire.OpenAIModelList, {"object": "list", "data": [body]})
 
 
 def test_deleted_object():
-    assert_answers(dialect.OpenAIVideoDeleted, {"id": "v1", "object": "video.deleted", "deleted": True})
+    assert_answers(wire.OpenAIVideoDeleted, {"id": "v1", "object": "video.deleted", "deleted": True})
 
 
 # errors ------------------------------------------------------------------------------------------
@@ -303,6 +304,6 @@ def test_deleted_object():
     ],
 )
 def test_render_error(status, field, code, kind):
-    body = dialect.render_error(status, "what went wrong", field, code)
+    body = wire.render_error(status, "what went wrong", field, code)
     assert body == {"error": {"message": "what went wrong", "type": kind, "param": field, "code": code}}
-    assert_answers(dialect.OpenAIError, body)
+    assert_answers(wire.OpenAIError, body)

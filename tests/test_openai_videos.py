@@ -2,7 +2,7 @@
 polling with `openai-poll-after-ms`, cursor-paged listing, delete, the three content variants,
 the extension fields, the models listing, and OpenAI-style errors that create nothing.
 
-Decisions asserted here (written down in api/dialects/openai_videos.py):
+Decisions asserted here (written down in api/dialects/openai/videos.py):
 - model ids are the catalog's (`sora-2` is refused); defaults come from the model (8 s, 1280x720);
 - unknown parameters are refused (`unknown_parameter`), as OpenAI does;
 - content of an unfinished video is 409 `video_not_ready`; `spritesheet` is a 5-column JPEG grid.

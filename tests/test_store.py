@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from reelforge.core.clock import now
-from reelforge.core.job import FailureCode, Job, JobStatus, Outcome
+from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus, Outcome
 from reelforge.core.request import GenerationRequest
 from reelforge.db.connect import migrate, open_database
 from reelforge.db.repository import Repository
@@ -50,9 +50,44 @@ def test_migrations_create_schema_in_wal_mode_and_are_idempotent(repo):
     tables = set(inspect(repo.database).get_table_names())
     assert {"jobs", "assets", "alembic_version"} <= tables
     with repo.database.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         if repo.database.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_migration_0003_keeps_old_rows_readable(tmp_path):
+    """Rows written before the typed job fields: `worker_id` becomes `lease_token`, and the
+    extras' old camelCase keys are renamed to JobExtras' fields."""
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(database, "0002")
+    old = {**_job_row(), "worker_id": "host-1-abc", "status": "running"}
+    old["extra"] = '{"dialect": "leonardo", "public": true, "motionStrength": 7, "model": "google/veo"}'
+    with database.begin() as conn:
+        columns = ", ".join(old)
+        conn.execute(text(f"INSERT INTO jobs ({columns}) VALUES ({', '.join(':' + k for k in old)})"), old)
+    migrate(database)
+    job = Repository(database).get_job(old["id"])
+    assert job.lease_token == "host-1-abc" and job.status is JobStatus.RUNNING
+    assert job.extras == JobExtras(
+        dialect="leonardo", public=True, motion_strength=7, requested_model="google/veo"
+    )
+    database.dispose()
+
+
+def _job_row() -> dict:
+    return {
+        "id": "00000000-0000-4000-8000-000000000009",
+        "owner": "o",
+        "model": "SVD",
+        "request": '{"model": "SVD", "prompt": "SVD motion"}',
+        "seed": 1,
+        "progress": 0,
+        "cost_usd": "0.1000",
+        "created_at": "2026-11-30 10:00:00",
+        "outputs": "[]",
+        "cancel_requested": False,
+        "attempts": 1,
+    }
 
 
 def test_round_trip_keeps_every_field(repo):

@@ -9,9 +9,12 @@ from fastapi.openapi.utils import get_openapi
 from reelforge import __version__
 from reelforge.api import health, media
 from reelforge.api.bodies import BodyLimit
-from reelforge.api.dialects import aimlapi, highway, openai_videos
+from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
-from reelforge.api.dialects.leonardo import svd, v1, v2, wire
+from reelforge.api.dialects.leonardo import svd, v1, v2
+from reelforge.api.dialects.leonardo import wire as leonardo
+from reelforge.api.dialects.openai import videos
+from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
@@ -34,16 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     renderers = ErrorRenderers()
-    renderers.register(wire.V1, wire.render_error)
-    renderers.register(wire.V2, wire.render_error)
+    renderers.register(leonardo.V1, leonardo.render_error)
+    renderers.register(leonardo.V2, leonardo.render_error)
     renderers.register(aimlapi.PREFIX, aimlapi.render_error)
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error)
     renderers.register(gemini.PREFIX, gemini.render_error)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error)
-    for prefix in openai_videos.PREFIXES:
-        renderers.register(prefix, openai_videos.render_error)
+    for prefix in videos.PREFIXES:
+        renderers.register(prefix, openai.render_error)
     install_error_handlers(app, renderers)
 
     app.include_router(v1.router)
@@ -53,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(highway.router)
     app.include_router(gemini.router)
     app.include_router(vertex.router)
-    app.include_router(openai_videos.router)
+    app.include_router(videos.router)
     app.include_router(media.router)
     app.include_router(health.router)
 

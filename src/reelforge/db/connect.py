@@ -31,13 +31,13 @@ def open_database(url: str) -> Engine:
     return engine
 
 
-def migrate(database: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (a no-op when it is already there).
-    On PostgreSQL an advisory lock serialises nodes that start at the same moment."""
+def migrate(database: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision (a no-op when it is already there), or to
+    `revision`. On PostgreSQL an advisory lock serialises nodes that start at the same moment."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with database.begin() as conn:
         if database.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
