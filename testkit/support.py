@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,3 +194,7 @@ def assert_halves(frame: np.ndarray, left, right, tol: float = 35) -> None:
     got_left, got_right = patch(w // 4), patch(3 * w // 4)
     assert np.abs(got_left - np.array(left)[[0, 2]]).max() < tol, got_left
     assert np.abs(got_right - np.array(right)[[0, 2]]).max() < tol, got_right
+
+
+# An id no job has: fixed, so that test ids built from it are the same in every pytest process.
+UNKNOWN_ID = uuid.UUID("0badc0de-0000-4000-8000-000000000000")

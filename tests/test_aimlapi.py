@@ -20,7 +20,7 @@ import pytest
 
 from testkit.bodies import MISSING, merged
 from testkit.images import gif_bytes
-from testkit.support import assert_halves, b64, client, download_mp4, make_image, probe_mp4
+from testkit.support import UNKNOWN_ID, assert_halves, b64, client, download_mp4, make_image, probe_mp4
 
 PATH = "/v2/video/generations"
 V1 = "/api/rest/v1"
@@ -351,7 +351,7 @@ def test_missing_key_is_401(anonymous, jobs):
             assert_aiml_error(anonymous.get(PATH, params={"generation_id": "x"}, headers=headers), 401)
 
 
-@pytest.mark.parametrize("unknown", [str(uuid.uuid4()), "not-a-uuid", "x" * 300, "1' OR '1'='1"])
+@pytest.mark.parametrize("unknown", [str(UNKNOWN_ID), "not-a-uuid", "x" * 300, "1' OR '1'='1"])
 def test_unknown_generation_is_404(api, unknown):
     assert_aiml_error(api.get(PATH, params={"generation_id": unknown}), 404, "not found")
 

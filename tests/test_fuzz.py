@@ -13,7 +13,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 import httpx  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
     not_a_server_error,
@@ -38,8 +38,7 @@ def fuzz_server(tmp_path_factory):
 
 DOCUMENT = create_app().openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
-creates = schema.include(method="POST")
-reads = schema.exclude(method="POST")
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
 def test_the_fuzzed_document_is_the_served_one(fuzz_server):
@@ -47,7 +46,7 @@ def test_the_fuzzed_document_is_the_served_one(fuzz_server):
 
 
 def test_every_create_endpoint_is_in_the_schema():
-    paths = {operation.path for operation in (r.ok() for r in creates.get_all_operations())}
+    paths = {operation.path for operation in OPERATIONS if operation.method.upper() == "POST"}
     expected = {
         "/api/rest/v1/generations-text-to-video",
         "/api/rest/v1/generations-image-to-video",
@@ -76,13 +75,14 @@ def _call(case, fuzz_server):
 FUZZ = dict(derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
-@creates.parametrize()
-@settings(max_examples=CREATE_EXAMPLES, **FUZZ)
-def test_creates_conform(case, fuzz_server):
-    _call(case, fuzz_server)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_operation_conforms(operation, fuzz_server):
+    """A plain parametrized test driving Hypothesis itself, so it runs the same under pytest-xdist."""
+    examples = CREATE_EXAMPLES if operation.method.upper() == "POST" else READ_EXAMPLES
 
+    @given(case=operation.as_strategy())
+    @settings(max_examples=examples, **FUZZ)
+    def conforms(case):
+        _call(case, fuzz_server)
 
-@reads.parametrize()
-@settings(max_examples=READ_EXAMPLES, **FUZZ)
-def test_reads_conform(case, fuzz_server):
-    _call(case, fuzz_server)
+    conforms()

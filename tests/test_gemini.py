@@ -16,7 +16,7 @@ import pytest
 
 from testkit.google import assert_google_error, b64_image, google_client, wait_done
 from testkit.native import nothing_created
-from testkit.support import probe_mp4
+from testkit.support import UNKNOWN_ID, probe_mp4
 
 MODEL = "veo-3.1-lite-generate-preview"
 PREDICT = f"/v1beta/models/{MODEL}:predictLongRunning"
@@ -240,8 +240,8 @@ def test_unknown_model_is_404_and_creates_nothing(server, api, key):
     [
         ("POST", PREDICT, {"instances": [{"prompt": "a"}]}),
         ("POST", PREDICT, {"instances": "not even valid"}),
-        ("GET", f"/v1beta/models/{MODEL}/operations/{uuid.uuid4()}", None),
-        ("GET", f"/v1beta/files/{uuid.uuid4().hex}v0:download?alt=media", None),
+        ("GET", f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}", None),
+        ("GET", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", None),
         ("GET", "/v1beta/models", None),
     ],
 )
@@ -254,11 +254,11 @@ def test_without_a_key_it_is_401(server, key, method, path, body):
 @pytest.mark.parametrize(
     "path",
     [
-        f"/v1beta/models/{MODEL}/operations/{uuid.uuid4()}",
+        f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}",
         f"/v1beta/models/{MODEL}/operations/not-a-uuid",
-        f"/v1beta/files/{uuid.uuid4().hex}v0:download?alt=media",
+        f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media",
         "/v1beta/files/nonsense:download?alt=media",
-        f"/v1beta/files/{uuid.uuid4().hex}v0",
+        f"/v1beta/files/{UNKNOWN_ID.hex}v0",
         "/v1beta/no/such/route",
     ],
 )

@@ -21,7 +21,16 @@ from novita_client.proto import V3TaskResponseStatus
 from reelforge.api.dialects import highway
 from testkit.bodies import MISSING, merged
 from testkit.images import gif_bytes
-from testkit.support import ServerProcess, assert_halves, b64, client, download_mp4, make_image, probe_mp4
+from testkit.support import (
+    UNKNOWN_ID,
+    ServerProcess,
+    assert_halves,
+    b64,
+    client,
+    download_mp4,
+    make_image,
+    probe_mp4,
+)
 
 A = "/v3/async"
 I2V, T2V, FLF = f"{A}/veo-3.1-lite-i2v", f"{A}/veo-3.1-lite-t2v", f"{A}/veo-3.1-lite-firstlastframe"
@@ -300,7 +309,7 @@ def test_missing_key_is_401(anonymous, jobs, route):
     assert_novita_error(resp, 401, "INVALID_API_KEY")
 
 
-@pytest.mark.parametrize("unknown", [str(uuid.uuid4()), "nope", "x" * 300])
+@pytest.mark.parametrize("unknown", [str(UNKNOWN_ID), "nope", "x" * 300])
 def test_unknown_task_is_404(api, unknown):
     assert_novita_error(api.get(RESULT, params={"task_id": unknown}), 404, "TASK_NOT_FOUND", "not found")
 

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from testkit.native import nothing_created
-from testkit.support import make_image, probe_mp4
+from testkit.support import UNKNOWN_ID, make_image, probe_mp4
 
 MODEL = "veo-3.1-lite"
 
@@ -328,9 +328,9 @@ def test_malformed_bodies_are_400(server, api, key, raw, content_type):
         ("POST", "/v1/videos", {"json": {"prompt": "a"}}),
         ("POST", "/v1/videos", {"content": b"{"}),
         ("GET", "/v1/videos", {}),
-        ("GET", f"/v1/videos/{uuid.uuid4()}", {}),
-        ("DELETE", f"/v1/videos/{uuid.uuid4()}", {}),
-        ("GET", f"/v1/videos/{uuid.uuid4()}/content", {}),
+        ("GET", f"/v1/videos/{UNKNOWN_ID}", {}),
+        ("DELETE", f"/v1/videos/{UNKNOWN_ID}", {}),
+        ("GET", f"/v1/videos/{UNKNOWN_ID}/content", {}),
         ("GET", "/v1/models", {}),
     ],
 )
@@ -340,7 +340,7 @@ def test_without_a_key_it_is_401(server, key, method, path, kwargs):
         assert_openai_error(resp, 401)
 
 
-@pytest.mark.parametrize("video_id", [str(uuid.uuid4()), "video_123", "x" * 300, "%00"])
+@pytest.mark.parametrize("video_id", [str(UNKNOWN_ID), "video_123", "x" * 300, "%00"])
 def test_unknown_ids_are_404(api, video_id):
     assert_openai_error(api.get(f"/v1/videos/{video_id}"), 404)
     assert_openai_error(api.delete(f"/v1/videos/{video_id}"), 404)
@@ -354,7 +354,7 @@ def test_unknown_ids_are_404(api, video_id):
         ({"limit": 101}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"order": "newest"}, "order"),
-        ({"after": str(uuid.uuid4())}, "after"),
+        ({"after": str(UNKNOWN_ID)}, "after"),
     ],
 )
 def test_bad_list_queries_are_400(api, params, param):

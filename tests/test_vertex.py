@@ -19,7 +19,7 @@ import pytest
 
 from testkit.google import assert_google_error, b64_image, google_client, wait_done
 from testkit.native import nothing_created
-from testkit.support import make_image, probe_mp4
+from testkit.support import UNKNOWN_ID, make_image, probe_mp4
 
 MODEL = "veo-3.1-lite-generate-001"
 SCOPE = "/v1/projects/my-project/locations/us-central1/publishers/google/models"
@@ -191,10 +191,10 @@ def test_bad_fetch_bodies_are_400(api, body):
 @pytest.mark.parametrize(
     "operation_name",
     [
-        f"projects/p/locations/l/publishers/google/models/{MODEL}/operations/{uuid.uuid4()}",
+        f"projects/p/locations/l/publishers/google/models/{MODEL}/operations/{UNKNOWN_ID}",
         f"projects/p/locations/l/publishers/google/models/{MODEL}/operations/not-an-id",
         "no-operations-here",
-        f"operations/{uuid.uuid4()}/more",
+        f"operations/{UNKNOWN_ID}/more",
     ],
 )
 def test_unknown_operations_are_404(api, operation_name):
@@ -212,7 +212,7 @@ def test_unknown_model_is_404_and_creates_nothing(server, api, key):
     [
         (PREDICT, {"instances": [{"prompt": "a"}]}),
         (PREDICT, {"instances": 7}),
-        (FETCH, {"operationName": f"x/operations/{uuid.uuid4()}"}),
+        (FETCH, {"operationName": f"x/operations/{UNKNOWN_ID}"}),
         (f"/v1beta1/publishers/google/models/{MODEL}:predictLongRunning", {"instances": [{"prompt": "a"}]}),
     ],
 )
