@@ -1,6 +1,7 @@
 """Shared fixtures: one live server for the session (real HTTP over loopback) and its clients, a key
-and a Leonardo-style job list of each module's own, a server that trusts loopback image URLs, and a
-local image host. Plain helpers live in the `testkit` package."""
+and a Leonardo-style job list of each module's own, a server that trusts loopback image URLs, a
+local image host, and for the server-free tests a local blob store and the media access on it. Plain
+helpers live in the `testkit` package."""
 
 import threading
 import uuid
@@ -8,9 +9,12 @@ import uuid
 import httpx
 import pytest
 
+from reelforge.blobs.local import LocalBlobs
+from reelforge.service.media import Media
 from testkit.imageserver import ImageServer
 from testkit.leonardo import Jobs, user_id_of
 from testkit.support import ServerProcess, client
+from testkit.wire import BASE
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +73,15 @@ def image_host():
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture
+def blobs(tmp_path) -> LocalBlobs:
+    """A blob store in the test's temporary folder, its URLs under testkit.wire.BASE."""
+    return LocalBlobs(tmp_path, BASE)
+
+
+@pytest.fixture
+def media(blobs) -> Media:
+    """The API's media access on `blobs`, for server-free mapping tests."""
+    return Media(blobs)

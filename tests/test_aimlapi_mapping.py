@@ -6,65 +6,33 @@ A response model must keep every key the mapping answers and add none (FastAPI s
 answer through it), so each check compares the model's dump with the mapping's output.
 """
 
-import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reelforge.api.dialects import aimlapi as dialect
 from reelforge.api.wire import client_fields
-from reelforge.blobs.local import LocalBlobs
 from reelforge.core.catalog import load_catalog
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import FailureCode, Job, JobStatus, Output
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
-from reelforge.service.media import Media
+from reelforge.core.job import FailureCode, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from testkit.jobs import make_job, make_output
+from testkit.wire import assert_answers
 
 CATALOG = load_catalog()
-OUTPUT = Output(
-    index=0,
-    seed=1,
-    video_key="outputs/j1/0.mp4",
-    poster_key="outputs/j1/0.jpg",
-    width=1280,
-    height=720,
-    frame_count=96,
-    fps=24,
-    has_audio=True,
-    video_bytes=1000,
-)
 
-
-def assert_answers(model: type[BaseModel], body: dict) -> None:
-    """`body` is valid for `model`, which keeps exactly its keys and values."""
-    assert model.model_validate(body).model_dump(mode="json") == json.loads(json.dumps(body))
-
-
-@pytest.fixture
-def media(tmp_path) -> Media:
-    return Media(LocalBlobs(tmp_path, "http://testserver"))
+job_in = partial(make_job, id="j1", seed=1, cost_usd=Decimal("0.2000"))
+OUTPUT = make_output(job_in(JobStatus.SUCCEEDED), 0, prefix="outputs/j1")
 
 
 def draft_of(**fields) -> Draft:
     body = dialect.AimlCreateBody.model_validate({"model": "veo-3.1-lite", "prompt": "p", **fields})
     with client_fields(dialect.CLIENT_FIELDS):
         return dialect.to_draft(CATALOG, body)
-
-
-def job_in(status: JobStatus, **kwargs) -> Job:
-    fields = {
-        "id": "j1",
-        "owner": "o",
-        "request": GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4),
-        "seed": 1,
-        "status": status,
-        "cost_usd": Decimal("0.2000"),
-        "created_at": datetime.now(),
-    }
-    return Job(**{**fields, **kwargs})
 
 
 # wire body -> Draft -------------------------------------------------------------------------------

@@ -10,85 +10,45 @@ exactly what a client reads, and `assert_answers` checks that the model keeps ex
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reelforge.api.app import create_app
 from reelforge.api.dialects.google import gemini, vertex, wire
 from reelforge.api.wire import client_fields
-from reelforge.blobs.local import LocalBlobs
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus, Output
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
-from reelforge.service.media import Media
+from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from testkit.jobs import CREATED, make_job
+from testkit.wire import BASE, assert_answers, wire_of
 
 JOB_ID = "0b6e3d2a-5f4c-4e1a-9d7b-2c8f1e0a3b4c"
 HEX = uuid.UUID(JOB_ID).hex
 MODEL = "veo-3.1-lite-generate-preview"
-BASE = "http://testserver"
-CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FINISHED = CREATED + timedelta(seconds=30)
 SCOPE = "projects/p/locations/l/"
 VERTEX_NAME = f"{SCOPE}publishers/google/models/veo-3.1-lite-generate-001/operations/{JOB_ID}"
 GEMINI_RESPONSE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
 VERTEX_RESPONSE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
 
-
-def wire_of(answer: BaseModel) -> dict:
-    """The JSON body FastAPI sends for an answer."""
-    return json.loads(json.dumps(answer.model_dump(mode="json", by_alias=True)))
-
-
-def assert_answers(model: type[BaseModel], body: dict) -> None:
-    """`body` is valid for `model`, which keeps exactly its keys and values."""
-    assert wire_of(model.model_validate(body)) == body
-
-
-@pytest.fixture
-def blobs(tmp_path) -> LocalBlobs:
-    return LocalBlobs(tmp_path, BASE)
-
-
-@pytest.fixture
-def media(blobs) -> Media:
-    return Media(blobs)
-
-
-def output(index: int) -> Output:
-    return Output(
-        index,
-        7 + index,
-        f"outputs/{JOB_ID}/1/{index}.mp4",
-        f"outputs/{JOB_ID}/1/{index}.jpg",
-        1280,
-        720,
-        96,
-        24,
-        True,
-        1000 + index,
-    )
-
-
-def job_in(status: JobStatus, **kwargs) -> Job:
-    fields = {
-        "id": JOB_ID,
-        "owner": "o",
-        "request": GenerationRequest(model=MODEL, prompt="p", duration=4, samples=2),
-        "seed": 7,
-        "status": status,
-        "cost_usd": Decimal("0.4000"),
-        "created_at": CREATED,
-        "extras": JobExtras(dialect="gemini"),
-    }
-    return Job(**{**fields, **kwargs})
+job_in = partial(
+    make_job,
+    id=JOB_ID,
+    seed=7,
+    request={"model": MODEL, "prompt": "p", "duration": 4, "samples": 2},
+    cost_usd=Decimal("0.4000"),
+    created_at=CREATED,
+    extras=JobExtras(dialect="gemini"),
+)
 
 
 def succeeded(**kwargs) -> Job:
-    return job_in(JobStatus.SUCCEEDED, finished_at=FINISHED, outputs=[output(0), output(1)], **kwargs)
+    return job_in(JobStatus.SUCCEEDED, finished_at=FINISHED, outputs=2, **kwargs)
 
 
 # predict body -> Draft ----------------------------------------------------------------------------
@@ -448,12 +408,13 @@ def test_a_canceled_vertex_operation_is_cancelled(media):
 
 def test_file_names_and_uris():
     job = succeeded()
-    assert gemini.file_name(job, output(1)) == f"{HEX}v1"
-    assert gemini.file_uri(BASE, job, output(1)) == f"{BASE}/v1beta/files/{HEX}v1:download?alt=media"
+    assert gemini.file_name(job, job.outputs[1]) == f"{HEX}v1"
+    assert gemini.file_uri(BASE, job, job.outputs[1]) == f"{BASE}/v1beta/files/{HEX}v1:download?alt=media"
 
 
 def test_file_metadata():
-    body = wire_of(gemini.file_resource(BASE, f"{HEX}v1", succeeded(), output(1)))
+    job = succeeded()
+    body = wire_of(gemini.file_resource(BASE, f"{HEX}v1", job, job.outputs[1]))
     assert body == {
         "name": f"files/{HEX}v1",
         "mimeType": "video/mp4",

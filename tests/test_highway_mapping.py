@@ -6,67 +6,37 @@ A response model must keep every key the mapping answers and add none (FastAPI s
 answer through it), so each check compares the model's dump with the mapping's output.
 """
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reelforge.api.dialects import highway as dialect
 from reelforge.api.wire import client_fields
-from reelforge.blobs.local import LocalBlobs
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus, Output
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
-from reelforge.service.media import Media
+from reelforge.core.job import FailureCode, JobExtras, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from testkit.jobs import CREATED, make_job
+from testkit.wire import assert_answers
 
-CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 STARTED = CREATED + timedelta(seconds=2)
 FINISHED = CREATED + timedelta(seconds=30)
 
-
-def assert_answers(model: type[BaseModel], body: dict) -> None:
-    """`body` is valid for `model`, which keeps exactly its keys and values."""
-    assert model.model_validate(body).model_dump(mode="json") == json.loads(json.dumps(body))
+job_in = partial(
+    make_job,
+    id="t1",
+    seed=7,
+    request={"model": "veo-3.1-lite", "prompt": "p", "duration": 4, "audio": False, "samples": 2},
+    cost_usd=Decimal("0.2000"),
+    created_at=CREATED,
+    extras=JobExtras(dialect="highway", task_type="VEO_3_1_LITE_T2V"),
+)
 
 
 def ms(value: datetime) -> str:
     return str(int(value.timestamp() * 1000))
-
-
-@pytest.fixture
-def media(tmp_path) -> Media:
-    return Media(LocalBlobs(tmp_path, "http://testserver"))
-
-
-def output(index: int) -> Output:
-    return Output(
-        index,
-        7 + index,
-        f"outputs/t1/1/{index}.mp4",
-        f"outputs/t1/1/{index}.jpg",
-        1280,
-        720,
-        96,
-        24,
-        False,
-        1000,
-    )
-
-
-def job_in(status: JobStatus, **kwargs) -> Job:
-    fields = {
-        "id": "t1",
-        "owner": "o",
-        "request": GenerationRequest(model="veo-3.1-lite", prompt="p", duration=4, audio=False, samples=2),
-        "seed": 7,
-        "status": status,
-        "cost_usd": Decimal("0.2000"),
-        "created_at": CREATED,
-        "extras": JobExtras(dialect="highway", task_type="VEO_3_1_LITE_T2V"),
-    }
-    return Job(**{**fields, **kwargs})
 
 
 # wire body -> Draft -------------------------------------------------------------------------------
@@ -223,13 +193,8 @@ def test_a_running_task_without_progress_has_no_estimate(media):
 
 
 def test_a_succeeded_task_lists_every_sample_in_order(media):
-    job = job_in(
-        JobStatus.SUCCEEDED,
-        started_at=STARTED,
-        finished_at=FINISHED,
-        progress=90,
-        outputs=[output(1), output(0)],
-    )
+    job = job_in(JobStatus.SUCCEEDED, started_at=STARTED, finished_at=FINISHED, progress=90, outputs=2)
+    job.outputs.reverse()  # stored out of order: the answer lists them by index
     body = dialect.task_result(media, job, FINISHED)
     assert body["task"] == {
         "task_id": "t1",

@@ -4,8 +4,8 @@ error body, each checked against the response model the route documents."""
 
 import json
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from pydantic import ValidationError
@@ -13,59 +13,26 @@ from pydantic import ValidationError
 from reelforge.api.auth import Caller
 from reelforge.api.dialects.leonardo import svd, v1, v2, wire
 from reelforge.api.wire import client_fields
-from reelforge.blobs.local import LocalBlobs
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import Asset, FailureCode, Job, JobExtras, JobStatus, Output
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
-from reelforge.service.media import Media
+from reelforge.core.job import Asset, FailureCode, JobExtras, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.uploads import UploadTarget
+from testkit.jobs import CREATED, make_job
+from testkit.wire import BASE
 
 JOB_ID = "0b7f6c1e-5d7a-4f7e-9a53-2c8d3f0a1b2c"
-CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-BASE = "http://testserver"
+REQUEST = {"model": "MOTION2", "prompt": "a cat", "width": 832, "height": 480, "duration": 5}
 
-
-@pytest.fixture
-def media(tmp_path) -> Media:
-    return Media(LocalBlobs(tmp_path, BASE))
-
-
-def make_job(
-    status: JobStatus = JobStatus.QUEUED,
-    outputs: int = 0,
-    extras: JobExtras | None = None,
-    failure: FailureCode | None = None,
-    **request,
-) -> Job:
-    fields = {"model": "MOTION2", "prompt": "a cat", "width": 832, "height": 480, "duration": 5} | request
-    req = GenerationRequest(**fields)
-    return Job(
-        id=JOB_ID,
-        owner="owner-1",
-        request=req,
-        seed=1234,
-        status=status,
-        cost_usd=Decimal("0.4000"),
-        created_at=CREATED,
-        error_code=failure,
-        error_message="it broke" if failure else None,
-        outputs=[
-            Output(
-                index=i,
-                seed=1234 + i,
-                video_key=f"outputs/{JOB_ID}/1/{i}.mp4",
-                poster_key=f"outputs/{JOB_ID}/1/{i}.jpg",
-                width=req.width,
-                height=req.height,
-                frame_count=req.frame_count,
-                fps=req.fps,
-                has_audio=req.audio,
-                video_bytes=1000,
-            )
-            for i in range(outputs)
-        ],
-        extras=extras or JobExtras(dialect="leonardo"),
-    )
+job_in = partial(
+    make_job,
+    id=JOB_ID,
+    owner="owner-1",
+    seed=1234,
+    request=REQUEST,
+    cost_usd=Decimal("0.4000"),
+    created_at=CREATED,
+    extras=JobExtras(dialect="leonardo"),
+)
 
 
 def invalid(call, *args) -> InvalidRequest:
@@ -356,18 +323,20 @@ def dumped(model) -> dict:
     [(JobStatus.QUEUED, "PENDING"), (JobStatus.RUNNING, "PENDING"), (JobStatus.CANCELED, "FAILED")],
 )
 def test_unfinished_and_canceled_generations(media, status, word):
-    generation = dumped(wire.generation(media, make_job(status)))
+    generation = dumped(wire.generation(media, job_in(status)))
     assert generation == expected_generation(word, [])
 
 
 def test_succeeded_generation(media):
-    generation = dumped(wire.generation(media, make_job(JobStatus.SUCCEEDED, outputs=2)))
+    generation = dumped(wire.generation(media, job_in(JobStatus.SUCCEEDED, outputs=2)))
     assert generation == expected_generation("COMPLETE", [expected_image(0), expected_image(1)])
 
 
 @pytest.mark.parametrize("failure", list(FailureCode))
 def test_failed_generation_reads_failed_whatever_the_reason(media, failure):
-    generation = dumped(wire.generation(media, make_job(JobStatus.FAILED, failure=failure)))
+    generation = dumped(
+        wire.generation(media, job_in(JobStatus.FAILED, error_code=failure, error_message="it broke"))
+    )
     assert generation == expected_generation("FAILED", [])
 
 
@@ -376,14 +345,12 @@ def test_every_status_has_a_word():
 
 
 def test_image_to_video_generation_with_motion_strength(media):
-    job = make_job(
+    job = job_in(
         JobStatus.SUCCEEDED,
         outputs=1,
         extras=JobExtras(dialect="leonardo", public=True, motion_strength=3),
-        model="SVD",
-        prompt="SVD motion",
-        negative_prompt="blur",
-        start_image="asset-1",
+        request=REQUEST
+        | {"model": "SVD", "prompt": "SVD motion", "negative_prompt": "blur", "start_image": "asset-1"},
     )
     assert dumped(wire.generation(media, job)) == expected_generation(
         "COMPLETE",
@@ -397,7 +364,7 @@ def test_image_to_video_generation_with_motion_strength(media):
 
 @pytest.mark.parametrize("status", list(JobStatus))
 def test_generation_answers_validate(media, status):
-    job = make_job(status, outputs=1 if status is JobStatus.SUCCEEDED else 0)
+    job = job_in(status, outputs=1 if status is JobStatus.SUCCEEDED else 0)
     generation = dumped(wire.generation(media, job))
     assert dumped(wire.LeonardoGeneration.model_validate(generation)) == generation
     for body in ({"generations_by_pk": generation}, {"generations_by_pk": None}):
@@ -407,7 +374,7 @@ def test_generation_answers_validate(media, status):
 
 
 def test_generation_model_takes_no_other_keys(media):
-    generation = dumped(wire.generation(media, make_job())) | {"error": "no such field"}
+    generation = dumped(wire.generation(media, job_in())) | {"error": "no such field"}
     with pytest.raises(ValidationError):
         wire.LeonardoGeneration.model_validate(generation)
 
@@ -416,7 +383,7 @@ def test_generation_model_takes_no_other_keys(media):
 
 
 def test_created_answers():
-    job = make_job()
+    job = job_in()
     cost = {"amount": "0.4000", "unit": "DOLLARS"}
     v1_job = {"generationId": JOB_ID, "apiCreditCost": None, "cost": cost}
     assert dumped(v1.created(job)) == v1_job

@@ -5,26 +5,20 @@ A response model must keep every key the mapping answers and add none (FastAPI s
 answer through it), so each check compares the model's dump with the mapping's output.
 """
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reelforge.api.dialects.openai import body as request_body
 from reelforge.api.dialects.openai import wire
 from reelforge.api.wire import client_fields
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import FailureCode, Job, JobStatus, Output
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation
-
-CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-def assert_answers(model: type[BaseModel], body: dict) -> None:
-    """`body` is valid for `model`, which keeps exactly its keys and values."""
-    assert model.model_validate(body).model_dump(mode="json") == json.loads(json.dumps(body))
+from reelforge.core.job import FailureCode, Job, JobStatus
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from testkit.jobs import CREATED, make_job
+from testkit.wire import assert_answers
 
 
 def draft_of(fields: dict, files: dict[str, bytes] | None = None) -> Draft:
@@ -44,25 +38,20 @@ def refusal(fields: dict, files: dict[str, bytes] | None = None) -> InvalidReque
 
 
 def job_in(status: JobStatus, **request) -> Job:
-    fields = {"model": "veo-3.1-lite", "prompt": "a red ball", "duration": 4, **request}
-    job = Job(
+    job = make_job(
+        status,
         id="v1",
-        owner="o",
-        request=GenerationRequest(**fields),
         seed=7,
-        status=status,
+        request={"model": "veo-3.1-lite", "prompt": "a red ball", "duration": 4, **request},
         cost_usd=Decimal("0.2000"),
         created_at=CREATED,
+        outputs=1 if status is JobStatus.SUCCEEDED else 0,
     )
     if status is not JobStatus.QUEUED:
         job.started_at = CREATED + timedelta(seconds=1)
         job.progress = 40
     if status.is_terminal:
         job.finished_at = CREATED + timedelta(seconds=9)
-    if status is JobStatus.SUCCEEDED:
-        job.outputs = [
-            Output(0, 7, "outputs/v1/1/0.mp4", "outputs/v1/1/0.jpg", 1280, 720, 96, 24, True, 1000)
-        ]
     return job
 
 
