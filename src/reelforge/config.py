@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
-    media_url_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600, description="presigned URL lifetime, s")
+    media_url_ttl: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="lifetime of signed media URLs (local or S3), s"
+    )
     catalog_path: Path | None = Field(
         default=None, description="JSON model catalog replacing the built-in one"
     )
@@ -50,9 +52,20 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20, description="runs of one job before it fails for good")
     reconcile_interval: float = Field(default=10.0, gt=0, description="seconds between queue reconciliations")
     secret_key: str | None = Field(
-        default=None, description="signs upload tokens; set the same value on every API node"
+        default=None, description="signs upload tokens and media URLs; set the same value on every API node"
     )
     poll_after_ms: int = Field(default=1000, ge=0, description="polling pace suggested to clients")
+    auth: Literal["keys", "open"] = Field(
+        default="keys",
+        description="keys: only issued API keys work; open: any key is its own user (loopback only)",
+    )
+    create_rpm: int = Field(
+        default=600, ge=1, description="creates per minute per key, unless the key sets its own (--rpm)"
+    )
+    read_rpm: int = Field(default=3000, ge=1, description="reads (polls, downloads) per minute per key")
+    retention_days: int | None = Field(
+        default=None, ge=1, description="delete jobs and their media older than this many days (off: None)"
+    )
     image_fetch_allowlist: str = Field(
         default="",
         description="comma-separated hosts (or .domains) and IPs/CIDRs that image URLs may be fetched "

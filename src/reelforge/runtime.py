@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 from reelforge.blobs import BlobStore, open_blobs
 from reelforge.config import Settings
 from reelforge.core.catalog import Catalog, load_catalog
+from reelforge.db.accounts import AccountStore
 from reelforge.db.connect import migrate, open_database
 from reelforge.db.repository import Repository
 from reelforge.engines.registry import Engines, check_catalog
 from reelforge.queue.inprocess import InProcessQueue
+from reelforge.service.accounts import Accounts
 from reelforge.service.jobs import JobService
 from reelforge.worker.reconcile import reconcile, reconcile_forever
 from reelforge.worker.run import Worker
@@ -108,6 +110,7 @@ def build_runtime(settings: Settings) -> Runtime:
         enqueue=queue.enqueue,
         base_url=settings.base_url,
         secret=_secret(settings),
+        accounts=Accounts(AccountStore(database)),
         image_fetch_allowlist=settings.image_fetch_allowlist,
     )
     return Runtime(settings, repo, blobs, engines, service, worker, queue)

@@ -1,6 +1,8 @@
-"""Who is calling. Every dialect resolves its caller through `get_caller`, so API keys and per-key
-isolation change here only. For now any key is accepted; each distinct key is its own user (a
-stable id derived from the key), so jobs are already scoped per key.
+"""Who is calling. Every dialect resolves its caller through `get_caller`, so API keys and
+isolation change here only. With `REELFORGE_AUTH=keys` (the default) only issued, unrevoked keys
+work and the caller is the key's account (service/accounts.py); with `open` (local development on
+loopback only) any key is accepted and each distinct key is its own user (a stable id derived
+from the key).
 
 The key is read, in this order, from `Authorization: Bearer <key>` (Leonardo, AI/ML API,
 HighwayAPI, OpenAI, Vertex AI's OAuth token), the `x-goog-api-key` header (Gemini API, Vertex AI
@@ -9,20 +11,15 @@ route, so one key names the same user whichever dialect it arrives through.
 """
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
+from reelforge.core.accounts import Caller
 from reelforge.core.errors import Unauthorized
 
 _KEY_NAMESPACE = uuid.UUID("6f1c1b1e-7d4e-4c55-9a0e-2f1f3c5a9e10")
-
-
-@dataclass(frozen=True)
-class Caller:
-    id: str
-    name: str
 
 
 def _key_from(request: Request) -> str | None:
@@ -36,19 +33,41 @@ def _key_from(request: Request) -> str | None:
     return None
 
 
-def resolve_caller(request: Request) -> Caller:
+def _open_mode(request: Request) -> bool:
+    return request.app.state.runtime.settings.auth == "open"
+
+
+def _key(request: Request) -> str:
     key = _key_from(request)
     if key is None:
         raise Unauthorized(
             "missing or malformed API key: send 'Authorization: Bearer <key>' or 'x-goog-api-key: <key>'"
         )
+    return key
+
+
+def _open_caller(key: str) -> Caller:
     user_id = str(uuid.uuid5(_KEY_NAMESPACE, key))
-    return Caller(id=user_id, name=f"user-{user_id[:8]}")
+    return Caller(id=user_id, key_id=f"open-{user_id}", name=f"user-{user_id[:8]}")
+
+
+def resolve_caller(request: Request) -> Caller:
+    """The caller of a request (this may query the database: call it off the event loop)."""
+    key = _key(request)
+    if _open_mode(request):
+        return _open_caller(key)
+    return request.app.state.runtime.service.accounts.authenticate(key)
 
 
 async def get_caller(request: Request) -> Caller:
-    """The dependency: async because it never blocks, so it costs no threadpool hop."""
-    return resolve_caller(request)
+    """The dependency. In open mode it never blocks, so it costs no threadpool hop; with keys it
+    looks the key up in a worker thread."""
+    if _open_mode(request):
+        caller = _open_caller(_key(request))
+    else:
+        caller = await run_in_threadpool(resolve_caller, request)
+    request.state.caller = caller
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

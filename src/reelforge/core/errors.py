@@ -4,7 +4,10 @@ ReelforgeError
  ├── InvalidRequest   the request breaks a documented rule (HTTP 400 in every dialect)
  ├── NotFound         an id that does not exist for this caller (HTTP 404 or the dialect's null)
  ├── Conflict         the action does not fit the object's state (e.g. an upload used twice)
- └── Unauthorized     no usable API key (HTTP 401)
+ ├── Unauthorized     no usable API key (HTTP 401)
+ ├── Forbidden        a valid key that may not do this (HTTP 403: admin routes, expired media URLs)
+ ├── InsufficientCredits  the account's balance does not cover the job (status per dialect)
+ └── TooManyRequests  over a rate or concurrency limit (HTTP 429 with Retry-After)
 
 `first_error` is the one place a pydantic ValidationError becomes a field and a message.
 """
@@ -38,6 +41,22 @@ class Conflict(ReelforgeError):
 
 class Unauthorized(ReelforgeError):
     code = "unauthorized"
+
+
+class Forbidden(ReelforgeError):
+    code = "forbidden"
+
+
+class InsufficientCredits(ReelforgeError):
+    code = "insufficient_credits"
+
+
+class TooManyRequests(ReelforgeError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, field: str | None = None):
+        super().__init__(message, field)
+        self.retry_after = retry_after  # seconds until a retry can succeed
 
 
 class _Errors(Protocol):

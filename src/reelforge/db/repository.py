@@ -2,19 +2,33 @@
 
 State changes are conditional updates (`WHERE status = ...`), so two workers or a worker and a
 cancel racing on the same job cannot both win; callers learn from the return value who did.
+
+Credits move in the same transactions: adding a job reserves its price from the owner's balance
+(a conditional update that also serialises concurrent creates of one account, on SQLite and on
+PostgreSQL), and the transition that ends a job settles the reservation: charged on success,
+released on failure, cancel or delete, exactly once (`billing` goes reserved -> charged | released).
 """
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, func, select, tuple_, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, case, delete, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from reelforge.core.clock import aware as _aware
 from reelforge.core.clock import now
+from reelforge.core.errors import InsufficientCredits, TooManyRequests
 from reelforge.core.job import Asset, FailureCode, Job, JobExtras, JobStatus, Outcome, Output
 from reelforge.core.request import GenerationRequest
-from reelforge.db.tables import AssetRow, JobRow
+from reelforge.db.tables import AccountRow, AssetRow, JobRow
+
+E4 = 10_000  # balances and prices are kept in ten-thousandths of a USD, the precision of list prices
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+RETRY_AFTER_BUSY = 10  # seconds a client is told to wait when its account is at its concurrency limit
+
+
+def _e4(usd: Decimal) -> int:
+    return int((usd * E4).to_integral_value())
 
 
 def _job(row: JobRow) -> Job:
@@ -68,7 +82,11 @@ class Repository:
     # jobs ---------------------------------------------------------------------------------------
 
     def add_job(self, job: Job) -> None:
+        """Record a queued job, reserving its price from the owner's balance and holding the
+        owner's concurrency limit; InsufficientCredits or TooManyRequests (nothing recorded) if not.
+        Owners without an account row (open mode) have neither."""
         with self._tx() as s:
+            billing = self._reserve(s, job.owner, _e4(job.cost_usd))
             s.add(
                 JobRow(
                     id=job.id,
@@ -85,7 +103,60 @@ class Repository:
                     attempts=0,
                     extra=job.extras.to_dict(),
                     enqueued_at=job.created_at,
+                    billing=billing,
                 )
+            )
+
+    def _reserve(self, s: Session, owner: str, cost_e4: int) -> str:
+        """Take `cost_e4` from the owner's balance and check its concurrency, in the caller's
+        transaction; returns the billing state the job starts in. The update comes first: it
+        locks the account row (PostgreSQL) or the database (SQLite) until the job is recorded."""
+        balance = AccountRow.balance_e4
+        taken = s.execute(
+            update(AccountRow)
+            .where(AccountRow.id == owner, or_(balance.is_(None), balance >= cost_e4))
+            .values(balance_e4=case((balance.is_(None), None), else_=balance - cost_e4))
+        ).rowcount
+        account = s.get(AccountRow, owner, populate_existing=True)
+        if account is None:
+            return "none"
+        if not taken:
+            raise InsufficientCredits(
+                f"the balance (${Decimal(account.balance_e4) / E4:.4f}) does not cover this job "
+                f"(${Decimal(cost_e4) / E4:.4f})"
+            )
+        if account.concurrency is not None:
+            active = s.scalar(
+                select(func.count())
+                .select_from(JobRow)
+                .where(JobRow.owner == owner, JobRow.status.in_(ACTIVE))
+            )
+            if active >= account.concurrency:
+                raise TooManyRequests(
+                    f"this account may have {account.concurrency} jobs queued or running at once",
+                    RETRY_AFTER_BUSY,
+                )
+        return "none" if account.balance_e4 is None else "reserved"
+
+    def _settle(self, s: Session, job_id: str) -> None:
+        """Charge or release the reservation of a job that has just ended (or is being deleted),
+        once: only a job still `reserved` moves, and a release credits its price back."""
+        row = s.execute(
+            select(JobRow.owner, JobRow.status, JobRow.cost_usd).where(JobRow.id == job_id)
+        ).first()
+        if row is None:
+            return
+        charged = row.status == JobStatus.SUCCEEDED.value
+        moved = s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.billing == "reserved")
+            .values(billing="charged" if charged else "released")
+        ).rowcount
+        if moved and not charged:
+            s.execute(
+                update(AccountRow)
+                .where(AccountRow.id == row.owner, AccountRow.balance_e4.is_not(None))
+                .values(balance_e4=AccountRow.balance_e4 + _e4(Decimal(row.cost_usd)))
             )
 
     def get_job(self, job_id: str) -> Job | None:
@@ -121,15 +192,24 @@ class Repository:
             return s.scalar(select(func.count()).select_from(JobRow).where(JobRow.status == status.value))
 
     def claim(self, token: str, only: str | None = None) -> str | None:
-        """Lease the oldest queued job (or just `only`) to the run identified by `token`: it becomes
-        running and only that token may report progress or finish it. Returns the job id, or None
-        if there is nothing to claim or another run won the race for `only`."""
+        """Lease the next queued job (or just `only`) to the run identified by `token`: it becomes
+        running and only that token may report progress or finish it. Owners take turns: the next
+        job is the oldest of the owner with the fewest jobs running, so one owner's burst cannot
+        starve another. Returns the job id, or None if there is nothing to claim or another run
+        won the race for `only`."""
+        running = aliased(JobRow)
+        owner_running = (
+            select(func.count())
+            .where(running.owner == JobRow.owner, running.status == JobStatus.RUNNING.value)
+            .scalar_subquery()
+        )
         while True:
             with self._tx() as s:
                 query = select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value)
                 if only is not None:
                     query = query.where(JobRow.id == only)
-                job_id = s.scalar(query.order_by(JobRow.created_at, JobRow.id).limit(1))
+                order = (owner_running, JobRow.created_at, JobRow.id)
+                job_id = s.scalar(query.order_by(*order).limit(1))
                 if job_id is None:
                     return None
                 at = now()
@@ -191,18 +271,21 @@ class Repository:
         if outcome.failure:
             values.update(error_code=outcome.failure.value, error_message=outcome.message)
         with self._tx() as s:
-            return bool(
-                s.execute(update(JobRow).where(*self._leased(job_id, token)).values(**values)).rowcount
-            )
+            finished = s.execute(update(JobRow).where(*self._leased(job_id, token)).values(**values)).rowcount
+            if finished:
+                self._settle(s, job_id)
+            return bool(finished)
 
     def request_cancel(self, job_id: str) -> JobStatus | None:
         """Cancel a queued job at once; flag a running one so its worker stops. Returns the status after."""
         with self._tx() as s:
-            s.execute(
+            canceled = s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
                 .values(status=JobStatus.CANCELED.value, finished_at=now())
-            )
+            ).rowcount
+            if canceled:
+                self._settle(s, job_id)
             s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
@@ -242,6 +325,8 @@ class Repository:
                     target = requeued
                 if s.execute(where.values(**values)).rowcount:
                     target.append(job_id)
+                    if target is failed:
+                        self._settle(s, job_id)
         return requeued, failed
 
     def unpublished(self, published_before: datetime, limit: int = 500) -> list[str]:
@@ -261,7 +346,14 @@ class Repository:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(enqueued_at=now()))
 
     def delete_job(self, job_id: str) -> bool:
+        """Delete a job's row; a reservation it still holds is released first."""
         with self._tx() as s:
+            s.execute(  # a deleted job never succeeds: it settles as a release
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status != JobStatus.SUCCEEDED.value)
+                .values(status=JobStatus.CANCELED.value)
+            )
+            self._settle(s, job_id)
             return bool(s.execute(delete(JobRow).where(JobRow.id == job_id)).rowcount)
 
     # assets -------------------------------------------------------------------------------------

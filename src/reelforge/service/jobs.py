@@ -1,6 +1,6 @@
 """JobService: the one entry point dialects, the CLI and tests use to submit, read, cancel and
-delete jobs, take uploads (`uploads`) and reach stored media (`media`). Every lookup is scoped to
-the calling owner; None as owner means the operator (CLI), who sees every job.
+delete jobs, take uploads (`uploads`), reach stored media (`media`) and manage keys (`accounts`).
+Every lookup is scoped to the calling owner; None as owner means the operator, who sees every job.
 """
 
 from collections.abc import Callable
@@ -11,6 +11,7 @@ from reelforge.core.errors import NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import Draft
 from reelforge.db.repository import Repository
+from reelforge.service.accounts import Accounts
 from reelforge.service.media import Media
 from reelforge.service.submissions import Submissions
 from reelforge.service.uploads import Uploads
@@ -25,12 +26,14 @@ class JobService:
         enqueue: Callable[[str], None],
         base_url: str,
         secret: bytes,
+        accounts: Accounts,
         image_fetch_allowlist: str = "",
     ):
         self._repo = repo
         self._blobs = blobs
         self.catalog = catalog  # read-only: dialects list models and map their names onto it
         self.base_url = base_url
+        self.accounts = accounts
         self.uploads = Uploads(repo, blobs, base_url, secret)
         self.media = Media(blobs)
         self._submissions = Submissions(repo, self.uploads, catalog, enqueue, image_fetch_allowlist)
