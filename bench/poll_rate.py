@@ -2,7 +2,8 @@
 
     python bench/poll_rate.py [--requests 3000] [--concurrency 8] [--rounds 3]
 
-Starts a reelforge server (`python -m reelforge serve`, one render worker, a temporary data dir)
+Starts a reelforge server (`python -m reelforge serve`, one render worker, a temporary data dir,
+an API key issued on its database, the per-key read limit lifted so that no poll is refused)
 and a bare FastAPI app under uvicorn (one sync GET endpoint returning a static copy of the very
 JSON reelforge answers, so payload sizes are identical), both as subprocesses on loopback, both
 run with `uvicorn.run(..., log_level="info")` as reelforge's CLI does (access log on, written to a
@@ -192,7 +193,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
         tmp_dir = Path(tmp)
         (tmp_dir / "reelforge").mkdir()
-        reelforge = ServerProcess(tmp_dir / "reelforge" / "data", workers=1)
+        # Every measured GET is a read of one key: lift the per-key read limit out of the way.
+        env = {"REELFORGE_READ_RPM": str(10**9)}
+        reelforge = ServerProcess(tmp_dir / "reelforge" / "data", workers=1, env=env)
         bare = None
         try:
             reelforge.start()

@@ -10,7 +10,12 @@ from testkit.support import make_image
 
 
 def google_client(server, key: str | None = None, header: str = "x-goog-api-key") -> httpx.Client:
-    headers = {header: key if header == "x-goog-api-key" else f"Bearer {key}"} if key else {}
+    """A client sending the key of the account named `key` (server.key) in `header` (a Bearer token in
+    `authorization`, as Vertex AI's OAuth token); with no name, no key at all."""
+    headers = {}
+    if key:
+        secret = server.key(key)
+        headers[header] = secret if header == "x-goog-api-key" else f"Bearer {secret}"
     return httpx.Client(base_url=server.url, headers=headers, timeout=60)
 
 

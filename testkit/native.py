@@ -3,12 +3,13 @@ created nothing (any dialect's jobs show in the native list)."""
 
 from contextlib import contextmanager
 
-import httpx
+from testkit.support import client
 
 
 def job_ids(server, key: str) -> list[str]:
-    """Every job of a key, read through the native list (any dialect's jobs show there)."""
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as c:
+    """Every job of the account named `key` (server.key), read through the native list (any
+    dialect's jobs show there)."""
+    with client(server, key) as c:
         return [v["id"] for v in c.get("/v1/videos", params={"limit": 100}).json()["data"]]
 
 

@@ -1,5 +1,5 @@
-"""A real reelforge server in a subprocess, its clients and Leonardo pollers, an image maker and an
-MP4 prober (PyAV)."""
+"""A real reelforge server in a subprocess, the API keys issued on its database, its clients and
+Leonardo pollers, an image maker and an MP4 prober (PyAV)."""
 
 import base64
 import io
@@ -9,8 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,16 @@ import av
 import httpx
 import numpy as np
 from PIL import Image
+
+from reelforge.config import Settings
+from reelforge.runtime import build_runtime
+from reelforge.service.accounts import Accounts
+
+# A well-formed key (`rf_` + 43 characters) that no database has issued. Fixed, like UNKNOWN_ID.
+UNKNOWN_KEY = "rf_" + "neverIssued".ljust(43, "0")
+
+_issued: dict[tuple[str, str], str] = {}  # (database URL, name) -> key: one account per name and database
+_issuing = threading.Lock()
 
 
 def free_port() -> int:
@@ -94,9 +107,41 @@ class ServerProcess:
     def stop(self) -> None:
         stop_process(self.proc)
 
+    def settings(self) -> Settings:
+        """The server's settings (its data dir and REELFORGE_* environment) for an operator's process
+        beside it that renders nothing."""
+        env = {
+            k.removeprefix("REELFORGE_").lower(): v for k, v in self.env.items() if k.startswith("REELFORGE_")
+        }
+        return Settings(**{**env, "data_dir": self.data_dir, "workers": 0, "queue": "inprocess"})
+
+    @contextmanager
+    def accounts(self) -> Iterator[Accounts]:
+        """The accounts and keys of the server's database, as `reelforge keys` works on them: issue,
+        revoke, update (SQLite in WAL mode and PostgreSQL both allow this next to the running server)."""
+        runtime = build_runtime(self.settings())
+        try:
+            yield runtime.service.accounts
+        finally:
+            runtime.stop()
+
+    def key(self, name: str) -> str:
+        """The API key of the account named `name`: issued on the server's database for a new account
+        the first time the name is asked for, the same key afterwards, also on every other server
+        sharing the database (API nodes of a cluster, a restarted server)."""
+        with _issuing:
+            issued = (self.settings().db_url, name)
+            if issued not in _issued:
+                with self.accounts() as accounts:
+                    _issued[issued] = accounts.issue(name).key
+            return _issued[issued]
+
 
 def client(server: ServerProcess, key: str = "test-key", timeout: float = 30) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+    """A client sending the key of the account named `key` (server.key) as a Bearer token."""
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.key(key)}"}, timeout=timeout
+    )
 
 
 def wait_for_generation(http: httpx.Client, generation_id: str, timeout: float = 120) -> dict:

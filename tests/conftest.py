@@ -1,7 +1,10 @@
-"""Shared fixtures: one live server for the session (real HTTP over loopback) and its clients, a key
-and a Leonardo-style job list of each module's own, a server that trusts loopback image URLs, a
-local image host, and for the server-free tests a local blob store and the media access on it. Plain
-helpers live in the `testkit` package."""
+"""Shared fixtures: one live server for the session (real HTTP over loopback) and its clients, an
+account (its issued key) and a Leonardo-style job list of each module's own, a revoked key, a
+server that trusts loopback image URLs, a local image host, and for the server-free tests a local
+blob store and the media access on it. Plain helpers live in the `testkit` package.
+
+Keys are issued on the server's database (`ServerProcess.key(name)`): tests name accounts, and
+`client`, `google_client` and `testkit.native` send the named account's key."""
 
 import threading
 import uuid
@@ -13,8 +16,8 @@ from reelforge.blobs.local import LocalBlobs
 from reelforge.service.media import Media
 from testkit.imageserver import ImageServer
 from testkit.leonardo import Jobs, user_id_of
-from testkit.support import ServerProcess, client
-from testkit.wire import BASE
+from testkit.support import UNKNOWN_KEY, ServerProcess, client
+from testkit.wire import BASE, MEDIA_SECRET, MEDIA_URL_TTL
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +42,30 @@ def anonymous(server):
 
 @pytest.fixture(scope="module")
 def key(request) -> str:
-    """An API key of the module's own (named after it), so its listings hold only what it creates."""
+    """The name of an account of the module's own (named after it), so its listings hold only what
+    it creates; `server.key(key)` is the account's API key."""
     return f"{request.module.__name__.rsplit('.', 1)[-1].removeprefix('test_')}-{uuid.uuid4()}"
+
+
+@pytest.fixture(scope="session")
+def revoked_key(server) -> str:
+    """A key issued on the server's database and revoked since."""
+    with server.accounts() as accounts:
+        key = accounts.issue("revoked").key
+        accounts.revoke(key)
+    return key
+
+
+@pytest.fixture(params=["unknown", "revoked"])
+def refused_key(request, revoked_key) -> str:
+    """A well-formed key the server refuses with 401: one never issued, or a revoked one."""
+    return UNKNOWN_KEY if request.param == "unknown" else revoked_key
 
 
 @pytest.fixture(scope="module")
 def api(server, key):
-    """A client sending the module's key as a Bearer token (the Google dialect modules override it)."""
+    """A client sending the module account's key as a Bearer token (the Google dialect modules
+    override it)."""
     with client(server, key=key, timeout=60) as c:
         yield c
 
@@ -77,8 +97,8 @@ def image_host():
 
 @pytest.fixture
 def blobs(tmp_path) -> LocalBlobs:
-    """A blob store in the test's temporary folder, its URLs under testkit.wire.BASE."""
-    return LocalBlobs(tmp_path, BASE)
+    """A blob store in the test's temporary folder, its signed URLs under testkit.wire.BASE."""
+    return LocalBlobs(tmp_path, BASE, MEDIA_SECRET, MEDIA_URL_TTL)
 
 
 @pytest.fixture

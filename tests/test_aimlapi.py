@@ -20,7 +20,15 @@ import pytest
 
 from testkit.bodies import MISSING, merged
 from testkit.images import gif_bytes
-from testkit.support import UNKNOWN_ID, assert_halves, b64, client, download_mp4, make_image, probe_mp4
+from testkit.support import (
+    UNKNOWN_ID,
+    assert_halves,
+    b64,
+    client,
+    download_mp4,
+    make_image,
+    probe_mp4,
+)
 
 PATH = "/v2/video/generations"
 V1 = "/api/rest/v1"
@@ -94,7 +102,9 @@ def test_spec_sample_replayed_verbatim(api):
 
 @pytest.fixture(scope="module")
 def sdk(server):
-    return aimlapi.AIMLAPI(api_key=f"aimlapi-sdk-{uuid.uuid4()}", base_url=server.url, max_retries=0)
+    return aimlapi.AIMLAPI(
+        api_key=server.key(f"aimlapi-sdk-{uuid.uuid4()}"), base_url=server.url, max_retries=0
+    )
 
 
 def test_official_sdk_create_poll_download_mp4(sdk):
@@ -343,9 +353,14 @@ def test_refused_image_leaves_no_stored_asset(api, jobs, server):
     assert after == before
 
 
-def test_missing_key_is_401(anonymous, jobs):
+def test_missing_unknown_or_revoked_key_is_401(anonymous, jobs, refused_key):
     with jobs.unchanged():
-        for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Basic dXNlcjpwYXNz"},
+            {"Authorization": f"Bearer {refused_key}"},
+        ):
             assert_aiml_error(anonymous.post(PATH, json=BASE, headers=headers), 401)
             assert_aiml_error(anonymous.post(PATH, json={"duration": "x"}, headers=headers), 401)
             assert_aiml_error(anonymous.get(PATH, params={"generation_id": "x"}, headers=headers), 401)

@@ -66,7 +66,8 @@ def test_no_operation_documents_a_status_reelforge_never_sends():
 
 
 def _call(case, fuzz_server):
-    response = case.call(base_url=fuzz_server.url, headers={"Authorization": "Bearer fuzz"}, timeout=30)
+    headers = {"Authorization": f"Bearer {fuzz_server.key('fuzz')}"}
+    response = case.call(base_url=fuzz_server.url, headers=headers, timeout=30)
     assert response.status_code < 500, (case.method, case.path, case.body, response.text[:500])
     assert "Traceback" not in response.text, response.text[:500]
     case.validate_response(response, checks=CHECKS)

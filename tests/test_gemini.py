@@ -78,7 +78,7 @@ def test_text_to_video_two_portrait_samples_downloaded_with_the_key(api):
 
 
 def test_key_in_the_query_string_and_integers_as_strings(server, key):
-    with httpx.Client(base_url=server.url, params={"key": key}, timeout=60) as c:
+    with httpx.Client(base_url=server.url, params={"key": server.key(key)}, timeout=60) as c:
         body = {
             "instances": [{"prompt": "rain on a window"}],
             "parameters": {"durationSeconds": "4", "seed": "4294967295", "generateAudio": False},
@@ -120,7 +120,7 @@ def test_first_and_last_frame_inline_in_both_spellings(api):
 def test_defaults_are_8_seconds_16_9_720p_with_audio(server, api, key):
     created = _predict(api, {"instances": [{"prompt": "defaults"}]})
     job_id = created["name"].rsplit("/", 1)[1]
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as native:
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.key(key)}"}) as native:
         video = native.get(f"/v1/videos/{job_id}").json()  # the same job, seen natively
         assert (video["seconds"], video["size"], video["generate_audio"]) == ("8", "1280x720", True)
         assert video["person_generation"] == "allow_adult"
@@ -133,7 +133,7 @@ def test_1080p_and_vertex_only_person_generation(server, api, key):
         "parameters": {"resolution": "1080P", "aspectRatio": "16:9", "personGeneration": "allow_all"},
     }
     job_id = _predict(api, body)["name"].rsplit("/", 1)[1]
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as native:
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.key(key)}"}) as native:
         video = native.get(f"/v1/videos/{job_id}").json()
         assert (video["size"], video["person_generation"]) == ("1920x1080", "allow_all")
         native.delete(f"/v1/videos/{job_id}")
@@ -235,19 +235,32 @@ def test_unknown_model_is_404_and_creates_nothing(server, api, key):
         assert_google_error(resp, 404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize(
-    "method, path, body",
-    [
-        ("POST", PREDICT, {"instances": [{"prompt": "a"}]}),
-        ("POST", PREDICT, {"instances": "not even valid"}),
-        ("GET", f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}", None),
-        ("GET", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", None),
-        ("GET", "/v1beta/models", None),
-    ],
-)
+KEYED_ROUTES = [
+    ("POST", PREDICT, {"instances": [{"prompt": "a"}]}),
+    ("POST", PREDICT, {"instances": "not even valid"}),
+    ("GET", f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}", None),
+    ("GET", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", None),
+    ("GET", "/v1beta/models", None),
+]
+
+
+@pytest.mark.parametrize("method, path, body", KEYED_ROUTES)
 def test_without_a_key_it_is_401(server, key, method, path, body):
     with nothing_created(server, key), google_client(server) as anonymous:
         resp = anonymous.request(method, path, json=body)
+        assert_google_error(resp, 401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize("method, path, body", KEYED_ROUTES)
+@pytest.mark.parametrize("place", ["header", "query"])
+def test_an_unknown_or_revoked_key_is_401(server, key, refused_key, place, method, path, body):
+    sent = (
+        {"headers": {"x-goog-api-key": refused_key}}
+        if place == "header"
+        else {"params": {"key": refused_key}}
+    )
+    with nothing_created(server, key), httpx.Client(base_url=server.url, **sent) as refused:
+        resp = refused.request(method, path, json=body)
         assert_google_error(resp, 401, "UNAUTHENTICATED")
 
 

@@ -25,7 +25,7 @@ from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from testkit.jobs import CREATED, make_job
-from testkit.wire import BASE, assert_answers, wire_of
+from testkit.wire import BASE, assert_answers, unsigned, wire_of
 
 JOB_ID = "0b6e3d2a-5f4c-4e1a-9d7b-2c8f1e0a3b4c"
 HEX = uuid.UUID(JOB_ID).hex
@@ -367,10 +367,10 @@ def test_a_succeeded_vertex_operation_has_the_videos_inline(media, blobs):
     assert_answers(vertex.VertexOperation, body)
 
 
-def test_a_succeeded_vertex_operation_with_a_storage_uri_has_urls(media):
+def test_a_succeeded_vertex_operation_with_a_storage_uri_has_urls(media, blobs):
     job = succeeded(extras=JobExtras(dialect="vertex", storage_uri="gs://bucket/out/"))
     body = wire_of(vertex.operation(media, job, VERTEX_NAME))
-    assert body["response"]["videos"] == [
+    assert unsigned(body["response"]["videos"], blobs) == [
         {"gcsUri": f"{BASE}/media/outputs/{JOB_ID}/1/{i}.mp4", "mimeType": "video/mp4"} for i in (0, 1)
     ]
     assert_answers(vertex.VertexOperation, body)
@@ -527,19 +527,20 @@ VERTEX_SCOPES = [
     "/v1/publishers/google/models/{model}",
     "/v1beta1/publishers/google/models/{model}",
 ]
+PREDICT = {"200", "400", "401", "402", "404", "409", "429", "500"}  # 402: no credits, 409: Idempotency-Key
 DOCUMENTED = {
-    ("post", "/v1beta/models/{model}:predictLongRunning"): {"200", "400", "401", "404", "500"},
-    ("get", "/v1beta/models/{model}/operations/{operation_id}"): {"200", "401", "404", "500"},
-    ("get", "/v1beta/files/{ref}"): {"200", "206", "307", "400", "401", "404", "416", "500"},
-    ("get", "/v1beta/models"): {"200", "400", "401", "500"},
-    ("get", "/v1beta/models/{model}"): {"200", "401", "404", "500"},
+    ("post", "/v1beta/models/{model}:predictLongRunning"): PREDICT,
+    ("get", "/v1beta/models/{model}/operations/{operation_id}"): {"200", "401", "404", "429", "500"},
+    ("get", "/v1beta/files/{ref}"): {"200", "206", "307", "400", "401", "404", "416", "429", "500"},
+    ("get", "/v1beta/models"): {"200", "400", "401", "429", "500"},
+    ("get", "/v1beta/models/{model}"): {"200", "401", "404", "429", "500"},
     **{
         operation: statuses
         for scope in VERTEX_SCOPES
         for operation, statuses in (
-            (("post", f"{scope}:predictLongRunning"), {"200", "400", "401", "404", "500"}),
-            (("post", f"{scope}:fetchPredictOperation"), {"200", "400", "401", "404", "500"}),
-            (("get", f"{scope}/operations/{{operation_id}}"), {"200", "401", "404", "500"}),
+            (("post", f"{scope}:predictLongRunning"), PREDICT),
+            (("post", f"{scope}:fetchPredictOperation"), {"200", "400", "401", "404", "429", "500"}),
+            (("get", f"{scope}/operations/{{operation_id}}"), {"200", "401", "404", "429", "500"}),
         )
     },
 }

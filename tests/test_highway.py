@@ -300,12 +300,15 @@ def test_malformed_bodies_are_400(api, jobs, route, raw):
 
 
 @pytest.mark.parametrize("route", [I2V, T2V, FLF])
-def test_missing_key_is_401(anonymous, jobs, route):
+def test_missing_unknown_or_revoked_key_is_401(anonymous, jobs, refused_key, route):
+    refused = {"Authorization": f"Bearer {refused_key}"}
     with jobs.unchanged():
-        for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Token abc"}):
+        for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Token abc"}, refused):
             assert_novita_error(anonymous.post(route, json=I2V_BASE, headers=headers), 401, "INVALID_API_KEY")
             assert_novita_error(anonymous.post(route, content=b"{", headers=headers), 401, "INVALID_API_KEY")
     resp = anonymous.get(RESULT, params={"task_id": str(uuid.uuid4())})
+    assert_novita_error(resp, 401, "INVALID_API_KEY")
+    resp = anonymous.get(RESULT, params={"task_id": str(uuid.uuid4())}, headers=refused)
     assert_novita_error(resp, 401, "INVALID_API_KEY")
 
 

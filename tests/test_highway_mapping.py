@@ -19,7 +19,7 @@ from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import FailureCode, JobExtras, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from testkit.jobs import CREATED, make_job
-from testkit.wire import assert_answers
+from testkit.wire import MEDIA_URL_TTL, assert_answers, unsigned
 
 STARTED = CREATED + timedelta(seconds=2)
 FINISHED = CREATED + timedelta(seconds=30)
@@ -192,7 +192,7 @@ def test_a_running_task_without_progress_has_no_estimate(media):
     assert_answers(dialect.HighwayTaskResult, body)
 
 
-def test_a_succeeded_task_lists_every_sample_in_order(media):
+def test_a_succeeded_task_lists_every_sample_in_order(media, blobs):
     job = job_in(JobStatus.SUCCEEDED, started_at=STARTED, finished_at=FINISHED, progress=90, outputs=2)
     job.outputs.reverse()  # stored out of order: the answer lists them by index
     body = dialect.task_result(media, job, FINISHED)
@@ -204,10 +204,10 @@ def test_a_succeeded_task_lists_every_sample_in_order(media):
         "eta": 0,
         "progress_percent": 100,
     }
-    assert body["videos"] == [
+    assert unsigned(body["videos"], blobs) == [
         {
             "video_url": f"http://testserver/media/outputs/t1/1/{i}.mp4",
-            "video_url_ttl": "86400",
+            "video_url_ttl": str(MEDIA_URL_TTL),
             "video_type": "mp4",
         }
         for i in (0, 1)

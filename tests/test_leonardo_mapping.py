@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from reelforge.api.auth import Caller
 from reelforge.api.dialects.leonardo import svd, v1, v2, wire
 from reelforge.api.wire import client_fields
+from reelforge.core.accounts import Account
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import Asset, FailureCode, JobExtras, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.uploads import UploadTarget
 from testkit.jobs import CREATED, make_job
-from testkit.wire import BASE
+from testkit.wire import BASE, unsigned
 
 JOB_ID = "0b7f6c1e-5d7a-4f7e-9a53-2c8d3f0a1b2c"
 REQUEST = {"model": "MOTION2", "prompt": "a cat", "width": 832, "height": 480, "duration": 5}
@@ -327,9 +328,11 @@ def test_unfinished_and_canceled_generations(media, status, word):
     assert generation == expected_generation(word, [])
 
 
-def test_succeeded_generation(media):
+def test_succeeded_generation(media, blobs):
     generation = dumped(wire.generation(media, job_in(JobStatus.SUCCEEDED, outputs=2)))
-    assert generation == expected_generation("COMPLETE", [expected_image(0), expected_image(1)])
+    assert unsigned(generation, blobs) == expected_generation(
+        "COMPLETE", [expected_image(0), expected_image(1)]
+    )
 
 
 @pytest.mark.parametrize("failure", list(FailureCode))
@@ -344,7 +347,7 @@ def test_every_status_has_a_word():
     assert set(wire.STATUS_WORDS) == set(JobStatus)
 
 
-def test_image_to_video_generation_with_motion_strength(media):
+def test_image_to_video_generation_with_motion_strength(media, blobs):
     job = job_in(
         JobStatus.SUCCEEDED,
         outputs=1,
@@ -352,7 +355,7 @@ def test_image_to_video_generation_with_motion_strength(media):
         request=REQUEST
         | {"model": "SVD", "prompt": "SVD motion", "negative_prompt": "blur", "start_image": "asset-1"},
     )
-    assert dumped(wire.generation(media, job)) == expected_generation(
+    assert unsigned(dumped(wire.generation(media, job)), blobs) == expected_generation(
         "COMPLETE",
         [expected_image(0, motionModel="SVD", motionStrength=3, imageToVideo=True)],
         prompt="SVD motion",
@@ -405,8 +408,12 @@ def test_deleted_answers():
             assert dumped(model.model_validate(body)) == body
 
 
-def test_me():
-    details = dumped(v1.user_details(Caller(id="user-id", name="user-name"), slots=2))
+CALLER = Caller(id="user-id", key_id="key-id", name="user-name")
+
+
+def test_me_without_an_account_reports_the_servers_workers_and_no_balance():
+    """Open mode: a key is a user without an account, so no limit of its own and no balance."""
+    details = dumped(v1.user_details(CALLER, None, workers=2))
     assert details == {
         "user": {"id": "user-id", "username": "user-name"},
         "tokenRenewalDate": None,
@@ -418,12 +425,24 @@ def test_me():
         "apiPaidTokens": None,
         "apiSubscriptionTokens": 0,
         "apiPlanTokenRenewalDate": None,
+        "apiBalance": None,
     }
     body = {"user_details": [details]}
     assert dumped(v1.LeonardoMeResponse.model_validate(body)) == body
+    assert v1.user_details(CALLER, None, workers=0).apiConcurrencySlots == 1
 
 
-def test_init_image_answers(media):
+def test_me_reports_the_accounts_balance_and_concurrency_slots():
+    account = Account("user-id", "user-name", CREATED, balance_usd=Decimal("12.34"), concurrency=3)
+    details = dumped(v1.user_details(CALLER, account, workers=8))
+    assert details["apiConcurrencySlots"] == 3
+    assert details["apiBalance"] == {"amount": "12.3400", "unit": "DOLLARS"}
+    unlimited = Account("user-id", "user-name", CREATED)
+    details = dumped(v1.user_details(CALLER, unlimited, workers=8))
+    assert (details["apiConcurrencySlots"], details["apiBalance"]) == (8, None)
+
+
+def test_init_image_answers(media, blobs):
     asset = Asset(
         id="asset-1", owner="owner-1", extension="png", key="uploads/asset-1.png", created_at=CREATED
     )
@@ -439,7 +458,7 @@ def test_init_image_answers(media):
     assert dumped(v1.LeonardoUploadInitImageResponse.model_validate(body)) == body
 
     image = dumped(v1.init_image(media, asset))
-    assert image == {
+    assert unsigned(image, blobs) == {
         "id": "asset-1",
         "url": f"{BASE}/media/uploads/asset-1.png",
         "createdAt": "2026-01-02T03:04:05Z",

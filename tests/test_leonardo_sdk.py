@@ -23,7 +23,6 @@ from leonardo_ai_sdk.models import errors, operations, shared
 
 from testkit.support import make_image, probe_mp4
 
-API_KEY = "leonardo-sdk-test-key"  # its own key, so this file's listings see only its own jobs
 DURATION = 4
 FPS = 24
 RED, BLUE = (220, 40, 40), (40, 60, 220)
@@ -52,9 +51,14 @@ def transport():
 
 
 @pytest.fixture
-def sdk(server, transport):
+def sdk(server, key, transport):
+    """The SDK with the key of the module's own account (conftest's `key`), so its listings see only
+    its own jobs."""
     return LeonardoAiSDK(
-        bearer_auth=API_KEY, server_url=f"{server.url}/api/rest/v1", client=transport, timeout_ms=30_000
+        bearer_auth=server.key(key),
+        server_url=f"{server.url}/api/rest/v1",
+        client=transport,
+        timeout_ms=30_000,
     )
 
 

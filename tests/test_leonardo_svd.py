@@ -73,9 +73,9 @@ def test_portrait_image_gives_a_portrait_clip(api):
 
 def test_svd_through_the_official_sdk(server):
     """create -> poll -> download with `leonardo-ai-sdk`, whose pydantic models validate every answer."""
-    key = f"svd-sdk-{uuid.uuid4()}"
-    sdk = LeonardoAiSDK(bearer_auth=key, server_url=f"{server.url}{V1}", timeout_ms=30_000)
-    with client(server, key=key) as api:
+    name = f"svd-sdk-{uuid.uuid4()}"
+    sdk = LeonardoAiSDK(bearer_auth=server.key(name), server_url=f"{server.url}{V1}", timeout_ms=30_000)
+    with client(server, key=name) as api:
         image_id = upload_init_image(api, make_image(1280, 720, "PNG", left=RED, right=BLUE))
 
     res = sdk.motion.create_svd_motion_generation(

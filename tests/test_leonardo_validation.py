@@ -1,5 +1,6 @@
 """Leonardo v1/v2 input validation over real HTTP: every documented limit and bad input is refused
-with 400 (401 without a key) in Leonardo's error shape, never 422 or 500, and creates no job.
+with 400 (401 without a key, or with one never issued or revoked) in Leonardo's error shape, never
+422 or 500, and creates no job.
 
 Decisions asserted here (written down in the dialects' docstrings):
 - Numbers and booleans must be JSON numbers and booleans. `"duration": "8"`, `"quantity": "1"`,
@@ -545,11 +546,10 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "method, path, body",
-    ROUTES,
-    ids=[f"{m} {re.sub('[0-9a-f-]{36}', '{id}', p[10:])}" for m, p, _ in ROUTES],
-)
+ROUTE_IDS = [f"{m} {re.sub('[0-9a-f-]{36}', '{id}', p[10:])}" for m, p, _ in ROUTES]
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES, ids=ROUTE_IDS)
 @pytest.mark.parametrize(
     "authorization",
     [None, "", "Bearer", "Token abc", "Basic dXNlcjpwYXNz", "test-key"],
@@ -558,6 +558,13 @@ ROUTES = [
 def test_without_a_bearer_key_every_route_is_401(anonymous, method, path, body, authorization):
     headers = {} if authorization is None else {"Authorization": authorization}
     resp = anonymous.request(method, path, json=body, headers=headers)
+    assert_leonardo_error(resp, 401)
+    assert resp.headers["www-authenticate"].lower().startswith("bearer")
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES, ids=ROUTE_IDS)
+def test_an_unknown_or_revoked_key_is_401_on_every_route(anonymous, refused_key, method, path, body):
+    resp = anonymous.request(method, path, json=body, headers={"Authorization": f"Bearer {refused_key}"})
     assert_leonardo_error(resp, 401)
     assert resp.headers["www-authenticate"].lower().startswith("bearer")
 

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from testkit.native import nothing_created
-from testkit.support import UNKNOWN_ID, make_image, probe_mp4
+from testkit.support import UNKNOWN_ID, client, make_image, probe_mp4
 
 MODEL = "veo-3.1-lite"
 
@@ -174,7 +174,7 @@ def test_defaults_come_from_the_model(api):
 
 
 def test_list_pages_with_a_cursor_in_both_orders(server):
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer list-{uuid.uuid4()}"}) as c:
+    with client(server, key=f"list-{uuid.uuid4()}") as c:
         ids = [create(c, json={"prompt": f"page {i}", "seconds": "4"})["id"] for i in range(5)]
         try:
             newest_first = ids[::-1]
@@ -322,21 +322,29 @@ def test_malformed_bodies_are_400(server, api, key, raw, content_type):
         assert_openai_error(api.post("/v1/videos", content=raw, headers={"content-type": content_type}), 400)
 
 
-@pytest.mark.parametrize(
-    "method, path, kwargs",
-    [
-        ("POST", "/v1/videos", {"json": {"prompt": "a"}}),
-        ("POST", "/v1/videos", {"content": b"{"}),
-        ("GET", "/v1/videos", {}),
-        ("GET", f"/v1/videos/{UNKNOWN_ID}", {}),
-        ("DELETE", f"/v1/videos/{UNKNOWN_ID}", {}),
-        ("GET", f"/v1/videos/{UNKNOWN_ID}/content", {}),
-        ("GET", "/v1/models", {}),
-    ],
-)
+KEYED_ROUTES = [
+    ("POST", "/v1/videos", {"json": {"prompt": "a"}}),
+    ("POST", "/v1/videos", {"content": b"{"}),
+    ("GET", "/v1/videos", {}),
+    ("GET", f"/v1/videos/{UNKNOWN_ID}", {}),
+    ("DELETE", f"/v1/videos/{UNKNOWN_ID}", {}),
+    ("GET", f"/v1/videos/{UNKNOWN_ID}/content", {}),
+    ("GET", "/v1/models", {}),
+]
+
+
+@pytest.mark.parametrize("method, path, kwargs", KEYED_ROUTES)
 def test_without_a_key_it_is_401(server, key, method, path, kwargs):
     with nothing_created(server, key):
         resp = httpx.request(method, server.url + path, **kwargs)
+        assert_openai_error(resp, 401)
+
+
+@pytest.mark.parametrize("method, path, kwargs", KEYED_ROUTES)
+def test_an_unknown_or_revoked_key_is_401(server, key, refused_key, method, path, kwargs):
+    with nothing_created(server, key):
+        headers = {"Authorization": f"Bearer {refused_key}"}
+        resp = httpx.request(method, server.url + path, headers=headers, **kwargs)
         assert_openai_error(resp, 401)
 
 
@@ -369,9 +377,7 @@ def test_bad_variant_is_400(api):
 
 def test_another_key_cannot_see_or_delete_a_video(server, api):
     video = create(api, json={"prompt": "mine", "seconds": "4"})
-    with httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer other-{uuid.uuid4()}"}
-    ) as other:
+    with client(server, key=f"other-{uuid.uuid4()}") as other:
         assert_openai_error(other.get(f"/v1/videos/{video['id']}"), 404)
         assert_openai_error(other.delete(f"/v1/videos/{video['id']}"), 404)
         assert video["id"] not in [v["id"] for v in other.get("/v1/videos").json()["data"]]

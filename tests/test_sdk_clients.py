@@ -19,7 +19,7 @@ import warnings
 import httpx
 import pytest
 
-from testkit.support import make_image, probe_mp4
+from testkit.support import UNKNOWN_KEY, make_image, probe_mp4
 
 genai = pytest.importorskip("google.genai")
 openai = pytest.importorskip("openai")
@@ -40,7 +40,9 @@ def _until_done(client, operation, timeout: float = 120):
 
 @pytest.fixture
 def gemini(server):
-    return genai.Client(api_key=f"genai-{uuid.uuid4()}", http_options=types.HttpOptions(base_url=server.url))
+    return genai.Client(
+        api_key=server.key(f"genai-{uuid.uuid4()}"), http_options=types.HttpOptions(base_url=server.url)
+    )
 
 
 def test_genai_gemini_text_to_video_downloaded_with_files_download(gemini):
@@ -103,6 +105,12 @@ def test_genai_gemini_errors_surface_as_client_errors(gemini, server):
             model="veo-3.1-lite-generate-preview", source=types.GenerateVideosSource(prompt=PROMPT)
         )
     assert anonymous.value.code == 401
+    never_issued = genai.Client(api_key=UNKNOWN_KEY, http_options=types.HttpOptions(base_url=server.url))
+    with pytest.raises(errors.ClientError) as unauthenticated:
+        never_issued.models.generate_videos(
+            model="veo-3.1-lite-generate-preview", source=types.GenerateVideosSource(prompt=PROMPT)
+        )
+    assert unauthenticated.value.code == 401 and unauthenticated.value.status == "UNAUTHENTICATED"
 
 
 def test_genai_vertex_with_oauth_credentials_returns_inline_bytes(server):
@@ -110,7 +118,7 @@ def test_genai_vertex_with_oauth_credentials_returns_inline_bytes(server):
         vertexai=True,
         project="my-project",
         location="us-central1",
-        credentials=Credentials(token=f"vertex-token-{uuid.uuid4()}"),
+        credentials=Credentials(token=server.key(f"vertex-token-{uuid.uuid4()}")),
         http_options=types.HttpOptions(base_url=server.url),
     )
     operation = client.models.generate_videos(
@@ -128,7 +136,9 @@ def test_genai_vertex_with_oauth_credentials_returns_inline_bytes(server):
 
 def test_genai_vertex_express_mode_with_an_output_uri(server):
     client = genai.Client(
-        vertexai=True, api_key=f"express-{uuid.uuid4()}", http_options=types.HttpOptions(base_url=server.url)
+        vertexai=True,
+        api_key=server.key(f"express-{uuid.uuid4()}"),
+        http_options=types.HttpOptions(base_url=server.url),
     )
     start = types.Image(image_bytes=make_image(720, 1280, "PNG"), mime_type="image/png")
     operation = client.models.generate_videos(
@@ -147,7 +157,9 @@ def test_genai_vertex_express_mode_with_an_output_uri(server):
 
 @pytest.fixture
 def oai(server):
-    with openai.OpenAI(api_key=f"openai-sdk-{uuid.uuid4()}", base_url=f"{server.url}/v1", max_retries=0) as c:
+    with openai.OpenAI(
+        api_key=server.key(f"openai-sdk-{uuid.uuid4()}"), base_url=f"{server.url}/v1", max_retries=0
+    ) as c:
         yield c
 
 
@@ -200,3 +212,6 @@ def test_openai_errors_surface_as_sdk_exceptions(oai, server):
     keyless = openai.OpenAI(api_key="", base_url=f"{server.url}/v1", max_retries=0)
     with keyless, pytest.raises(openai.AuthenticationError):
         keyless.videos.list()
+    never_issued = openai.OpenAI(api_key=UNKNOWN_KEY, base_url=f"{server.url}/v1", max_retries=0)
+    with never_issued, pytest.raises(openai.AuthenticationError):
+        never_issued.videos.list()

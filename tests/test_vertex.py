@@ -207,18 +207,26 @@ def test_unknown_model_is_404_and_creates_nothing(server, api, key):
         assert_google_error(resp, 404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize(
-    "path, body",
-    [
-        (PREDICT, {"instances": [{"prompt": "a"}]}),
-        (PREDICT, {"instances": 7}),
-        (FETCH, {"operationName": f"x/operations/{UNKNOWN_ID}"}),
-        (f"/v1beta1/publishers/google/models/{MODEL}:predictLongRunning", {"instances": [{"prompt": "a"}]}),
-    ],
-)
+KEYED_ROUTES = [
+    (PREDICT, {"instances": [{"prompt": "a"}]}),
+    (PREDICT, {"instances": 7}),
+    (FETCH, {"operationName": f"x/operations/{UNKNOWN_ID}"}),
+    (f"/v1beta1/publishers/google/models/{MODEL}:predictLongRunning", {"instances": [{"prompt": "a"}]}),
+]
+
+
+@pytest.mark.parametrize("path, body", KEYED_ROUTES)
 def test_without_a_token_it_is_401(server, key, path, body):
     with nothing_created(server, key), google_client(server) as anonymous:
         assert_google_error(anonymous.post(path, json=body), 401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize("path, body", KEYED_ROUTES)
+@pytest.mark.parametrize("header", ["authorization", "x-goog-api-key"])
+def test_an_unknown_or_revoked_token_is_401(server, key, refused_key, header, path, body):
+    sent = f"Bearer {refused_key}" if header == "authorization" else refused_key
+    with nothing_created(server, key), httpx.Client(base_url=server.url, headers={header: sent}) as refused:
+        assert_google_error(refused.post(path, json=body), 401, "UNAUTHENTICATED")
 
 
 def test_another_token_cannot_fetch_the_operation(server, api):

@@ -1,24 +1,47 @@
 """The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`,
-check the installation with `doctor`."""
+issue and manage API `keys`, check the installation with `doctor`.
 
+Keys are shown once: `keys create` prints the new key as the last line of its output, and `serve`
+on a database without any key issues an admin key into `<data dir>/initial-admin.key` (mode 0600)
+and prints only that file's path, so no key ever reaches a log.
+"""
+
+import ipaddress
+import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reelforge.api.admin import KeyCreate, KeyUpdate
 from reelforge.config import Settings
-from reelforge.core.errors import ReelforgeError
+from reelforge.core.accounts import Account, ApiKey
+from reelforge.core.errors import ReelforgeError, first_error
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
-from reelforge.runtime import build_runtime
+from reelforge.runtime import Runtime, build_runtime
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Issue, list, revoke and change API keys on the configured database (as `serve` uses it).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
 console = Console(width=None if sys.stdout.isatty() else 200)  # full ids when piped
+errors = Console(stderr=True)
+
+INITIAL_KEY_FILE = "initial-admin.key"
+KEY_OR_PREFIX = "the key, its prefix (rf_ and 8 characters, as `keys list` shows) or its id"
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="database and media directory")]
 
@@ -59,10 +82,51 @@ def serve(
         broker_url=broker_url,
         catalog_path=catalog,
     )
+    if settings.auth == "open":
+        if not _loopback(settings.host):
+            errors.print(
+                f"[red]error:[/red] REELFORGE_AUTH=open accepts any key as a user of its own, so it only "
+                f"serves a loopback host (127.0.0.1, ::1, localhost), not {settings.host}. "
+                "Use REELFORGE_AUTH=keys (the default) and issue keys with `reelforge keys create`."
+            )
+            raise typer.Exit(2)
+        errors.print(
+            "[yellow]warning:[/yellow] REELFORGE_AUTH=open: any API key is accepted and is a user of "
+            "its own; for local development only"
+        )
+    else:
+        _initial_admin_key(settings)
     console.print(
         f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
     )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost: it may resolve to anything
+        return False
+
+
+def _initial_admin_key(settings: Settings) -> None:
+    """With keys and a database that has none yet, issue an admin key, write it to
+    `<data dir>/initial-admin.key` (readable by its owner only) and print the file's path."""
+    with _operator(settings.model_copy(update={"workers": 0})) as runtime:
+        accounts = runtime.service.accounts
+        if accounts.has_keys():
+            return
+        issued = accounts.issue("initial admin", admin=True)
+    path = settings.data_dir / INITIAL_KEY_FILE
+    path.unlink(missing_ok=True)  # left by an earlier database: its key is not this database's
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(issued.key + "\n")
+    console.print(
+        f"no API key existed: issued an admin key, written to {escape(str(path.resolve()))} (mode 0600)"
+    )
 
 
 def _frame(path: Path | None) -> FrameInput | None:
@@ -202,3 +266,161 @@ def doctor(
     console.print(table)
     if not all(report.ok for report in reports):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _operator(settings: Settings) -> Iterator[Runtime]:
+    """The system these settings configure, for one operator command; errors end the command."""
+    runtime = build_runtime(settings)
+    try:
+        yield runtime
+    except ReelforgeError as exc:
+        errors.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    finally:
+        runtime.stop()
+
+
+OPTION_OF = {"name": "--name", "credits_usd": "--credits", "account_id": "--account"}
+
+
+def _checked(model: type[BaseModel], values: dict) -> BaseModel:
+    """The admin API's request model, so the CLI and the API share one set of rules."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        field, message, _ = first_error(exc)
+        hint = OPTION_OF.get(field, f"--{field}") if field else None
+        raise typer.BadParameter(message, param_hint=hint) from None
+
+
+def _when(at: datetime | None, never: str = "-") -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else never
+
+
+def _balance(account: Account) -> str:
+    return "unlimited" if account.balance_usd is None else f"${account.balance_usd}"
+
+
+def _rpm(key: ApiKey, default_rpm: int) -> str:
+    return f"default ({default_rpm})" if key.rpm is None else str(key.rpm)
+
+
+def _concurrency(account: Account) -> str:
+    return "unlimited" if account.concurrency is None else str(account.concurrency)
+
+
+def _limits(key: ApiKey, account: Account, default_rpm: int) -> str:
+    return f"credits {_balance(account)}, rpm {_rpm(key, default_rpm)}, concurrency {_concurrency(account)}"
+
+
+def _named(key: ApiKey) -> str:
+    return f"{key.prefix} '{escape(key.name)}'"
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who or what the key is for")],
+    admin: Annotated[bool, typer.Option("--admin", help="may call the admin API (/admin/v1)")] = False,
+    credits: Annotated[str | None, typer.Option(help="balance in USD (default: unlimited)")] = None,
+    rpm: Annotated[
+        int | None, typer.Option(help="creates per minute (default: REELFORGE_CREATE_RPM)")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="jobs queued or running at once (default: unlimited)")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(help="add the key to this account (rotation) instead of a new one")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a key; the key itself is the last line of the output, shown this once."""
+    values = dict(name=name, admin=admin, credits_usd=credits, rpm=rpm, concurrency=concurrency)
+    body = _checked(KeyCreate, {**values, "account_id": account})
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        issued = runtime.service.accounts.issue(
+            body.name, body.admin, body.credits_usd, body.rpm, body.concurrency, body.account_id
+        )
+        limits = _limits(issued.api_key, issued.account, runtime.settings.create_rpm)
+    role = "admin key" if issued.api_key.admin else "key"
+    console.print(f"{role} {_named(issued.api_key)} of account {issued.account.id}")
+    console.print(limits)
+    console.print("store the key now: it is not shown again, only its hash is kept")
+    typer.echo(issued.key)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """Every key with its account, limits and balance (never the key itself)."""
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        rows = runtime.service.accounts.keys()
+        default_rpm = runtime.settings.create_rpm
+    table = Table(
+        "name",
+        "prefix",
+        "account",
+        "admin",
+        "rpm",
+        "concurrency",
+        "balance",
+        "created",
+        "last used",
+        "revoked",
+    )
+    for key, account in rows:
+        table.add_row(
+            escape(key.name),
+            key.prefix,
+            account.id,
+            "yes" if key.admin else "",
+            _rpm(key, default_rpm),
+            _concurrency(account),
+            _balance(account),
+            _when(key.created_at),
+            _when(key.last_used_at, "never"),
+            _when(key.revoked_at),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_or_prefix: Annotated[str, typer.Argument(metavar="KEY_OR_PREFIX", help=KEY_OR_PREFIX)],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: every API node refuses it (401) from its next request on."""
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        key = runtime.service.accounts.revoke(key_or_prefix)
+    console.print(f"revoked {_named(key)} (at {_when(key.revoked_at)})")
+
+
+@keys_app.command("update")
+def keys_update(
+    key_or_prefix: Annotated[str, typer.Argument(metavar="KEY_OR_PREFIX", help=KEY_OR_PREFIX)],
+    credits: Annotated[
+        str | None, typer.Option(help="set the account's balance, USD; `unlimited` removes the limit")
+    ] = None,
+    rpm: Annotated[
+        str | None, typer.Option(help="creates per minute of this key; `default`: REELFORGE_CREATE_RPM")
+    ] = None,
+    concurrency: Annotated[
+        str | None, typer.Option(help="the account's jobs queued or running at once; `unlimited`")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Change a key's rpm, or its account's credits or concurrency; options left out stay as they are."""
+    given = {}
+    for field, value, clear in (
+        ("credits_usd", credits, "unlimited"),
+        ("rpm", rpm, "default"),
+        ("concurrency", concurrency, "unlimited"),
+    ):
+        if value is not None:
+            given[field] = None if value == clear else value
+    if not given:
+        raise typer.BadParameter("give --credits, --rpm or --concurrency")
+    body = _checked(KeyUpdate, given)
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        key, account = runtime.service.accounts.update(key_or_prefix, **body.changes())
+        limits = _limits(key, account, runtime.settings.create_rpm)
+    console.print(f"updated {_named(key)} of account {account.id}: {limits}")

@@ -8,7 +8,7 @@ publishes them and `reelforge worker` processes render.
 
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reelforge.blobs import BlobStore, open_blobs
@@ -16,12 +16,16 @@ from reelforge.config import Settings
 from reelforge.core.catalog import Catalog, load_catalog
 from reelforge.db.accounts import AccountStore
 from reelforge.db.connect import migrate, open_database
+from reelforge.db.idempotency import IdempotencyStore
 from reelforge.db.repository import Repository
 from reelforge.engines.registry import Engines, check_catalog
 from reelforge.queue.inprocess import InProcessQueue
 from reelforge.service.accounts import Accounts
+from reelforge.service.idempotency import Idempotency
 from reelforge.service.jobs import JobService
+from reelforge.service.ratelimits import RateLimits, open_rate_limits
 from reelforge.worker.reconcile import reconcile, reconcile_forever
+from reelforge.worker.retention import RETENTION_INTERVAL, Swept, sweep, sweep_forever
 from reelforge.worker.run import Worker
 
 if TYPE_CHECKING:
@@ -29,8 +33,8 @@ if TYPE_CHECKING:
 
 
 def _secret(settings: Settings) -> bytes:
-    """The key that signs upload tokens: from the settings (shared by every API node), or a
-    per-installation key created in the data dir on first start."""
+    """The key that signs upload tokens and media URLs: from the settings (shared by every API
+    node), or a per-installation key created in the data dir on first start."""
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / "secret.key"
@@ -55,14 +59,20 @@ class Runtime:
     service: JobService
     worker: Worker
     queue: "InProcessQueue | CeleryQueue"
+    limits: RateLimits  # requests per minute per API key, counted by the API (api/auth.py)
+    stopping: threading.Event = field(default_factory=threading.Event)  # ends background passes
 
     def start(self) -> None:
-        """Embedded mode: recover jobs a dead process left running, then start the worker threads."""
+        """Embedded mode: recover jobs a dead process left running, then start the worker threads
+        (and the retention passes, if set)."""
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
             self.repo.recover_running(self.settings.max_attempts)
+        if isinstance(self.queue, InProcessQueue):
+            self._start_retention(self.stopping)
         self.queue.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         self.queue.stop()
         self.repo.close()
 
@@ -71,9 +81,19 @@ class Runtime:
         s = self.settings
         return reconcile(self.repo, self.queue.enqueue, s.worker_lost_after, s.max_attempts)
 
+    def retention(self) -> Swept:
+        """One retention pass: see worker/retention.py."""
+        return sweep(self.repo, self.blobs, self.service.delete, self.settings.retention_days)
+
+    def _start_retention(self, stop: threading.Event) -> None:
+        """With `retention_days` set: a thread running retention passes until `stop` is set."""
+        if self.settings.retention_days:
+            args = (self.retention, RETENTION_INTERVAL, stop)
+            threading.Thread(target=sweep_forever, args=args, daemon=True, name="retention").start()
+
     def run_celery_worker(self, concurrency: int = 1) -> None:
         """`reelforge worker`: consume job ids from Celery and render them, with the reconciler
-        running beside it in a thread."""
+        (and the retention passes, if set) running beside it in threads."""
         from reelforge.queue.celery import run_worker
 
         stop = threading.Event()
@@ -81,8 +101,9 @@ class Runtime:
         threading.Thread(
             target=reconcile_forever, args=(self.reconcile, interval, stop), daemon=True, name="reconciler"
         ).start()
+        self._start_retention(stop)
         try:
-            run_worker(self.settings, self.queue.app, self.worker.run_delivered, concurrency)
+            run_worker(self.settings, self.queue.app, self.worker.work_next, concurrency)
         finally:
             stop.set()
             self.stop()
@@ -92,7 +113,7 @@ def build_runtime(settings: Settings) -> Runtime:
     database = open_database(settings.db_url)
     migrate(database)
     repo = Repository(database)
-    blobs = open_blobs(settings)
+    blobs = open_blobs(settings, _secret(settings))
     catalog = open_catalog(settings)
     engines = Engines(settings.resident_models)
     scratch = (settings.data_dir / "scratch").resolve()
@@ -111,6 +132,7 @@ def build_runtime(settings: Settings) -> Runtime:
         base_url=settings.base_url,
         secret=_secret(settings),
         accounts=Accounts(AccountStore(database)),
+        idempotency=Idempotency(IdempotencyStore(database)),
         image_fetch_allowlist=settings.image_fetch_allowlist,
     )
-    return Runtime(settings, repo, blobs, engines, service, worker, queue)
+    return Runtime(settings, repo, blobs, engines, service, worker, queue, open_rate_limits(settings))

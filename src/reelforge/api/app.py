@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
-from reelforge.api import health, media
+from reelforge.api import admin, health, media
 from reelforge.api.bodies import BodyLimit
 from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
@@ -16,6 +16,7 @@ from reelforge.api.dialects.leonardo import wire as leonardo
 from reelforge.api.dialects.openai import videos
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
+from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
 from reelforge.runtime import build_runtime
@@ -39,15 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     renderers = ErrorRenderers()
     renderers.register(leonardo.V1, leonardo.render_error)
     renderers.register(leonardo.V2, leonardo.render_error)
-    renderers.register(aimlapi.PREFIX, aimlapi.render_error)
+    renderers.register(aimlapi.PREFIX, aimlapi.render_error, aimlapi.STATUSES)
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
-    renderers.register(highway.PREFIX, highway.render_error)
+    renderers.register(highway.PREFIX, highway.render_error, highway.STATUSES)
     renderers.register(gemini.PREFIX, gemini.render_error)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error)
     for prefix in videos.PREFIXES:
-        renderers.register(prefix, openai.render_error)
+        renderers.register(prefix, openai.render_error, openai.STATUSES)
     install_error_handlers(app, renderers)
+    app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
 
     app.include_router(v1.router)
     app.include_router(svd.router)
@@ -59,11 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(videos.router)
     app.include_router(media.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            app.openapi_schema = without_validation_422(document)
+            app.openapi_schema = with_idempotency_keys(without_validation_422(document))
         return app.openapi_schema
 
     app.openapi = openapi

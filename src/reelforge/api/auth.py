@@ -8,6 +8,11 @@ The key is read, in this order, from `Authorization: Bearer <key>` (Leonardo, AI
 HighwayAPI, OpenAI, Vertex AI's OAuth token), the `x-goog-api-key` header (Gemini API, Vertex AI
 express mode) or the `key` query parameter (Google's `?key=`). Every place is accepted on every
 route, so one key names the same user whichever dialect it arrives through.
+
+Every authenticated request is counted against its key's rate limits (service/ratelimits.py), in
+keys and open mode alike: routes that create something (a job, an init-image slot) take
+`CreatorDep` and count against the create limit, every other route takes `CallerDep` and counts
+against the read limit. A request counts once, against one of the two.
 """
 
 import uuid
@@ -59,15 +64,38 @@ def resolve_caller(request: Request) -> Caller:
     return request.app.state.runtime.service.accounts.authenticate(key)
 
 
-async def get_caller(request: Request) -> Caller:
-    """The dependency. In open mode it never blocks, so it costs no threadpool hop; with keys it
-    looks the key up in a worker thread."""
-    if _open_mode(request):
-        caller = _open_caller(_key(request))
+def _admitted(request: Request, create: bool) -> Caller:
+    """The caller, counted against its key's create or read limit (TooManyRequests over it). This
+    may query the database and Redis: call it off the event loop unless nothing can block."""
+    caller = resolve_caller(request)
+    limits = request.app.state.runtime.limits
+    if create:
+        limits.create(caller)
     else:
-        caller = await run_in_threadpool(resolve_caller, request)
+        limits.read(caller)
     request.state.caller = caller
     return caller
 
 
+async def _caller(request: Request, create: bool) -> Caller:
+    """In open mode with in-memory counts nothing blocks, so it costs no threadpool hop; otherwise
+    the key is looked up (and counted, in Redis) in a worker thread."""
+    if _open_mode(request) and request.app.state.runtime.limits.in_memory:
+        return _admitted(request, create)
+    return await run_in_threadpool(_admitted, request, create)
+
+
+async def get_caller(request: Request) -> Caller:
+    """The dependency of every authenticated route that creates nothing: the caller, counted
+    against its key's read limit."""
+    return await _caller(request, create=False)
+
+
+async def get_creator(request: Request) -> Caller:
+    """The dependency of every route that creates a job or an upload: the caller, counted against
+    its key's create limit instead of the read limit."""
+    return await _caller(request, create=True)
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+CreatorDep = Annotated[Caller, Depends(get_creator)]

@@ -2,7 +2,10 @@
 called, chosen by URL prefix; no stack trace ever reaches a client.
 
 A dialect registers `render(status, message, field, code) -> dict` for its prefix; requests
-outside every prefix get reelforge's own shape `{"error": {"code", "message", "param"}}`.
+outside every prefix get reelforge's own shape `{"error": {"code", "message", "param"}}`. Each core
+error has one HTTP status (STATUS) unless the dialect registers its own for it: an insufficient
+balance is answered with the status each provider documents for it (402, 403 or 429). A
+TooManyRequests always carries `Retry-After` (seconds).
 
 A missing API key wins over a bad body: FastAPI parses the JSON body before it resolves the
 caller, so a body error on a route that needs a key is answered 401 when the key is missing.
@@ -17,12 +20,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from reelforge.api.auth import get_caller, resolve_caller
+from reelforge.api.auth import get_caller, get_creator, resolve_caller
 from reelforge.core.errors import (
     Conflict,
+    Forbidden,
+    InsufficientCredits,
     InvalidRequest,
     NotFound,
     ReelforgeError,
+    TooManyRequests,
     Unauthorized,
     first_error,
 )
@@ -30,8 +36,17 @@ from reelforge.core.errors import (
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[int, str, str | None, str], dict]
+Statuses = dict[type[ReelforgeError], int]
 
-STATUS = {InvalidRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409}
+STATUS: Statuses = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    InsufficientCredits: 402,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyRequests: 429,
+}
 
 
 class NativeErrorDetail(BaseModel):
@@ -52,11 +67,23 @@ def native_error(status: int, message: str, field: str | None, code: str) -> dic
 
 class ErrorRenderers:
     def __init__(self) -> None:
-        self._by_prefix: list[tuple[str, Renderer]] = []
+        self._by_prefix: list[tuple[str, Renderer, Statuses]] = []
 
-    def register(self, prefix: str, renderer: Renderer) -> None:
-        self._by_prefix.append((prefix, renderer))
+    def register(self, prefix: str, renderer: Renderer, statuses: Statuses | None = None) -> None:
+        """The renderer of the routes under `prefix`, and the statuses (by core error) where the
+        dialect answers differently from STATUS."""
+        self._by_prefix.append((prefix, renderer, statuses or {}))
         self._by_prefix.sort(key=lambda item: -len(item[0]))
+
+    def _dialect(self, request: Request) -> tuple[Renderer, Statuses]:
+        path = request.url.path
+        found = ((render, own) for prefix, render, own in self._by_prefix if path.startswith(prefix))
+        return next(found, (native_error, {}))
+
+    def status(self, request: Request, exc: ReelforgeError) -> int:
+        """The HTTP status of a core error in the dialect of the request."""
+        own = self._dialect(request)[1]
+        return next((s for table in (own, STATUS) for cls, s in table.items() if isinstance(exc, cls)), 400)
 
     def respond(
         self,
@@ -67,8 +94,7 @@ class ErrorRenderers:
         code: str,
         headers: dict[str, str] | None = None,
     ) -> JSONResponse:
-        path = request.url.path
-        render = next((r for prefix, r in self._by_prefix if path.startswith(prefix)), native_error)
+        render = self._dialect(request)[0]
         headers = dict(headers or {})
         if status == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
@@ -90,7 +116,7 @@ def _missing_key(request: Request) -> Unauthorized | None:
     stack = [dependant] if dependant is not None else []
     while stack:
         current = stack.pop()
-        if current.call is get_caller:
+        if current.call in (get_caller, get_creator):
             try:
                 resolve_caller(request)
             except Unauthorized as exc:
@@ -103,8 +129,9 @@ def _missing_key(request: Request) -> Unauthorized | None:
 def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     @app.exception_handler(ReelforgeError)
     async def _reelforge(request: Request, exc: ReelforgeError):
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return renderers.respond(request, status, exc.message, exc.field, exc.code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        status = renderers.status(request, exc)
+        return renderers.respond(request, status, exc.message, exc.field, exc.code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

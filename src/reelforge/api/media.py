@@ -2,9 +2,11 @@
 
 `serve_media` is the one owner of turning a stored key into a response: every route that hands out
 media bytes (this one, the OpenAI content route, Gemini's file download) goes through it.
-`GET|HEAD /media/{key}` serves outputs and uploads with Range support (Starlette's FileResponse).
-Keys contain random UUIDs and are handed only to the owner, like a CDN URL. With S3 storage the
-dialects hand out presigned bucket URLs, and this route redirects to a fresh one.
+`GET|HEAD /media/{key}?expires=...&signature=...` serves outputs and uploads with Range support
+(Starlette's FileResponse) to the URLs the dialects hand out: signed and expiring like a bucket's
+presigned URLs, so no API key is sent (blobs/local.py). Unsigned, altered or expired: 403 (an
+unknown key is 404 first). With S3 storage the dialects hand out the bucket's own presigned URLs,
+so this route has nothing to serve there.
 
 `POST /uploads` is what Leonardo's init-image flow points clients at: a multipart form carrying the
 fields reelforge handed out (`key`, `asset_id`, `signature`) and the `file`. No auth header is sent,
@@ -15,8 +17,9 @@ route, so its errors use reelforge's own shape; clients of a presigned POST only
 """
 
 import mimetypes
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -28,6 +31,7 @@ from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import MAX_IMAGE_BYTES
 from reelforge.service.jobs import JobService
+from reelforge.service.media import MediaFile
 
 router = APIRouter()
 
@@ -42,9 +46,14 @@ _FORM_OVERHEAD = 64 * 1024
 
 
 def serve_media(service: JobService, key: str, media_type: str | None = None) -> Response:
-    """The one way a stored file leaves reelforge: from disk with Range support and HEAD, or a
-    redirect to the bucket's presigned URL. NotFound if there is no such file."""
-    found = service.media.locate(key)
+    """The one way a stored file leaves reelforge to a caller whose key the route checked: see
+    `_file_response`. NotFound if there is no such file."""
+    return _file_response(service.media.locate(key), media_type)
+
+
+def _file_response(found: MediaFile, media_type: str | None = None) -> Response:
+    """A stored file from disk with Range support and HEAD, or a redirect to the bucket's
+    presigned URL."""
     if found.path is None:
         return RedirectResponse(found.url, status_code=307)
     path = found.path
@@ -61,8 +70,8 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 MEDIA_RESPONSES = {
     200: {"description": "The file", "content": {t: BINARY for t in sorted(set(CONTENT_TYPES.values()))}},
     206: {"description": "The requested byte range of the file (`Range` request)"},
-    307: {"description": "With bucket storage: a redirect to a presigned URL of the file"},
     416: {"description": "The requested byte range is outside the file"},
+    403: {"model": NativeError, "description": "The URL is unsigned, altered or expired"},
     **error_responses(NativeError, 404, 500),
 }
 
@@ -72,8 +81,13 @@ MEDIA_ROUTE = dict(tags=["reelforge"], response_class=Response, responses=MEDIA_
 
 @router.head("/media/{key:path}", operation_id="head_media", summary="A stored file's headers", **MEDIA_ROUTE)
 @router.get("/media/{key:path}", operation_id="get_media", summary="A stored output or upload", **MEDIA_ROUTE)
-def media(key: str, service: ServiceDep) -> Response:
-    return serve_media(service, key)
+def media(
+    key: str,
+    service: ServiceDep,
+    expires: Annotated[str | None, Query(description="Unix time the URL expires at")] = None,
+    signature: Annotated[str | None, Query(description="The URL's signature, as handed out")] = None,
+) -> Response:
+    return _file_response(service.media.locate_signed(key, expires, signature))
 
 
 async def _read_capped(upload: UploadFile, limit: int) -> bytes:

@@ -13,8 +13,12 @@ from pydantic import BaseModel
 DESCRIPTIONS = {
     400: "Invalid request: a field breaks a documented rule, or the body is not valid JSON",
     401: "Missing or unusable API key",
+    402: "Payment required: the account's balance does not cover the job's price",
+    403: "Forbidden: not allowed with this API key or URL",
     404: "No such object for this API key",
     409: "The object is not in a state that allows this",
+    429: "Too many requests: over the API key's rate limit or the account's concurrency limit; "
+    "`Retry-After` gives the seconds to wait",
     500: "Internal error (no details are given)",
 }
 

@@ -73,6 +73,10 @@ class S3Blobs:
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=self.url_ttl
         )
 
+    def verify_url(self, key: str, expires: str | None, signature: str | None) -> bool:
+        """The URLs this store hands out are the bucket's, never reelforge's `/media` ones."""
+        return False
+
     def local_path(self, key: str) -> None:
         self._key(key)  # refuse a bad key the same way whatever the store
         return None

@@ -131,18 +131,14 @@ class AccountStore:
             s.execute(update(AccountRow).where(AccountRow.id == account_id).values(**columns))
 
     def usage(self, account_id: str) -> dict:
-        """The account's jobs per state and what its succeeded jobs cost (USD)."""
+        """The account's jobs per state (those not deleted) and what it has been charged (USD,
+        kept when jobs are deleted)."""
         counts = select(JobRow.status, func.count()).where(JobRow.owner == account_id).group_by(JobRow.status)
-        costs = select(JobRow.cost_usd).where(
-            JobRow.owner == account_id, JobRow.status == JobStatus.SUCCEEDED.value
-        )
         with self._session.begin() as s:
             by_status = dict(s.execute(counts).all())
-            spent = sum((Decimal(c) for c in s.scalars(costs)), Decimal("0"))
-        return {
-            "jobs": {status.value: by_status.get(status.value, 0) for status in JobStatus},
-            "spent_usd": spent,
-        }
+            spent_e4 = s.scalar(select(AccountRow.spent_e4).where(AccountRow.id == account_id)) or 0
+        jobs = {status.value: by_status.get(status.value, 0) for status in JobStatus}
+        return {"jobs": jobs, "spent_usd": Decimal(spent_e4) / E4}
 
     def count_keys(self) -> int:
         with self._session.begin() as s:

@@ -5,8 +5,9 @@ cancel racing on the same job cannot both win; callers learn from the return val
 
 Credits move in the same transactions: adding a job reserves its price from the owner's balance
 (a conditional update that also serialises concurrent creates of one account, on SQLite and on
-PostgreSQL), and the transition that ends a job settles the reservation: charged on success,
-released on failure, cancel or delete, exactly once (`billing` goes reserved -> charged | released).
+PostgreSQL), and the transition that ends a job settles the reservation exactly once (`billing`
+goes reserved -> charged | released): success adds the price to the account's spending, failure,
+cancel or delete gives it back to the balance. Owners without an account (open mode) are not billed.
 """
 
 from datetime import datetime
@@ -136,7 +137,7 @@ class Repository:
                     f"this account may have {account.concurrency} jobs queued or running at once",
                     RETRY_AFTER_BUSY,
                 )
-        return "none" if account.balance_e4 is None else "reserved"
+        return "reserved"
 
     def _settle(self, s: Session, job_id: str) -> None:
         """Charge or release the reservation of a job that has just ended (or is being deleted),
@@ -152,11 +153,20 @@ class Repository:
             .where(JobRow.id == job_id, JobRow.billing == "reserved")
             .values(billing="charged" if charged else "released")
         ).rowcount
-        if moved and not charged:
+        if not moved:
+            return
+        cost_e4 = _e4(Decimal(row.cost_usd))
+        if charged:
+            s.execute(
+                update(AccountRow)
+                .where(AccountRow.id == row.owner)
+                .values(spent_e4=AccountRow.spent_e4 + cost_e4)
+            )
+        else:
             s.execute(
                 update(AccountRow)
                 .where(AccountRow.id == row.owner, AccountRow.balance_e4.is_not(None))
-                .values(balance_e4=AccountRow.balance_e4 + _e4(Decimal(row.cost_usd)))
+                .values(balance_e4=AccountRow.balance_e4 + cost_e4)
             )
 
     def get_job(self, job_id: str) -> Job | None:
@@ -194,21 +204,22 @@ class Repository:
     def claim(self, token: str, only: str | None = None) -> str | None:
         """Lease the next queued job (or just `only`) to the run identified by `token`: it becomes
         running and only that token may report progress or finish it. Owners take turns: the next
-        job is the oldest of the owner with the fewest jobs running, so one owner's burst cannot
-        starve another. Returns the job id, or None if there is nothing to claim or another run
-        won the race for `only`."""
-        running = aliased(JobRow)
+        job is the oldest of the owner with the fewest jobs running and, among those, the owner
+        served longest ago, so one owner's burst cannot starve another, with one worker or many.
+        Returns the job id, or None if there is nothing to claim or another run won the race for
+        `only`."""
+        other = aliased(JobRow)
+        same_owner = other.owner == JobRow.owner
         owner_running = (
-            select(func.count())
-            .where(running.owner == JobRow.owner, running.status == JobStatus.RUNNING.value)
-            .scalar_subquery()
+            select(func.count()).where(same_owner, other.status == JobStatus.RUNNING.value).scalar_subquery()
         )
+        owner_served = select(func.max(other.started_at)).where(same_owner).scalar_subquery()
         while True:
             with self._tx() as s:
                 query = select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value)
                 if only is not None:
                     query = query.where(JobRow.id == only)
-                order = (owner_running, JobRow.created_at, JobRow.id)
+                order = (owner_running, owner_served.asc().nulls_first(), JobRow.created_at, JobRow.id)
                 job_id = s.scalar(query.order_by(*order).limit(1))
                 if job_id is None:
                     return None
@@ -398,3 +409,55 @@ class Repository:
     def delete_asset(self, asset_id: str) -> bool:
         with self._tx() as s:
             return bool(s.execute(delete(AssetRow).where(AssetRow.id == asset_id)).rowcount)
+
+    # deleting inputs, retention -------------------------------------------------------------------
+
+    @staticmethod
+    def _unused_asset():
+        """No job names the asset as a frame: a condition correlated with `AssetRow`. Jobs only use
+        their owner's assets (service/submissions.py), so the owner index narrows the scan."""
+        frames = (JobRow.request["start_image"].as_string(), JobRow.request["end_image"].as_string())
+        named = or_(*(frame == AssetRow.id for frame in frames))
+        used = select(JobRow.id).where(JobRow.owner == AssetRow.owner, named)
+        return ~used.exists()
+
+    def delete_unused_assets(self, asset_ids: list[str]) -> list[Asset]:
+        """Delete those of these assets that no job names as a frame (the check and the delete are
+        one statement); returns the deleted ones, whose bytes the caller removes."""
+        deleted = []
+        with self._tx() as s:
+            for asset_id in sorted(set(asset_ids)):
+                row = s.get(AssetRow, asset_id)
+                gone = delete(AssetRow).where(AssetRow.id == asset_id, self._unused_asset())
+                if row is not None and s.execute(gone).rowcount:
+                    deleted.append(_asset(row))
+        return deleted
+
+    def expired_jobs(self, finished_before: datetime, limit: int = 500) -> list[str]:
+        """Ids of jobs that ended before `finished_before`, oldest first; queued and running jobs
+        never expire. (A job ends after it was created: the `created_at` bound lets the
+        status/created index narrow the scan.)"""
+        ended = [status.value for status in JobStatus if status.is_terminal]
+        query = (
+            select(JobRow.id)
+            .where(
+                JobRow.status.in_(ended),
+                JobRow.created_at < finished_before,
+                JobRow.finished_at < finished_before,
+            )
+            .order_by(JobRow.created_at, JobRow.id)
+            .limit(limit)
+        )
+        with self._tx() as s:
+            return list(s.scalars(query))
+
+    def expired_assets(self, created_before: datetime, limit: int = 500) -> list[str]:
+        """Ids of assets created before `created_before` that no job names as a frame, oldest first."""
+        query = (
+            select(AssetRow.id)
+            .where(AssetRow.created_at < created_before, self._unused_asset())
+            .order_by(AssetRow.created_at, AssetRow.id)
+            .limit(limit)
+        )
+        with self._tx() as s:
+            return list(s.scalars(query))

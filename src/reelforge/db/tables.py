@@ -73,6 +73,7 @@ class AccountRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     balance_e4: Mapped[int | None] = mapped_column(BigInteger)  # ten-thousandths of a USD; None: unlimited
     concurrency: Mapped[int | None] = mapped_column(Integer)
+    spent_e4: Mapped[int] = mapped_column(BigInteger, default=0)  # charged so far, ten-thousandths of USD
 
 
 class ApiKeyRow(Base):

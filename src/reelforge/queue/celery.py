@@ -5,9 +5,9 @@ Delivery rules:
   because the job is safely queued and the reconciler publishes it again.
 - Messages carry only the job id and are acknowledged late (`acks_late`), so a message is not
   lost when a worker dies before it leases the job.
-- A delivery runs a job only if it can lease it (queued -> running with a fresh token). Duplicate
-  or late deliveries of a running or finished job do nothing, so a job runs to completion at most
-  once in effect.
+- A delivery leases the next job in the database's fair order (queued -> running with a fresh
+  token), whichever job its message names; a delivery that finds nothing queued does nothing, so
+  a job runs to completion at most once in effect.
 - The reconciler (worker/reconcile.py, a thread in every worker process) hands back jobs whose
   run went silent and republishes queued jobs that were never delivered.
 """
@@ -75,12 +75,14 @@ class CeleryQueue:
         pass
 
 
-def run_worker(settings: Settings, app: Celery, run: Callable[[str], bool], concurrency: int = 1) -> None:
-    """Consume job ids from the queue until stopped, calling `run(job_id)` for each delivery."""
+def run_worker(settings: Settings, app: Celery, run_next: Callable[[], bool], concurrency: int = 1) -> None:
+    """Consume the queue until stopped. Every delivery runs the next job the database hands out
+    (`run_next`), not necessarily the one its message names: every queued job has a message of its
+    own, so each still runs once, and the database's fair order holds across all workers."""
 
     @app.task(name=TASK, acks_late=True, ignore_result=True)
     def run_job(job_id: str) -> str:
-        return "ran" if run(job_id) else "skipped"
+        return "ran" if run_next() else "skipped"
 
     name = f"reelforge-{socket.gethostname()}-{os.getpid()}@%h"
     app.worker_main(

@@ -1,5 +1,6 @@
 """JobService: the one entry point dialects, the CLI and tests use to submit, read, cancel and
-delete jobs, take uploads (`uploads`), reach stored media (`media`) and manage keys (`accounts`).
+delete jobs, take uploads (`uploads`), reach stored media (`media`), manage keys (`accounts`) and
+keep the answers of creates sent with an Idempotency-Key (`idempotency`).
 Every lookup is scoped to the calling owner; None as owner means the operator, who sees every job.
 """
 
@@ -12,6 +13,7 @@ from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import Draft
 from reelforge.db.repository import Repository
 from reelforge.service.accounts import Accounts
+from reelforge.service.idempotency import Idempotency
 from reelforge.service.media import Media
 from reelforge.service.submissions import Submissions
 from reelforge.service.uploads import Uploads
@@ -27,6 +29,7 @@ class JobService:
         base_url: str,
         secret: bytes,
         accounts: Accounts,
+        idempotency: Idempotency,
         image_fetch_allowlist: str = "",
     ):
         self._repo = repo
@@ -34,6 +37,7 @@ class JobService:
         self.catalog = catalog  # read-only: dialects list models and map their names onto it
         self.base_url = base_url
         self.accounts = accounts
+        self.idempotency = idempotency
         self.uploads = Uploads(repo, blobs, base_url, secret)
         self.media = Media(blobs)
         self._submissions = Submissions(repo, self.uploads, catalog, enqueue, image_fetch_allowlist)
@@ -66,12 +70,18 @@ class JobService:
         return self.get(job_id, owner)
 
     def delete(self, job_id: str, owner: str | None = None) -> None:
-        """Delete a job and its media. A running render notices at its next progress step and
-        stops; the worker then finds the row gone and removes anything it wrote."""
-        self.get(job_id, owner)
+        """Delete a job, its outputs and its input images, except inputs another job still uses
+        (an init image used twice goes with the last job using it). A running render notices at
+        its next progress step and stops; the worker then finds the row gone and removes anything
+        it wrote. A create racing this delete for the same upload can lose its image: that job
+        then fails with `invalid_input`."""
+        job = self.get(job_id, owner)
         self._repo.request_cancel(job_id)
         self._repo.delete_job(job_id)
         self._blobs.delete_prefix(f"outputs/{job_id}")
+        inputs = [a for a in (job.request.start_image, job.request.end_image) if a is not None]
+        for asset in self._repo.delete_unused_assets(inputs):
+            self._blobs.delete(asset.key)
 
     def stats(self) -> dict[str, int]:
         return {status.value: self._repo.count_jobs(status) for status in JobStatus}

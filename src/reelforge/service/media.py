@@ -1,10 +1,15 @@
-"""Access to stored media for the API: URLs to hand out, and where a file can be served from."""
+"""Access to stored media for the API: URLs to hand out, and where a file can be served from.
+
+URLs are handed out fresh on every read (`url`): signed and expiring, whatever the store. The
+`/media` route serves a file only to a URL that `url` handed out and that has not expired
+(`locate_signed`); routes that check the caller's key serve it with `locate`.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from reelforge.blobs import BlobStore
-from reelforge.core.errors import NotFound
+from reelforge.core.errors import Forbidden, NotFound
 from reelforge.media.spritesheet import build_spritesheet
 
 
@@ -21,8 +26,8 @@ class Media:
         self._blobs = blobs
 
     @property
-    def url_ttl(self) -> int | None:
-        """Lifetime of the URLs `url` hands out, in seconds; None: they do not expire."""
+    def url_ttl(self) -> int:
+        """Lifetime of the URLs `url` hands out, in seconds."""
         return self._blobs.url_ttl
 
     def url(self, key: str) -> str:
@@ -40,6 +45,17 @@ class Media:
         except (ValueError, OSError):  # escapes the root, NUL byte, name too long, ...
             pass
         raise NotFound("no such media")
+
+    def locate_signed(self, key: str, expires: str | None, signature: str | None) -> MediaFile:
+        """`locate` for a request to a media URL: NotFound if there is no such file (an unknown
+        key tells nothing), Forbidden unless the URL's expiry and signature are those `url` handed
+        out for this key and it has not expired."""
+        found = self.locate(key)
+        if not self._blobs.verify_url(key, expires, signature):
+            raise Forbidden(
+                "this media URL is unsigned, altered or expired: read the job again for a fresh one"
+            )
+        return found
 
     def read(self, key: str) -> bytes:
         if not self._blobs.exists(key):

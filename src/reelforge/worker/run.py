@@ -52,14 +52,6 @@ class Worker:
         self.run_job(job_id, token)
         return True
 
-    def run_delivered(self, job_id: str) -> bool:
-        """Run a job whose id a queue delivered, if it is still waiting; False otherwise
-        (deleted, finished, or being run by a live lease)."""
-        job = self.repo.get_job(job_id)
-        if job is None or job.status is not JobStatus.QUEUED:
-            return False
-        return self.work_next(only=job_id)
-
     def run_job(self, job_id: str, token: str) -> JobStatus | None:
         """Render a job leased to `token`. Returns its final status, or None if the run lost the job."""
         job = self.repo.get_job(job_id)

@@ -27,8 +27,10 @@ Decisions where AI/ML API documents nothing or contradicts itself [open]:
 - Status words: queued -> `queued`, running -> `generating`, succeeded -> `completed`, failed and
   canceled -> `error` with `error {name, message}`; `video.url` is the first (only) output.
 - Errors use AI/ML's body `{message, path, requestId, statusCode, timestamp}`: 400 for any invalid
-  request (malformed JSON included), 401 without a bearer key, 404 for an unknown (or another
-  key's) `generation_id`, 500 without details, never a stack trace. `path` is the endpoint's path;
+  request (malformed JSON included), 401 without a bearer key, 403 when the account's balance
+  does not cover the generation (AI/ML documents 403 for exhausted credits), 404 for an unknown
+  (or another key's) `generation_id`, 429 over the key's rate limit or the account's concurrency
+  limit (with `Retry-After`), 500 without details, never a stack trace. `path` is the endpoint's path;
   `message` starts with the offending field (`duration: ...`, `last_image_url: ...`).
 - `GET /models` needs no key (the catalog is public, as AI/ML's model list is) and answers the
   OpenAI list shape AI/ML uses, `{"object": "list", "data": [...]}`, one entry per model id the
@@ -45,12 +47,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.catalog import Catalog, ModelSpec
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import InsufficientCredits, InvalidRequest
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.media import Media
@@ -175,6 +177,10 @@ class AimlError(BaseModel):
 
 
 router = APIRouter(tags=["AI/ML API"], responses=error_responses(AimlError, 500))
+
+# the statuses AI/ML answers differently from reelforge's defaults (api/errors.py)
+STATUSES = {InsufficientCredits: 403}
+NO_CREDITS = {403: {"model": AimlError, "description": "The account's balance does not cover the generation"}}
 
 
 def render_error_at(path: str):
@@ -313,15 +319,19 @@ def to_draft(catalog: Catalog, body: AimlCreateBody) -> Draft:
     )
 
 
-@router.post(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401))
-def create_generation(body: AimlCreateBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post(
+    PREFIX,
+    response_model=AimlGeneration,
+    responses={**error_responses(AimlError, 400, 401, 429), **NO_CREDITS},
+)
+def create_generation(body: AimlCreateBody, service: ServiceDep, caller: CreatorDep) -> dict:
     with client_fields(CLIENT_FIELDS):
         draft = to_draft(service.catalog, body)
         job = service.submit(draft, caller.id, JobExtras(dialect="aimlapi", requested_model=body.model))
     return generation(service.media, job)
 
 
-@router.get(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401, 404))
+@router.get(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401, 404, 429))
 def get_generation(
     generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:

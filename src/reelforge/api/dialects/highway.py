@@ -23,15 +23,17 @@ Decisions where HighwayAPI / Novita document nothing [open]:
 - Status words: queued -> TASK_STATUS_QUEUED, running -> TASK_STATUS_PROCESSING, succeeded ->
   TASK_STATUS_SUCCEED, failed and canceled -> TASK_STATUS_FAILED with the cause in `reason`.
   `progress_percent` is 100 on success; `eta` is seconds left, estimated from progress so far.
-- `video_url_ttl` is the lifetime of presigned URLs when media live in a bucket; with local media,
-  whose URLs do not expire while the task exists, it is "86400", the cache lifetime the media
-  route announces. `extra.seed` is the task's seed (sample i renders
-  with a seed derived from it).
+- `video_url_ttl` is the lifetime in seconds of the signed URLs handed out (presigned bucket URLs
+  or reelforge's own signed media URLs; Settings.media_url_ttl). `extra.seed` is the task's seed
+  (sample i renders with a seed derived from it).
 - Errors use Novita's body `{"code", "reason", "message", "metadata"}` with `code` = the HTTP
   status: 400 INVALID_REQUEST_BODY (any invalid request, malformed JSON included; `metadata.field`
-  names the field), 401 INVALID_API_KEY (no bearer key), 404 TASK_NOT_FOUND for an unknown (or
-  another key's) task id, NOT_FOUND for an unknown route, 405 METHOD_NOT_ALLOWED for a wrong
-  method, 500 INTERNAL_SERVER_ERROR without a stack trace.
+  names the field), 401 INVALID_API_KEY (no bearer key), 403 NOT_ENOUGH_BALANCE when the
+  account's balance does not cover the task (Novita answers an insufficient balance with 403 and
+  that reason), 404 TASK_NOT_FOUND for an unknown (or another key's) task id, NOT_FOUND for an
+  unknown route, 405 METHOD_NOT_ALLOWED for a wrong method, 429 RATE_LIMIT_EXCEEDED over the
+  key's rate limit or the account's concurrency limit (with `Retry-After`), 500
+  INTERNAL_SERVER_ERROR without a stack trace.
 """
 
 from datetime import datetime
@@ -40,19 +42,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.clock import now
-from reelforge.core.errors import NotFound
+from reelforge.core.errors import InsufficientCredits, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.media import Media
 
 PREFIX = "/v3/async"
 MODEL = "veo-3.1-lite"
-VIDEO_URL_TTL = "86400"
 MAX_T2V_PROMPT = 2048
 MAX_PROMPT = 10_000
 
@@ -79,6 +80,12 @@ class TaskNotFound(NotFound):
     code = "task_not_found"
 
 
+# reasons that depend on the error, not only on its status
+CODE_REASONS = {TaskNotFound.code: "TASK_NOT_FOUND", InsufficientCredits.code: "NOT_ENOUGH_BALANCE"}
+# the statuses Novita answers differently from reelforge's defaults (api/errors.py)
+STATUSES = {InsufficientCredits: 403}
+
+
 class HighwayErrorMetadata(BaseModel):
     field: str | None = Field(default=None, description="The request field at fault; absent if none is.")
 
@@ -92,11 +99,13 @@ class HighwayError(BaseModel):
     metadata: HighwayErrorMetadata
 
 
-router = APIRouter(prefix=PREFIX, tags=["HighwayAPI"], responses=error_responses(HighwayError, 400, 401, 500))
+router = APIRouter(
+    prefix=PREFIX, tags=["HighwayAPI"], responses=error_responses(HighwayError, 400, 401, 429, 500)
+)
 
 
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
-    reason = "TASK_NOT_FOUND" if code == TaskNotFound.code else REASONS.get(status)
+    reason = CODE_REASONS.get(code) or REASONS.get(status)
     if reason is None:
         reason = "INTERNAL_SERVER_ERROR" if status >= 500 else "ERROR"
     return {
@@ -173,18 +182,26 @@ def _submit(service, caller, draft: Draft, task_type: str) -> dict:
     return {"task_id": job.id}
 
 
-@router.post("/veo-3.1-lite-t2v", response_model=HighwayTaskSubmitted)
-def text_to_video(body: HighwayTextToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+CREATE = {
+    "response_model": HighwayTaskSubmitted,
+    "responses": {
+        403: {"model": HighwayError, "description": "NOT_ENOUGH_BALANCE: the balance does not cover the task"}
+    },
+}
+
+
+@router.post("/veo-3.1-lite-t2v", **CREATE)
+def text_to_video(body: HighwayTextToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
     return _submit(service, caller, to_draft(body), "VEO_3_1_LITE_T2V")
 
 
-@router.post("/veo-3.1-lite-i2v", response_model=HighwayTaskSubmitted)
-def image_to_video(body: HighwayImageToVideoBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/veo-3.1-lite-i2v", **CREATE)
+def image_to_video(body: HighwayImageToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
     return _submit(service, caller, to_draft(body, body.image), "VEO_3_1_LITE_I2V")
 
 
-@router.post("/veo-3.1-lite-firstlastframe", response_model=HighwayTaskSubmitted)
-def first_last_frame(body: HighwayFirstLastFrameBody, service: ServiceDep, caller: CallerDep) -> dict:
+@router.post("/veo-3.1-lite-firstlastframe", **CREATE)
+def first_last_frame(body: HighwayFirstLastFrameBody, service: ServiceDep, caller: CreatorDep) -> dict:
     draft = to_draft(body, body.image, body.last_frame_image)
     return _submit(service, caller, draft, "VEO_3_1_LITE_FIRSTLASTFRAME")
 
@@ -259,7 +276,7 @@ def _reason(job: Job) -> str:
 def task_result(media: Media, job: Job, at: datetime) -> dict:
     """The task object at time `at`."""
     done = job.status is JobStatus.SUCCEEDED
-    ttl = str(media.url_ttl) if media.url_ttl else VIDEO_URL_TTL  # bucket URLs expire; local ones do not
+    ttl = str(media.url_ttl)
     videos = [
         {"video_url": media.url(out.video_key), "video_url_ttl": ttl, "video_type": "mp4"}
         for out in sorted(job.outputs, key=lambda o: o.index)

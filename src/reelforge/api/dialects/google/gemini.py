@@ -31,6 +31,10 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   for both). Errors are Google's `{"error": {"code", "message", "status"}}`, plus a
   `google.rpc.BadRequest` detail naming the field for 400s; 404 `NOT_FOUND` for unknown
   operations, files and models.
+- A create the account's balance does not cover: 402 `RESOURCE_EXHAUSTED`, what the Gemini API
+  answers when a project's prepaid credits are depleted. Over the key's rate limit or the
+  account's concurrency limit: 429 `RESOURCE_EXHAUSTED`, as Google's rate limits, with
+  `Retry-After`.
 - The operation's model segment is not checked: the operation id alone finds the job. Pending
   operations read `{"name", "done": false}`; a failed one has `error: {code, message}` with a
   google.rpc code (3 INVALID_ARGUMENT for unusable input, 13 INTERNAL for a render failure,
@@ -50,7 +54,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.google import wire
 from reelforge.api.dialects.google.wire import (
@@ -68,7 +72,9 @@ from reelforge.core.job import Job, JobExtras, JobStatus, Output
 from reelforge.service.jobs import JobService
 
 PREFIX = "/v1beta/"
-router = APIRouter(prefix="/v1beta", tags=["Gemini API"], responses=error_responses(GoogleError, 401, 500))
+router = APIRouter(
+    prefix="/v1beta", tags=["Gemini API"], responses=error_responses(GoogleError, 401, 429, 500)
+)
 render_error = wire.render_error
 
 # Gemini's own answers ---------------------------------------------------------------------------
@@ -214,10 +220,10 @@ ModelPath = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-preview"])
 @router.post(
     "/models/{model}:predictLongRunning",
     response_model=GoogleStartedOperation,
-    responses=error_responses(GoogleError, 400, 404),
+    responses=error_responses(GoogleError, 400, 402, 404),
 )
 def predict_long_running(
-    model: ModelPath, body: wire.GooglePredictBody, service: ServiceDep, caller: CallerDep
+    model: ModelPath, body: wire.GooglePredictBody, service: ServiceDep, caller: CreatorDep
 ) -> GoogleStartedOperation:
     job = wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
     return GoogleStartedOperation(name=f"models/{model}/operations/{job.id}")

@@ -26,6 +26,10 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   `NOT_FOUND` for an unknown model (it is part of the URL) or operation. `operationName` must
   name an operation under `/operations/`; the project, location and model in it are not checked,
   the id finds the job.
+- A create the account's balance does not cover: 402 `RESOURCE_EXHAUSTED`, as the Gemini API
+  answers depleted prepaid credits (Vertex AI bills a Cloud account and documents no balance).
+  Over the key's rate limit or the account's concurrency limit: 429 `RESOURCE_EXHAUSTED`, with
+  `Retry-After`. `fetchPredictOperation` is a read, despite being a POST.
 """
 
 import base64
@@ -35,7 +39,7 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.google import wire
 from reelforge.api.dialects.google.wire import (
@@ -52,7 +56,7 @@ from reelforge.service.jobs import JobService
 from reelforge.service.media import Media
 
 PREFIXES = ("/v1/projects/", "/v1/publishers/", "/v1beta1/")
-router = APIRouter(tags=["Vertex AI"], responses=error_responses(GoogleError, 401, 500))
+router = APIRouter(tags=["Vertex AI"], responses=error_responses(GoogleError, 401, 429, 500))
 render_error = wire.render_error
 
 
@@ -180,7 +184,7 @@ Project = Annotated[str, PathParam(examples=["my-project"])]
 Location = Annotated[str, PathParam(examples=["us-central1"])]
 Model = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-001"])]
 
-PREDICT = {"response_model": GoogleStartedOperation, "responses": error_responses(GoogleError, 400, 404)}
+PREDICT = {"response_model": GoogleStartedOperation, "responses": error_responses(GoogleError, 400, 402, 404)}
 FETCH = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 400, 404)}
 GET = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 404)}
 
@@ -193,7 +197,7 @@ def predict_long_running(
     model: Model,
     body: VertexPredictBody,
     service: ServiceDep,
-    caller: CallerDep,
+    caller: CreatorDep,
 ) -> GoogleStartedOperation:
     return _predict(_scope(project, location), model, body, service, caller.id)
 
@@ -235,7 +239,7 @@ def get_operation(
     **PREDICT,
 )
 def express_predict_long_running(
-    model: Model, body: VertexPredictBody, service: ServiceDep, caller: CallerDep
+    model: Model, body: VertexPredictBody, service: ServiceDep, caller: CreatorDep
 ) -> GoogleStartedOperation:
     return _predict("", model, body, service, caller.id)
 

@@ -42,6 +42,7 @@ GrpcStatus = Literal[
 GRPC_STATUS: dict[int, GrpcStatus] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
+    402: "RESOURCE_EXHAUSTED",  # the Gemini API's answer when prepaid credits run out
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "UNIMPLEMENTED",

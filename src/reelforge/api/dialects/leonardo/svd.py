@@ -16,7 +16,7 @@ Decisions [open]:
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.leonardo import wire
 from reelforge.api.dialects.leonardo.v1 import CLIENT_FIELDS, LeonardoGenerationJob, created
@@ -26,7 +26,7 @@ from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import JobExtras
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 
-router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 500))
+router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 429, 500))
 
 SVD_MODEL = "SVD"
 SVD_PROMPT = "SVD motion"
@@ -66,8 +66,10 @@ class LeonardoMotionSvdResponse(WireModel):
     motionSvdGenerationJob: LeonardoGenerationJob
 
 
-@router.post("/generations-motion-svd", response_model=LeonardoMotionSvdResponse, responses=wire.errors(400))
-def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CallerDep) -> LeonardoMotionSvdResponse:
+@router.post(
+    "/generations-motion-svd", response_model=LeonardoMotionSvdResponse, responses=wire.errors(400, 402)
+)
+def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CreatorDep) -> LeonardoMotionSvdResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):
         job = service.submit(draft, caller.id, extras(body))

@@ -11,23 +11,25 @@ api/wire.py); `endFrameImage` needs a model whose catalog entry takes an end fra
 """
 
 import json
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from reelforge.api.auth import Caller, CallerDep
+from reelforge.api.auth import Caller, CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.leonardo import wire
 from reelforge.api.dialects.leonardo.wire import LeonardoCost, LeonardoGeneration, WireModel
 from reelforge.api.wire import JsonInt, client_fields, iso_z
+from reelforge.core.accounts import Account
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Asset, Job, JobExtras
 from reelforge.core.request import SEED_MAX, Draft, FrameInput
 from reelforge.service.media import Media
 from reelforge.service.uploads import UploadTarget
 
-router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 500))
+router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 429, 500))
 
 Resolution = Literal["RESOLUTION_480", "RESOLUTION_720", "RESOLUTION_1080"]
 DEFAULT_MODEL = "MOTION2"
@@ -154,6 +156,11 @@ class LeonardoUser(WireModel):
     username: str
 
 
+class LeonardoBalance(WireModel):
+    amount: str = Field(description='What the account has left to spend, a decimal string ("12.3400").')
+    unit: Literal["DOLLARS"] = Field(description="Always DOLLARS, the unit of `cost`.")
+
+
 class LeonardoUserDetails(WireModel):
     user: LeonardoUser
     tokenRenewalDate: str | None = Field(description="Always null: there are no token plans.")
@@ -162,11 +169,15 @@ class LeonardoUserDetails(WireModel):
     subscriptionGptTokens: int = Field(description="Always 0.")
     subscriptionModelTokens: int = Field(description="Always 0.")
     apiConcurrencySlots: int = Field(
-        description="How many generations render at once (the server's workers)."
+        description="How many generations the account may have queued or rendering at once; without "
+        "a limit, how many the server renders at once (its workers)."
     )
-    apiPaidTokens: int | None = Field(description="Always null.")
+    apiPaidTokens: int | None = Field(description="Always null: the balance is `apiBalance`, in dollars.")
     apiSubscriptionTokens: int = Field(description="Always 0.")
     apiPlanTokenRenewalDate: str | None = Field(description="Always null.")
+    apiBalance: LeonardoBalance | None = Field(
+        description="Extension: the account's balance; null when it is unlimited."
+    )
 
 
 class LeonardoMeResponse(WireModel):
@@ -208,7 +219,11 @@ def created(job: Job) -> LeonardoGenerationJob:
     return LeonardoGenerationJob(generationId=job.id, apiCreditCost=None, cost=wire.cost(job))
 
 
-def user_details(caller: Caller, slots: int) -> LeonardoUserDetails:
+def user_details(caller: Caller, account: Account | None, workers: int) -> LeonardoUserDetails:
+    """The caller's details: its account's limits, or (no account: open mode) the server's."""
+    concurrency = account.concurrency if account else None
+    balance = account.balance_usd if account else None
+    slots = max(1, workers) if concurrency is None else concurrency
     return LeonardoUserDetails(
         user=LeonardoUser(id=caller.id, username=caller.name),
         tokenRenewalDate=None,
@@ -220,7 +235,12 @@ def user_details(caller: Caller, slots: int) -> LeonardoUserDetails:
         apiPaidTokens=None,
         apiSubscriptionTokens=0,
         apiPlanTokenRenewalDate=None,
+        apiBalance=None if balance is None else LeonardoBalance(amount=_amount(balance), unit="DOLLARS"),
     )
+
+
+def _amount(usd: Decimal) -> str:
+    return str(usd.quantize(Decimal("0.0001")))
 
 
 def init_image_upload(asset: Asset, target: UploadTarget) -> LeonardoInitImageUpload:
@@ -242,20 +262,20 @@ def _submit(service, caller, draft: Draft, public: bool | None) -> Job:
 
 
 @router.post(
-    "/generations-text-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400)
+    "/generations-text-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400, 402)
 )
 def text_to_video(
-    body: TextToVideoBody, service: ServiceDep, caller: CallerDep
+    body: TextToVideoBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoMotionVideoResponse:
     job = _submit(service, caller, to_draft(body), body.isPublic)
     return LeonardoMotionVideoResponse(motionVideoGenerationJob=created(job))
 
 
 @router.post(
-    "/generations-image-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400)
+    "/generations-image-to-video", response_model=LeonardoMotionVideoResponse, responses=wire.errors(400, 402)
 )
 def image_to_video(
-    body: ImageToVideoBody, service: ServiceDep, caller: CallerDep
+    body: ImageToVideoBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoMotionVideoResponse:
     job = _submit(service, caller, image_to_draft(body), body.isPublic)
     return LeonardoMotionVideoResponse(motionVideoGenerationJob=created(job))
@@ -300,13 +320,17 @@ def user_generations(
 
 
 @router.get("/me", response_model=LeonardoMeResponse)
-def me(caller: CallerDep, settings: SettingsDep) -> LeonardoMeResponse:
-    return LeonardoMeResponse(user_details=[user_details(caller, max(1, settings.workers))])
+def me(caller: CallerDep, service: ServiceDep, settings: SettingsDep) -> LeonardoMeResponse:
+    try:
+        account = service.accounts.account(caller.id)
+    except NotFound:  # open mode: a key is a user without an account
+        account = None
+    return LeonardoMeResponse(user_details=[user_details(caller, account, settings.workers)])
 
 
 @router.post("/init-image", response_model=LeonardoUploadInitImageResponse, responses=wire.errors(400))
 def create_init_image(
-    body: InitImageBody, service: ServiceDep, caller: CallerDep
+    body: InitImageBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoUploadInitImageResponse:
     asset, target = service.uploads.create(caller.id, body.extension)
     return LeonardoUploadInitImageResponse(uploadInitImage=init_image_upload(asset, target))

@@ -15,7 +15,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CreatorDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.leonardo import wire
 from reelforge.api.dialects.leonardo.wire import LeonardoCost, WireModel
@@ -24,7 +24,7 @@ from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import Job, JobExtras
 from reelforge.core.request import SEED_MAX, Draft, FrameInput
 
-router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"], responses=wire.errors(401, 500))
+router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"], responses=wire.errors(401, 429, 500))
 
 Side = Literal[720, 1080, 1280, 1920]
 ImageType = Literal["INIT", "GENERATION", "UPLOADED", "GENERATED", "VARIATION"]
@@ -134,9 +134,9 @@ def created(job: Job) -> LeonardoV2GenerationJob:
     return LeonardoV2GenerationJob(generationId=job.id, cost=wire.cost(job))
 
 
-@router.post("/generations", response_model=LeonardoV2GenerateResponse, responses=wire.errors(400))
+@router.post("/generations", response_model=LeonardoV2GenerateResponse, responses=wire.errors(400, 402))
 def create_generation(
-    body: GenerationBody, service: ServiceDep, caller: CallerDep
+    body: GenerationBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoV2GenerateResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):

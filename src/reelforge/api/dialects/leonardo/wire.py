@@ -3,12 +3,21 @@ and how an image reference (`{id, type}`) becomes an input frame.
 
 The response models here and in v1/v2/svd are the wire objects exactly as reelforge sends them:
 every key is always present (a null stays a null), and they say nothing they do not send. Every
-route documents 401 (no API key) and 500; routes with a body or query parameters also 400. None
-answers 404: an unknown id reads as a null object (v1).
+route documents 401 (no API key), 429 (rate limits) and 500; routes with a body or query
+parameters also 400; routes that create a generation also 402. None answers 404: an unknown id
+reads as a null object (v1).
 
 Decisions where Leonardo documents nothing [open]:
 - Errors carry the documented ApiError fields (`message`, `path`, `locations`, `extensions.code`)
   plus `error` (the same text), which is what Leonardo's live API puts first.
+- A create the account's balance does not cover is refused with 402 Payment Required,
+  `extensions.code` `insufficient_credits` (Leonardo documents no status for it). Over the key's
+  rate limit or the account's concurrency slots: 429 `rate_limited` with `Retry-After` (Leonardo
+  documents neither status). Uploading an init image counts as a create.
+- `/me` reports the account's concurrency limit as `apiConcurrencySlots` and its balance in
+  `apiBalance` (an extension, in DOLLARS like `cost`; Leonardo's token fields stay null or 0). An
+  account without a concurrency limit, and every caller in open mode, reports the server's
+  embedded workers (at least 1); without credits (unlimited, or open mode) `apiBalance` is null.
 - `cost` is reported in DOLLARS from the catalog's list price; `apiCreditCost` is null.
 - Frames may reference uploaded init images (`UPLOADED` / `INIT`). Generated images do not exist
   in reelforge, so `GENERATED`, `GENERATION` and `VARIATION` references are refused with 400.

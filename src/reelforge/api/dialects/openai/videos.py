@@ -40,7 +40,10 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   poll loop honours.
 - Errors: `{"error": {"message", "type", "param", "code"}}`; `type` is `invalid_request_error`
   for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id,
-  409 content of an unfinished video, 500 without details.
+  409 content of an unfinished video, 500 without details. 429 as OpenAI answers it: over the
+  key's rate limit or the account's concurrency limit `type` `requests`, `code`
+  `rate_limit_exceeded`, with `Retry-After`; a create the account's balance does not cover
+  `type` and `code` `insufficient_quota` (no `Retry-After`: waiting does not help).
 """
 
 from typing import Annotated, Literal
@@ -48,7 +51,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reelforge.api.auth import CallerDep
+from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.openai.body import CLIENT_FIELDS, CREATE_OPENAPI, read_body, to_draft
 from reelforge.api.dialects.openai.wire import (
@@ -72,7 +75,7 @@ from reelforge.core.job import JobExtras, JobStatus
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(
-    prefix="/v1", tags=["OpenAI videos (native)"], responses=error_responses(OpenAIError, 401, 500)
+    prefix="/v1", tags=["OpenAI videos (native)"], responses=error_responses(OpenAIError, 401, 429, 500)
 )
 
 
@@ -92,10 +95,19 @@ CONTENT_TYPES = {
     "/videos",
     openapi_extra=CREATE_OPENAPI,
     response_model=OpenAIVideo,
-    responses={200: {"headers": POLL_HEADER}, **error_responses(OpenAIError, 400)},
+    responses={
+        200: {"headers": POLL_HEADER},
+        **error_responses(OpenAIError, 400),
+        429: {
+            "model": OpenAIError,
+            "description": "Over the API key's rate limit or the account's concurrency limit "
+            "(`rate_limit_exceeded`, with `Retry-After`), or the account's balance does not cover the "
+            "video (`insufficient_quota`)",
+        },
+    },
 )
 async def create_video(
-    request: Request, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+    request: Request, response: Response, service: ServiceDep, caller: CreatorDep, settings: SettingsDep
 ) -> dict:
     body, files = await read_body(request)
     with client_fields(CLIENT_FIELDS):

@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from reelforge.core.catalog import resolution_tier
-from reelforge.core.errors import Conflict, InvalidRequest, first_error
+from reelforge.core.errors import Conflict, InsufficientCredits, InvalidRequest, TooManyRequests, first_error
 from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import (
     PersonGeneration,
@@ -35,11 +35,16 @@ class _UnknownParameter(InvalidRequest):
 
 class OpenAIErrorObject(BaseModel):
     message: str = Field(description="What is wrong, in words.")
-    type: Literal["invalid_request_error", "server_error"] = Field(
-        description="`invalid_request_error` for 4xx statuses, `server_error` for 5xx."
+    type: Literal["invalid_request_error", "requests", "insufficient_quota", "server_error"] = Field(
+        description="`requests` over a rate or concurrency limit, `insufficient_quota` when the balance "
+        "does not cover the video, otherwise `invalid_request_error` for 4xx statuses and `server_error` "
+        "for 5xx."
     )
     param: str | None = Field(description="The request field at fault, if one is.")
-    code: str = Field(description="A machine-readable code, e.g. `unknown_parameter` or `video_not_ready`.")
+    code: str = Field(
+        description="A machine-readable code, e.g. `unknown_parameter`, `video_not_ready`, "
+        "`rate_limit_exceeded` or `insufficient_quota`."
+    )
 
 
 class OpenAIError(BaseModel):
@@ -48,8 +53,17 @@ class OpenAIError(BaseModel):
     error: OpenAIErrorObject
 
 
+# the statuses OpenAI answers differently from reelforge's defaults (api/errors.py)
+STATUSES = {InsufficientCredits: 429}
+# reelforge's error codes OpenAI spells its own way: code -> (type, OpenAI's code)
+OWN_ERRORS = {
+    TooManyRequests.code: ("requests", "rate_limit_exceeded"),
+    InsufficientCredits.code: ("insufficient_quota", "insufficient_quota"),
+}
+
+
 def render_error(status: int, message: str, field: str | None, code: str) -> dict:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
+    kind, code = OWN_ERRORS.get(code, ("server_error" if status >= 500 else "invalid_request_error", code))
     return {"error": {"message": message, "type": kind, "param": field, "code": code}}
 
 

@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("balance_e4", sa.BigInteger, nullable=True),
         sa.Column("concurrency", sa.Integer, nullable=True),
+        sa.Column("spent_e4", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.create_table(
         "api_keys",

@@ -1,0 +1,227 @@
+"""The admin API under `/admin/v1/`: what `reelforge keys` does, over HTTP, so an operator needs no
+access to the database. Only admin keys may call it (401 without a usable key, 403 with a key that
+is not an admin's); errors use reelforge's own body, as every route outside a dialect does.
+
+- `POST /admin/v1/keys` issues a key (201); the answer is the only place the key ever appears.
+- `GET /admin/v1/keys`, `GET /admin/v1/keys/{key_id}`: keys with their account, never the key
+  itself or its hash.
+- `POST /admin/v1/keys/{key_id}/revoke`: at once on every API node, since every request looks its
+  key up in the database (api/auth.py). The key's row stays, so its account keeps its jobs.
+- `PATCH /admin/v1/keys/{key_id}`: `rpm` is the key's; `credits_usd` (sets the balance) and
+  `concurrency` are its account's. A field left out is unchanged; `null` clears the limit
+  (credits and concurrency: unlimited; rpm: the server's `REELFORGE_CREATE_RPM`).
+- `GET /admin/v1/accounts`, `GET /admin/v1/accounts/{account_id}/usage` (jobs per state, USD spent).
+
+`{key_id}` is a key's id or its display prefix (`rf_` + 8 characters). The key itself is refused
+there: URLs end up in access logs. The request models are also the CLI's rules (cli.py). Admin
+calls count against the calling key's read limit, like every read.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from reelforge.api.auth import CallerDep
+from reelforge.api.deps import ServiceDep
+from reelforge.api.errors import NativeError
+from reelforge.api.openapi import error_responses
+from reelforge.core.accounts import DISPLAY_CHARS, KEY_PREFIX, Account, ApiKey, Caller
+from reelforge.core.errors import Forbidden, InvalidRequest
+from reelforge.service.jobs import JobService
+
+MAX_CREDITS = Decimal(1_000_000_000)  # USD; far above any real balance, well inside the column
+MAX_RPM = 1_000_000
+MAX_CONCURRENCY = 10_000
+
+Credits = Annotated[
+    Decimal | None,
+    Field(ge=0, le=MAX_CREDITS, decimal_places=4, description="balance in USD; null: unlimited"),
+]
+Rpm = Annotated[
+    int | None,
+    Field(ge=1, le=MAX_RPM, description="creates per minute for this key; null: REELFORGE_CREATE_RPM"),
+]
+Concurrency = Annotated[
+    int | None,
+    Field(ge=1, le=MAX_CONCURRENCY, description="jobs queued or running at once; null: unlimited"),
+]
+
+
+async def require_admin(caller: CallerDep) -> Caller:
+    if not caller.admin:
+        raise Forbidden("this route needs an admin API key")
+    return caller
+
+
+router = APIRouter(
+    prefix="/admin/v1",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(NativeError, 400, 401, 403, 429, 500),
+)
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"\S", description="who or what the key is for")
+    admin: bool = Field(default=False, description="may call the admin API")
+    credits_usd: Credits = None
+    rpm: Rpm = None
+    concurrency: Concurrency = None
+    account_id: str | None = Field(
+        default=None,
+        description="add the key to this existing account (rotation keeps its jobs); "
+        "without it the key gets a new account",
+    )
+
+    @model_validator(mode="after")
+    def _limits_belong_to_a_new_account(self) -> "KeyCreate":
+        if self.account_id is not None and (self.credits_usd is not None or self.concurrency is not None):
+            raise ValueError(
+                "credits and concurrency belong to the account: change an existing account's "
+                "with an update of one of its keys"
+            )
+        return self
+
+
+class KeyUpdate(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credits_usd: Credits = None
+    rpm: Rpm = None
+    concurrency: Concurrency = None
+
+    def changes(self) -> dict:
+        """The arguments of `Accounts.update`: the fields sent, and only those."""
+        sent = self.model_dump(include=self.model_fields_set)
+        if "credits_usd" in sent:
+            sent["credits"] = sent.pop("credits_usd")
+        return sent
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    balance_usd: Decimal | None = Field(description="credits left, USD; null: unlimited")
+    concurrency: int | None = Field(description="jobs queued or running at once; null: unlimited")
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="the key's first characters, for recognising it")
+    admin: bool
+    rpm: int | None = Field(description="creates per minute; null: the server's REELFORGE_CREATE_RPM")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="to the minute")
+    revoked_at: datetime | None
+    account: AccountOut
+
+
+class IssuedKeyOut(KeyOut):
+    key: str = Field(description="the API key: shown this once, only its hash is stored")
+
+
+class KeyList(BaseModel):
+    data: list[KeyOut]
+
+
+class AccountList(BaseModel):
+    data: list[AccountOut]
+
+
+class Usage(BaseModel):
+    account_id: str
+    jobs: dict[str, int] = Field(description="the account's jobs in each state")
+    spent_usd: Decimal = Field(description="list price of its succeeded jobs")
+    balance_usd: Decimal | None = Field(description="credits left, USD; null: unlimited")
+
+
+def _account(account: Account) -> dict:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "created_at": account.created_at,
+        "balance_usd": account.balance_usd,
+        "concurrency": account.concurrency,
+    }
+
+
+def _key(key: ApiKey, account: Account) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "admin": key.admin,
+        "rpm": key.rpm,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+        "account": _account(account),
+    }
+
+
+def _ref(key_id: str) -> str:
+    """A key's id or display prefix from a URL; the secret itself is refused."""
+    if key_id.startswith(KEY_PREFIX) and len(key_id) > len(KEY_PREFIX) + DISPLAY_CHARS:
+        raise InvalidRequest("name a key by its id or its prefix, never by the key itself", "key_id")
+    return key_id
+
+
+NOT_FOUND = error_responses(NativeError, 404)
+
+
+@router.post("/keys", status_code=201, response_model=IssuedKeyOut, responses=NOT_FOUND)
+def create_key(body: KeyCreate, service: ServiceDep) -> dict:
+    issued = service.accounts.issue(
+        body.name, body.admin, body.credits_usd, body.rpm, body.concurrency, body.account_id
+    )
+    return {**_key(issued.api_key, issued.account), "key": issued.key}
+
+
+@router.get("/keys", response_model=KeyList)
+def list_keys(service: ServiceDep) -> dict:
+    issued = service.accounts.keys()  # (key, account) pairs
+    return {"data": [_key(key, account) for key, account in issued]}
+
+
+def _with_account(service: JobService, key: ApiKey) -> dict:
+    return _key(key, service.accounts.account(key.account_id))
+
+
+@router.get("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
+def get_key(key_id: str, service: ServiceDep) -> dict:
+    return _with_account(service, service.accounts.find(_ref(key_id)))
+
+
+@router.post("/keys/{key_id}/revoke", response_model=KeyOut, responses=NOT_FOUND)
+def revoke_key(key_id: str, service: ServiceDep) -> dict:
+    return _with_account(service, service.accounts.revoke(_ref(key_id)))
+
+
+@router.patch("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
+def update_key(key_id: str, body: KeyUpdate, service: ServiceDep) -> dict:
+    key, account = service.accounts.update(_ref(key_id), **body.changes())
+    return _key(key, account)
+
+
+@router.get("/accounts", response_model=AccountList)
+def list_accounts(service: ServiceDep) -> dict:
+    return {"data": [_account(account) for account in service.accounts.accounts()]}
+
+
+@router.get("/accounts/{account_id}/usage", response_model=Usage, responses=NOT_FOUND)
+def account_usage(account_id: str, service: ServiceDep) -> dict:
+    usage = service.accounts.usage(account_id)  # NotFound first, for an unknown account
+    return {
+        "account_id": account_id,
+        **usage,
+        "balance_usd": service.accounts.account(account_id).balance_usd,
+    }
