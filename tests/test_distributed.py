@@ -71,10 +71,12 @@ def test_any_api_node_serves_any_job_with_presigned_s3_media(tmp_path):
         probe = probe_mp4(httpx.get(url).content)
         assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (1280, 720, 96, "aac")
         assert probe.first[360, 200][0] > 180  # the uploaded start frame's red half
-        # reelforge's own media route sends the client to a fresh presigned URL
+        # reelforge's own media route hands nothing to an unsigned request, not even a redirect to
+        # the bucket: the presigned URLs a status read hands out are the only way to the bytes
         key = urlparse(url).path.split("/media/", 1)[1]
-        redirect = httpx.get(f"{b.url}/media/{key}")
-        assert redirect.status_code == 307 and "X-Amz-Signature" in redirect.headers["location"]
+        refused = httpx.get(f"{b.url}/media/{key}")
+        assert refused.status_code == 403 and "location" not in refused.headers
+        assert refused.json()["error"]["code"] == "forbidden"
         assert not list(tmp_path.glob("api*/data/media"))  # API nodes keep no media on disk
 
 

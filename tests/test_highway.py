@@ -96,7 +96,7 @@ def novita(server, api):
 # end to end ----------------------------------------------------------------------------------------
 
 
-def test_image_to_video_samples_through_novitas_sdk(api, novita):
+def test_image_to_video_samples_through_novitas_sdk(server, api, novita):
     """Two samples from one base64 image: two videos, silent by default, each its own seed."""
     image = make_image(1280, 720, "PNG", left=RED, right=BLUE)
     body = {"image": b64(image), "prompt": "slow push in", "duration": 4, "sample_count": 2, "seed": 99}
@@ -112,7 +112,8 @@ def test_image_to_video_samples_through_novitas_sdk(api, novita):
     assert result.task.progress_percent == 100 and result.task.reason == ""
     assert result.extra.seed == 99
     assert len(result.videos) == 2
-    assert all(v.video_type == "mp4" and v.video_url_ttl == 86400 for v in result.videos)
+    ttl = server.settings().media_url_ttl  # as long as the server's signed media URLs live
+    assert all(v.video_type == "mp4" and v.video_url_ttl == ttl for v in result.videos)
     assert set(statuses) <= set(V3TaskResponseStatus)
     result.download_videos()
     probes = [probe_mp4(data) for data in result.video_bytes]
@@ -123,7 +124,7 @@ def test_image_to_video_samples_through_novitas_sdk(api, novita):
     assert probes[0].digest != probes[1].digest  # each sample renders with its own derived seed
 
 
-def test_text_to_video_four_samples_with_audio_portrait(api):
+def test_text_to_video_four_samples_with_audio_portrait(server, api):
     body = {
         "prompt": "a lighthouse at dusk",
         "duration": 4,
@@ -145,9 +146,8 @@ def test_text_to_video_four_samples_with_audio_portrait(api):
     assert int(debug["submit_time_ms"]) <= int(debug["execute_time_ms"]) <= int(debug["complete_time_ms"])
     videos = result["videos"]
     assert len(videos) == 4 and len({v["video_url"] for v in videos}) == 4
-    assert all(
-        v == {"video_url": v["video_url"], "video_url_ttl": "86400", "video_type": "mp4"} for v in videos
-    )
+    ttl = str(server.settings().media_url_ttl)
+    assert all(v == {"video_url": v["video_url"], "video_url_ttl": ttl, "video_type": "mp4"} for v in videos)
     digests = set()
     for video in videos:
         probe = probe_mp4(download_mp4(video["video_url"]))

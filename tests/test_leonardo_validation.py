@@ -486,7 +486,7 @@ def test_v1_bad_image_to_video_fields_are_refused(api, jobs, images, changes, pa
     assert_leonardo_error(resp, 400, path, says)
 
 
-def test_v1_documented_sizes_are_accepted(api, jobs, images):
+def test_v1_documented_sizes_are_accepted(api, jobs):
     """Seed 001's four sizes with their resolution (and the integral float 4.0 as duration)."""
     sizes = [
         ("RESOLUTION_720", 1280, 720),
@@ -495,11 +495,14 @@ def test_v1_documented_sizes_are_accepted(api, jobs, images):
         ("RESOLUTION_1080", 1080, 1920),
     ]
     for resolution, width, height in sizes:
+        # images of its own: deleting a generation deletes the init images no other one uses
+        start = upload_init_image(api, make_image(320, 180))
+        end = upload_init_image(api, make_image(320, 180, left=(10, 200, 10)))
         body = {
             **T2V_BASE,
-            "imageId": images["start"],
+            "imageId": start,
             "imageType": "UPLOADED",
-            "endFrameImage": {"id": images["end"], "type": "UPLOADED"},
+            "endFrameImage": {"id": end, "type": "UPLOADED"},
             "resolution": resolution,
             "width": width,
             "height": height,

@@ -119,6 +119,7 @@ def _initial_admin_key(settings: Settings) -> None:
         if accounts.has_keys():
             return
         issued = accounts.issue("initial admin", admin=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # a PostgreSQL deployment may have none yet
     path = settings.data_dir / INITIAL_KEY_FILE
     path.unlink(missing_ok=True)  # left by an earlier database: its key is not this database's
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

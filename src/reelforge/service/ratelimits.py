@@ -8,6 +8,10 @@ same window. A Celery broker that is not Redis (AMQP) cannot hold them: each nod
 its own memory, and says so in its log. Over a limit: TooManyRequests, whose `retry_after` is the
 seconds until the window lets the next request through (at least 1), which each dialect sends as
 `Retry-After`.
+
+When the Redis that holds the windows cannot be reached, requests are let through uncounted (and
+the log says so, at most once a minute): a broker outage must not turn every request into an
+error, and accepted jobs wait in the database until the broker is back.
 """
 
 import logging
@@ -15,6 +19,7 @@ import math
 import time
 
 from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -26,11 +31,14 @@ log = logging.getLogger(__name__)
 
 IN_MEMORY = "memory://"
 REDIS_SCHEMES = ("redis://", "rediss://")
+WARN_EVERY = 60.0  # seconds between two warnings that the limit store is unreachable
 
 
 class RateLimits:
     def __init__(self, storage_url: str, create_rpm: int, read_rpm: int):
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
+        options = {} if storage_url == IN_MEMORY else {"wrap_exceptions": True}
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url, **options))
+        self._warned_at = -WARN_EVERY
         self._create_rpm = create_rpm
         self._read_rpm = read_rpm
         self.in_memory = storage_url == IN_MEMORY  # counting never blocks (no network round trip)
@@ -45,7 +53,13 @@ class RateLimits:
 
     def _hit(self, kind: str, per_minute: int, key_id: str) -> None:
         item = RateLimitItemPerMinute(per_minute, namespace=f"reelforge-{kind}")
-        if self._limiter.hit(item, key_id):
+        try:
+            if self._limiter.hit(item, key_id):
+                return
+        except StorageError as exc:
+            if time.monotonic() - self._warned_at >= WARN_EVERY:
+                self._warned_at = time.monotonic()
+                log.warning("rate limits not counted: their store is unreachable (%s)", exc.storage_error)
             return
         reset_at, _ = self._limiter.get_window_stats(item, key_id)
         wait = max(1, math.ceil(reset_at - time.time()))
