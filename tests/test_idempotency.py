@@ -20,11 +20,10 @@ from sqlalchemy import update
 
 from reelforge.api.app import create_app
 from reelforge.core.clock import now
-from reelforge.db.connect import migrate, open_database
 from reelforge.db.idempotency import Claim, IdempotencyStore, Stored
 from reelforge.db.tables import IdempotencyRow
 from reelforge.service.idempotency import Answer, Idempotency, KeyReused
-from testkit.databases import postgres_database
+from testkit.databases import migrated_database
 from testkit.google import assert_google_error
 from testkit.leonardo import assert_leonardo_error
 from testkit.support import ServerProcess, make_image, upload_init_image
@@ -375,17 +374,8 @@ def test_a_multipart_retry_with_a_new_boundary_is_the_same_request(account):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        engine = open_database(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
-        migrate(engine)
+    with migrated_database(request.param, tmp_path) as engine:
         yield IdempotencyStore(engine)
-        engine.dispose()
-        return
-    with postgres_database() as url:
-        engine = open_database(url)
-        migrate(engine)
-        yield IdempotencyStore(engine)
-        engine.dispose()
 
 
 def _age(store: IdempotencyStore, by: timedelta) -> None:

@@ -12,23 +12,14 @@ from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus, Outcome
 from reelforge.core.request import GenerationRequest
 from reelforge.db.connect import migrate, open_database
 from reelforge.db.repository import Repository
-from testkit.databases import postgres_database
+from testkit.databases import migrated_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def repo(request, tmp_path):
     """The same tests on a SQLite file and on the PostgreSQL server on 127.0.0.1:5432."""
-    if request.param == "sqlite":
-        engine = open_database(f"sqlite:///{tmp_path / 'db' / 'reelforge.db'}")
-        migrate(engine)
+    with migrated_database(request.param, tmp_path) as engine:
         yield Repository(engine)
-        engine.dispose()
-        return
-    with postgres_database() as url:
-        engine = open_database(url)
-        migrate(engine)
-        yield Repository(engine)
-        engine.dispose()
 
 
 def _job(repo: Repository, n: int = 0) -> Job:
