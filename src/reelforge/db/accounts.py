@@ -41,6 +41,7 @@ def _e4(usd: Decimal | None) -> int | None:
 
 class AccountStore:
     def __init__(self, database: Engine):
+        self._database = database
         self._session = sessionmaker(database, expire_on_commit=False)
 
     def create_account(self, name: str, balance: Decimal | None, concurrency: int | None) -> Account:
@@ -73,9 +74,11 @@ class AccountStore:
         return _key(row)
 
     def by_hash(self, key_hash: str) -> ApiKey | None:
-        with self._session.begin() as s:
-            row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.hash == key_hash))
-            return _key(row) if row else None
+        # A Core query, not the ORM: every authenticated request makes it.
+        keys = ApiKeyRow.__table__
+        with self._database.connect() as conn:
+            row = conn.execute(select(keys).where(keys.c.hash == key_hash)).first()
+        return _key(row) if row else None
 
     def touch(self, key: ApiKey) -> None:
         """Record that a key was used (at most once per TOUCH_EVERY, so polls cost no write)."""
