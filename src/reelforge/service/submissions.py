@@ -22,7 +22,6 @@ from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation, build_request
 from reelforge.db.repository import Repository
 from reelforge.media.fetch import decode_base64_image, resolve_image_source, validate_image_bytes
-from reelforge.media.images import image_size
 from reelforge.service.uploads import Uploads
 
 _PENDING = "pending"  # the stand-in asset id of a frame that is not stored yet
@@ -97,14 +96,11 @@ class Submissions:
         return spec.resolve_size(draft.resolution, draft.width, draft.height, portrait)
 
     def _frame_size(self, frame: FrameInput | None, owner: str) -> tuple[int, int]:
-        if frame is None:
-            raise InvalidRequest("a start frame is required", "start_image")
-        if frame.kind is FrameKind.UPLOAD:
-            asset = self.uploads.usable(str(frame.value), owner, frame.field or "start_image")
-            return asset.width or 0, asset.height or 0
-        if frame.kind is FrameKind.BYTES:
-            return image_size(bytes(frame.value))
-        raise ValueError("the start frame's orientation is known only for uploads and bytes")
+        """The size of an uploaded start frame (what SVD's orientation follows)."""
+        if frame is None or frame.kind is not FrameKind.UPLOAD:
+            raise InvalidRequest("the size follows the start frame: upload one", "start_image")
+        asset = self.uploads.usable(str(frame.value), owner, frame.field or "start_image")
+        return asset.width or 0, asset.height or 0
 
     @contextmanager
     def _stored_frames(self, frames: dict[str, FrameInput | None], owner: str) -> Iterator[dict[str, str]]:

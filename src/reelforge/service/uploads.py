@@ -102,9 +102,11 @@ class Uploads:
         asset = self.repo.get_asset(asset_id)
         if asset is None or asset.owner != owner:
             raise InvalidRequest(f"image {asset_id} not found", field)
-        if not asset.ready and not self._adopt_direct_upload(asset, field):
+        if asset.ready:
+            return asset
+        if not self._adopt_direct_upload(asset, field):
             raise InvalidRequest(f"image {asset_id} has not been uploaded yet", field)
-        return self.repo.get_asset(asset_id)
+        return self.repo.get_asset(asset_id)  # with the size the adoption recorded
 
     def _adopt_direct_upload(self, asset: Asset, field: str) -> bool:
         """A presigned POST puts bytes in the bucket without reelforge seeing them: validate them
