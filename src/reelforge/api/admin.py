@@ -30,6 +30,7 @@ from reelforge.api.errors import NativeError
 from reelforge.api.openapi import error_responses
 from reelforge.core.accounts import DISPLAY_CHARS, KEY_PREFIX, Account, ApiKey, Caller
 from reelforge.core.errors import Forbidden, InvalidRequest
+from reelforge.core.request import MAX_NAME
 from reelforge.service.jobs import JobService
 
 MAX_CREDITS = Decimal(1_000_000_000)  # USD; far above any real balance, well inside the column
@@ -74,6 +75,7 @@ class KeyCreate(BaseModel):
     concurrency: Concurrency = None
     account_id: str | None = Field(
         default=None,
+        max_length=MAX_NAME,
         description="add the key to this existing account (rotation keeps its jobs); "
         "without it the key gets a new account",
     )

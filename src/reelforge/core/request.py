@@ -18,6 +18,12 @@ from reelforge.core.errors import invalid
 
 SEED_MAX = 4_294_967_295
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # the largest input image accepted, however it arrives
+# Server-wide text limits, in characters: what a field is held to where its provider documents no
+# limit of its own (docs/api.md). Image text (base64, data URIs) is bounded by MAX_IMAGE_BYTES instead.
+MAX_PROMPT = 32_000  # the largest any dialect documents (`POST /v1/videos`)
+MAX_NEGATIVE_PROMPT = 10_000
+MAX_NAME = 256  # model names, ids, enum-like words (sizes, MIME types, extensions)
+MAX_URI = 8_192  # a URL given as a URL only, or a resource name (Vertex's operationName)
 FPS = 24
 PersonGeneration = Literal["allow_adult", "dont_allow", "allow_all"]
 
@@ -28,8 +34,8 @@ class GenerationRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str
-    prompt: str = Field(min_length=1)
-    negative_prompt: str | None = None
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_NEGATIVE_PROMPT)
     duration: int = Field(default=8, gt=0, le=60)
     width: int = Field(default=1280, ge=64, le=4096)
     height: int = Field(default=720, ge=64, le=4096)
@@ -40,6 +46,13 @@ class GenerationRequest(BaseModel):
     end_image: str | None = None
     samples: int = Field(default=1, ge=1, le=4)
     person_generation: PersonGeneration = "allow_adult"
+
+    @field_validator("prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be only whitespace")
+        return value
 
     @field_validator("width", "height")
     @classmethod

@@ -157,6 +157,7 @@ class DiffusersEngine:
         mode: Mode = "frames" if ctx.end_image else "image" if ctx.start_image else "text"
         ctx.check_cancel()
         with self.resident.use(self._load_key(mode), self._load, ctx) as loaded:
+            ctx.check_cancel()  # loading can take a minute: a cancel meanwhile skips the render
             pipe = self._pipeline(loaded, mode)
             plan = self._plan(pipe, req.width, req.height, req.fps, req.frame_count)
             size = (plan.render_width, plan.render_height)

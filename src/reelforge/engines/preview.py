@@ -10,7 +10,9 @@ frames and audio.
 
 import bisect
 import colorsys
+import functools
 import math
+import string
 import unicodedata
 from collections.abc import Iterator
 
@@ -33,6 +35,7 @@ class PreviewEngine:
     name = "preview"
 
     def generate(self, ctx: RenderContext) -> Clip:
+        ctx.check_cancel()  # before laying out text and building the background
         request = ctx.request
         size = (request.width, request.height)
         for label, image in (("start", ctx.start_image), ("end", ctx.end_image)):
@@ -285,9 +288,12 @@ def _displayable(text: str) -> str:
 
 
 def _fit_text(text: str, max_width: float, h: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The largest font (down to a floor) that fits `text` in a few lines; overflow ends in an ellipsis."""
+    """The largest font (down to a floor) that fits `text` in a few lines; overflow ends in an ellipsis.
+    Text beyond what the floor size could ever show is cut first, so the work is bounded whatever
+    the text's length."""
     size = max(10, round(h * 0.075))
     floor = min(size, max(9, round(h * 0.04)))
+    text = text[: (_PROMPT_LINES + 2) * _most_per_line(floor, max_width)]
     while True:
         font = ImageFont.load_default(size=size)
         lines = _wrap(text, font, max_width, limit=_PROMPT_LINES + 1)
@@ -299,6 +305,19 @@ def _fit_text(text: str, max_width: float, h: int) -> tuple[ImageFont.FreeTypeFo
     last = f"{lines[_PROMPT_LINES - 1]} {lines[_PROMPT_LINES]}"
     keep = _fitting_prefix(last, font, max_width - font.getlength("\u2026"))
     return font, [*lines[: _PROMPT_LINES - 1], last[:keep].rstrip() + "\u2026"]
+
+
+@functools.cache
+def _narrowest(size: int) -> float:
+    """The advance of the narrowest printable ASCII character in the built-in font at `size`."""
+    font = ImageFont.load_default(size=size)
+    return max(1.0, min(font.getlength(c) for c in string.printable.strip()))
+
+
+def _most_per_line(size: int, max_width: float) -> int:
+    """How many of the narrowest character fit in a line of `max_width` at `size`: about the most
+    any line holds (kerning aside)."""
+    return math.ceil(max_width / _narrowest(size))
 
 
 def _balanced(text: str, font: ImageFont.FreeTypeFont, max_width: float, count: int) -> list[str]:
@@ -325,8 +344,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float, limit: int)
         if line:
             lines.append(line)
         line = word
-        while len(lines) < limit and font.getlength(line) > max_width:
-            cut = max(1, _fitting_prefix(line, font, max_width))
+        while len(lines) < limit and (cut := _fitting_prefix(line, font, max_width)) < len(line):
+            cut = max(1, cut)
             lines.append(line[:cut])
             line = line[cut:]
         if len(lines) >= limit:
@@ -336,8 +355,10 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float, limit: int)
 
 
 def _fitting_prefix(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> int:
-    """The length of the longest prefix of `text` no wider than `max_width`."""
-    return bisect.bisect_right(range(1, len(text) + 1), max_width, key=lambda n: font.getlength(text[:n]))
+    """The length of the longest prefix of `text` no wider than `max_width`: a bisection over the
+    prefixes short enough to possibly fit."""
+    candidates = range(1, min(len(text), 2 * _most_per_line(font.size, max_width)) + 1)
+    return bisect.bisect_right(candidates, max_width, key=lambda n: font.getlength(text[:n]))
 
 
 def _alpha_bands(layer: Image.Image) -> list[tuple[int, int, int, int]]:

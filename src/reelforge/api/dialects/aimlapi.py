@@ -54,7 +54,15 @@ from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import InsufficientCredits, InvalidRequest
 from reelforge.core.job import Job, JobExtras, JobStatus
-from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import (
+    MAX_NAME,
+    MAX_NEGATIVE_PROMPT,
+    SEED_MAX,
+    Draft,
+    FrameInput,
+    FrameKind,
+    Orientation,
+)
 from reelforge.service.media import Media
 
 PREFIX = "/v2/video/generations"
@@ -109,7 +117,9 @@ Duration = Annotated[Literal[4, 6, 8], BeforeValidator(_duration)]
 class AimlCreateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1, description="An AI/ML model id, or a catalog model id or alias.")
+    model: str = Field(
+        min_length=1, max_length=MAX_NAME, description="An AI/ML model id, or a catalog model id or alias."
+    )
     prompt: str = Field(
         min_length=1,
         max_length=MAX_PROMPT,
@@ -143,7 +153,7 @@ class AimlCreateBody(BaseModel):
     )
     negative_prompt: str | None = Field(
         default=None,
-        max_length=MAX_PROMPT,
+        max_length=MAX_NEGATIVE_PROMPT,
         description="The description of elements to avoid in the generated video.",
     )
     seed: JsonInt | None = Field(
@@ -151,7 +161,7 @@ class AimlCreateBody(BaseModel):
     )
     enhance_prompt: StrictBool | None = Field(default=None, description="Accepted; has no effect.")
     auto_fix: StrictBool | None = Field(default=None, description="Accepted; has no effect.")
-    provider: str | None = Field(default=None, description="Accepted; has no effect.")
+    provider: str | None = Field(default=None, max_length=MAX_NAME, description="Accepted; has no effect.")
 
 
 # canonical field names the core and catalog report -> the AI/ML body's field names
@@ -333,7 +343,9 @@ def create_generation(body: AimlCreateBody, service: ServiceDep, caller: Creator
 
 @router.get(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401, 404, 429))
 def get_generation(
-    generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
+    generation_id: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
+    service: ServiceDep,
+    caller: CallerDep,
 ) -> dict:
     return generation(service.media, service.get(generation_id, caller.id))
 

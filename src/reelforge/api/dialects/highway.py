@@ -49,7 +49,15 @@ from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.clock import now
 from reelforge.core.errors import InsufficientCredits, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
-from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import (
+    MAX_NAME,
+    MAX_NEGATIVE_PROMPT,
+    SEED_MAX,
+    Draft,
+    FrameInput,
+    FrameKind,
+    Orientation,
+)
 from reelforge.service.media import Media
 
 PREFIX = "/v3/async"
@@ -126,7 +134,7 @@ class _Body(BaseModel):
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
     sample_count: JsonInt = Field(default=1, ge=1, le=4)
     generate_audio: StrictBool = False
-    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_NEGATIVE_PROMPT)
     person_generation: Literal["allow_adult", "dont_allow"] = "allow_adult"
 
 
@@ -307,7 +315,7 @@ def task_result(media: Media, job: Job, at: datetime) -> dict:
 
 @router.get("/task-result", response_model=HighwayTaskResult, responses=error_responses(HighwayError, 404))
 def get_task_result(
-    task_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
+    task_id: Annotated[str, Query(min_length=1, max_length=MAX_NAME)], service: ServiceDep, caller: CallerDep
 ) -> dict:
     try:
         job = service.get(task_id, caller.id)

@@ -51,7 +51,7 @@ from reelforge.api.dialects.google.wire import (
 from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
-from reelforge.core.request import FPS
+from reelforge.core.request import FPS, MAX_URI
 from reelforge.service.jobs import JobService
 from reelforge.service.media import Media
 
@@ -64,11 +64,11 @@ render_error = wire.render_error
 
 
 class VertexParameters(wire.GoogleParameters):
-    storageUri: str | None = None
+    storageUri: str | None = Field(default=None, max_length=MAX_URI)
     resizeMode: Literal["pad", "crop"] | None = None
     compressionQuality: Literal["optimized", "lossless"] | None = None
     fps: wire.ProtoInt | None = None
-    pubsubTopic: str | None = None
+    pubsubTopic: str | None = Field(default=None, max_length=MAX_URI)
 
 
 class VertexPredictBody(wire.GooglePredictBody):
@@ -80,7 +80,7 @@ class VertexPredictBody(wire.GooglePredictBody):
 class VertexFetchBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    operationName: str = Field(min_length=1)
+    operationName: str = Field(min_length=1, max_length=MAX_URI)
 
 
 # the answers -----------------------------------------------------------------------------------

@@ -25,7 +25,17 @@ from pydantic_core import PydanticCustomError
 from reelforge.api.wire import client_fields
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
-from reelforge.core.request import SEED_MAX, Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import (
+    MAX_NAME,
+    MAX_NEGATIVE_PROMPT,
+    MAX_PROMPT,
+    MAX_URI,
+    SEED_MAX,
+    Draft,
+    FrameInput,
+    FrameKind,
+    Orientation,
+)
 from reelforge.service.jobs import JobService
 
 GrpcStatus = Literal[
@@ -178,7 +188,7 @@ ProtoInt = Annotated[int, BeforeValidator(_proto_int)]
 class GoogleInlineData(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    mimeType: str | None = None
+    mimeType: str | None = Field(default=None, max_length=MAX_NAME)
     data: str = Field(min_length=1)
 
 
@@ -187,15 +197,15 @@ class GoogleImage(BaseModel):
 
     bytesBase64Encoded: str | None = None
     inlineData: GoogleInlineData | None = None
-    gcsUri: str | None = None
-    uri: str | None = None
-    mimeType: str | None = None
+    gcsUri: str | None = Field(default=None, max_length=MAX_URI)
+    uri: str | None = Field(default=None, max_length=MAX_URI)
+    mimeType: str | None = Field(default=None, max_length=MAX_NAME)
 
 
 class GoogleInstance(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    prompt: str = Field(min_length=1)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
     image: GoogleImage | None = None
     lastFrame: GoogleImage | None = None
     video: dict | None = None
@@ -208,8 +218,8 @@ class GoogleParameters(BaseModel):
 
     aspectRatio: Literal["16:9", "9:16"] | None = None
     durationSeconds: ProtoInt | None = Field(default=None, gt=0)
-    resolution: str | None = None
-    negativePrompt: str | None = None
+    resolution: str | None = Field(default=None, max_length=MAX_NAME)
+    negativePrompt: str | None = Field(default=None, max_length=MAX_NEGATIVE_PROMPT)
     personGeneration: Literal["allow_adult", "dont_allow", "allow_all"] | None = None
     seed: ProtoInt | None = Field(default=None, ge=0, le=SEED_MAX)
     sampleCount: ProtoInt | None = Field(default=None, ge=1, le=4)

@@ -24,7 +24,7 @@ from reelforge.api.dialects.leonardo.wire import WireModel
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import JobExtras
-from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import MAX_NAME, Draft, FrameInput, FrameKind, Orientation
 
 router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(401, 429, 500))
 
@@ -36,7 +36,7 @@ DEFAULT_MOTION_STRENGTH = 5
 class MotionSvdBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    imageId: str = Field(min_length=1)
+    imageId: str = Field(min_length=1, max_length=MAX_NAME)
     isPublic: StrictBool | None = None
     isInitImage: StrictBool | None = None
     isVariation: StrictBool | None = None

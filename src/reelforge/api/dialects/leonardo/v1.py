@@ -25,7 +25,7 @@ from reelforge.api.wire import JsonInt, client_fields, iso_z
 from reelforge.core.accounts import Account
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Asset, Job, JobExtras
-from reelforge.core.request import SEED_MAX, Draft, FrameInput
+from reelforge.core.request import MAX_NAME, SEED_MAX, Draft, FrameInput
 from reelforge.service.media import Media
 from reelforge.service.uploads import UploadTarget
 
@@ -33,25 +33,38 @@ router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(4
 
 Resolution = Literal["RESOLUTION_480", "RESOLUTION_720", "RESOLUTION_1080"]
 DEFAULT_MODEL = "MOTION2"
+MAX_ITEMS = 100  # styleIds and elements, accepted and ignored
+
+
+StyleId = Annotated[str, Field(max_length=MAX_NAME)]
+
+
+class Element(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    akUUID: str = Field(min_length=1, max_length=MAX_NAME)
+    weight: float | None = None
 
 
 class _VideoBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    prompt: str = Field(min_length=1, max_length=9999)
-    model: str | None = None
+    prompt: str = Field(min_length=1, max_length=wire.MAX_PROMPT)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
     resolution: Resolution | None = None
     width: JsonInt | None = Field(default=None, gt=0)
     height: JsonInt | None = Field(default=None, gt=0)
     duration: JsonInt | None = Field(default=None, gt=0)
-    negativePrompt: str | None = Field(default=None, max_length=1000)
+    negativePrompt: str | None = Field(default=None, max_length=wire.MAX_NEGATIVE_PROMPT)
     seed: JsonInt | None = Field(default=None, ge=0, le=SEED_MAX)
     isPublic: StrictBool | None = None
     promptEnhance: StrictBool | None = None
-    promptEnhanceInstruction: str | None = None
+    promptEnhanceInstruction: str | None = Field(default=None, max_length=wire.MAX_PROMPT)
     frameInterpolation: StrictBool | None = None
-    styleIds: list[str] | None = None
-    elements: list[dict] | None = None
+    styleIds: list[Annotated[str, Field(max_length=MAX_NAME)]] | None = Field(
+        default=None, max_length=MAX_ITEMS
+    )
+    elements: list[Element] | None = Field(default=None, max_length=MAX_ITEMS)
 
 
 class TextToVideoBody(_VideoBody):
@@ -59,18 +72,18 @@ class TextToVideoBody(_VideoBody):
 
 
 class FrameImage(BaseModel):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_NAME)
     type: Literal["GENERATED", "UPLOADED"]
 
 
 class ImageToVideoBody(_VideoBody):
-    imageId: str = Field(min_length=1)
+    imageId: str = Field(min_length=1, max_length=MAX_NAME)
     imageType: Literal["GENERATED", "UPLOADED"]
     endFrameImage: FrameImage | None = None
 
 
 class InitImageBody(BaseModel):
-    extension: str
+    extension: str = Field(max_length=MAX_NAME)
 
 
 # canonical field names the core and catalog report -> the v1 body's own field names

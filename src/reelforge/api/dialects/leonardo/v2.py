@@ -22,7 +22,7 @@ from reelforge.api.dialects.leonardo.wire import LeonardoCost, WireModel
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import Job, JobExtras
-from reelforge.core.request import SEED_MAX, Draft, FrameInput
+from reelforge.core.request import MAX_NAME, SEED_MAX, Draft, FrameInput
 
 router = APIRouter(prefix=wire.V2, tags=["Leonardo v2"], responses=wire.errors(401, 429, 500))
 
@@ -31,7 +31,7 @@ ImageType = Literal["INIT", "GENERATION", "UPLOADED", "GENERATED", "VARIATION"]
 
 
 class GuidanceImage(BaseModel):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_NAME)
     type: ImageType
 
 
@@ -49,8 +49,8 @@ class Guidances(BaseModel):
 class GenerationParameters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    prompt: str = Field(min_length=1, max_length=9999)
-    negative_prompt: str | None = Field(default=None, max_length=1000)
+    prompt: str = Field(min_length=1, max_length=wire.MAX_PROMPT)
+    negative_prompt: str | None = Field(default=None, max_length=wire.MAX_NEGATIVE_PROMPT)
     quantity: JsonInt = Field(default=1, ge=1, le=1)
     width: Side | None = None
     height: Side | None = None
@@ -65,7 +65,7 @@ class GenerationParameters(BaseModel):
 class GenerationBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=MAX_NAME)
     public: StrictBool = False
     parameters: GenerationParameters
 

@@ -46,6 +46,8 @@ from reelforge.service.media import Media
 
 V1 = "/api/rest/v1"
 V2 = "/api/rest/v2"
+MAX_PROMPT = 9999  # characters, Leonardo's documented limits (v1 and v2)
+MAX_NEGATIVE_PROMPT = 1000
 
 UPLOADED_TYPES = {"UPLOADED", "INIT"}
 RESOLUTION_TIERS = {"RESOLUTION_480": "480p", "RESOLUTION_720": "720p", "RESOLUTION_1080": "1080p"}

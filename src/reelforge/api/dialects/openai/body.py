@@ -24,6 +24,9 @@ from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import (
     MAX_IMAGE_BYTES,
+    MAX_NAME,
+    MAX_NEGATIVE_PROMPT,
+    MAX_PROMPT,
     SEED_MAX,
     Draft,
     FrameInput,
@@ -88,19 +91,19 @@ class VideoCreateBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=32000)
-    model: str | None = Field(default=None, min_length=1)
-    seconds: Seconds | None = None
-    size: str | None = None
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    model: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    seconds: Seconds | None = Field(default=None, max_length=MAX_NAME)
+    size: str | None = Field(default=None, max_length=MAX_NAME)
     input_reference: ImageInput | None = None
     # extensions: what Veo has and Sora lacks
-    negative_prompt: str | None = Field(default=None, max_length=10000)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_NEGATIVE_PROMPT)
     seed: StrictInt | None = Field(default=None, ge=0, le=SEED_MAX)
     generate_audio: StrictBool | None = None
     audio: StrictBool | None = None
     last_frame: ImageInput | None = None
     aspect_ratio: Literal["16:9", "9:16"] | None = None
-    resolution: str | None = None
+    resolution: str | None = Field(default=None, max_length=MAX_NAME)
     person_generation: Literal["allow_adult", "dont_allow", "allow_all"] | None = None
 
 
