@@ -227,6 +227,14 @@ def test_cancel_stops_within_one_denoising_step(catalog_path, engines, resident)
     assert len(progress) == 3  # the step that saw the cancel was the last one run
 
 
+def test_a_cancel_while_the_model_loads_runs_no_step(catalog_path, engines, resident):
+    progress, checks = [], itertools.count()
+    with pytest.raises(Canceled):  # canceled from the second check on: the one after loading
+        engine = engines.get(_spec(catalog_path, "test-ltx"))
+        engine.generate(_context("test-ltx", progress, is_canceled=lambda: next(checks) >= 1))
+    assert progress == []
+
+
 def test_resident_pipelines_are_reused_and_evicted_least_recently_used(
     catalog_path, engines, weights, resident
 ):

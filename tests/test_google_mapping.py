@@ -23,7 +23,7 @@ from reelforge.api.wire import client_fields
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
-from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import MAX_PROMPT, Draft, FrameInput, FrameKind, Orientation
 from testkit.jobs import CREATED, make_job
 from testkit.wire import BASE, assert_answers, unsigned, wire_of
 
@@ -163,6 +163,9 @@ A = {"instances": [{"prompt": "a"}]}
         ({"instances": [{"prompt": "a"}, {"prompt": "b"}]}, ("instances",)),
         ({"instances": [{}]}, ("instances", 0, "prompt")),
         ({"instances": [{"prompt": ""}]}, ("instances", 0, "prompt")),
+        ({"instances": [{"prompt": "p" * (MAX_PROMPT + 1)}]}, ("instances", 0, "prompt")),
+        (A | {"parameters": {"negativePrompt": "n" * 10_001}}, ("parameters", "negativePrompt")),
+        ({"instances": [{"prompt": "a", "image": {"uri": "u" * 8193}}]}, ("instances", 0, "image", "uri")),
         ({"parameters": {}}, ("instances",)),
         (A | {"parameters": {"durationSeconds": True}}, ("parameters", "durationSeconds")),
         (A | {"parameters": {"durationSeconds": "4s"}}, ("parameters", "durationSeconds")),

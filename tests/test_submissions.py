@@ -7,7 +7,7 @@ import pytest
 from reelforge.config import Settings
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import JobExtras, JobStatus
-from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import MAX_NEGATIVE_PROMPT, MAX_PROMPT, Draft, FrameInput, FrameKind, Orientation
 from reelforge.runtime import build_runtime
 from testkit.support import make_image
 
@@ -68,6 +68,31 @@ def test_a_request_the_catalog_refuses_stores_no_image(runtime):
     assert refused.value.field == "end_image"
     assert _uploads(runtime) == []
     assert runtime.service.list("me") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"prompt": " \t\n"}, "prompt"),
+        ({"prompt": "p" * (MAX_PROMPT + 1)}, "prompt"),
+        ({"prompt": "p", "negative_prompt": "n" * (MAX_NEGATIVE_PROMPT + 1)}, "negative_prompt"),
+    ],
+)
+def test_prompts_are_bounded_and_not_blank_on_every_path(runtime, fields, field):
+    """What the CLI and every dialect submit: refused before the frame is stored."""
+    frame = FrameInput(FrameKind.BYTES, make_image(640, 360))
+    with pytest.raises(InvalidRequest) as refused:
+        runtime.service.submit(Draft(**fields, start=frame), "me")
+    assert refused.value.field == field
+    assert _uploads(runtime) == []
+    assert runtime.service.list("me") == []
+
+
+def test_a_prompt_of_the_maximum_length_is_taken(runtime):
+    job = runtime.service.submit(
+        Draft(prompt="p" * MAX_PROMPT, negative_prompt="n" * MAX_NEGATIVE_PROMPT), "me"
+    )
+    assert runtime.service.get(job.id).request.prompt == "p" * MAX_PROMPT
 
 
 def test_a_bad_second_frame_removes_the_stored_first(runtime):

@@ -14,7 +14,8 @@ Decisions where HighwayAPI / Novita document nothing [open]:
 - Types are JSON types, as a Go backend decodes them: `"8"` for an integer or `"false"` for a
   boolean is a 400, not coerced (an integral float such as 8.0 is the same JSON number as 8).
   Enum values are case-sensitive (`720P` is refused here, unlike AI/ML API).
-- i2v and first-last prompts are limited to 10000 characters (no limit is documented).
+- i2v and first-last prompts are limited to 10000 characters, `negative_prompt` to 10000 (no
+  limit is documented).
 - The task object follows Novita's `GET /v3/async/task-result`: `task {task_id, task_type,
   status, reason, eta, progress_percent}`, `videos [{video_url, video_url_ttl, video_type: "mp4"}]`,
   `images: []`, `audios: []`, `extra {seed, debug_info}`. Fields Novita's protobuf JSON renders

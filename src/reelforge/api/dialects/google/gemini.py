@@ -14,7 +14,10 @@ Body: `{"instances": [{"prompt", "image", "lastFrame"}], "parameters": {"aspectR
 `storageUri`, `resizeMode`, `compressionQuality`, `fps` and `pubsubTopic`.
 
 Decisions where Google documents nothing, or reelforge differs [open]:
-- Exactly one instance. `prompt` is required (Google lets image-to-video omit it).
+- Exactly one instance. `prompt` is required (Google lets image-to-video omit it), not only
+  whitespace, and at most 32000 characters; `negativePrompt` at most 10000 (Google documents no
+  limits: these are the server-wide maxima, core/request.py); names and ids at most 256, URLs
+  at most 8192.
 - Integers follow protobuf's JSON mapping: a number or a decimal string (`8` or `"8"`); a boolean
   is not an integer. Booleans must be JSON booleans.
 - Defaults: duration the model's default (8), 16:9, 720p, audio on when the model makes it,

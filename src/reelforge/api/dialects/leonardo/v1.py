@@ -8,6 +8,9 @@ Unknown ids answer 200 with a null object, as Leonardo's GraphQL-backed REST API
 routes never answer 404; their models say the object is nullable.
 Integers and booleans must be JSON integers and booleans (`"8"` and `"false"` are refused, see
 api/wire.py); `endFrameImage` needs a model whose catalog entry takes an end frame.
+Text limits: `prompt` <= 9999 and `negativePrompt` <= 1000 characters (Leonardo's documented
+limits), `promptEnhanceInstruction` <= 9999, ids and model names <= 256, at most 100 `styleIds`
+and `elements` (accepted, no effect).
 """
 
 import json

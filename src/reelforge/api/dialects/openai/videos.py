@@ -24,7 +24,9 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
 - Unknown parameters are refused with 400 `unknown_parameter`, as OpenAI does, so a misspelt
   extension field is not silently ignored. Numbers and booleans must be JSON numbers and booleans;
   in a form (where everything is text) `seed` may be decimal digits and the booleans
-  `true`/`false`. A body over 60 MB is refused with 400, also while it streams.
+  `true`/`false`. A body over 60 MB is refused with 400, also while it streams; form text must
+  be UTF-8 (api/bodies.py). `prompt` is at most 32000 characters and not only whitespace,
+  `negative_prompt` at most 10000, `model`, `size`, `seconds` and `resolution` at most 256.
 - One video per request (the shape has no sample count); ids are reelforge job ids, the same id
   every other dialect shows for the job.
 - Status words: queued -> `queued`, running -> `in_progress`, succeeded -> `completed`, failed and
