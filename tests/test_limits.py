@@ -170,19 +170,6 @@ def test_an_over_long_text_field_is_400_naming_it(server, key, api, path, body, 
     assert refused_field(resp) == field
 
 
-@pytest.mark.parametrize(
-    ("path", "params", "field"),
-    [
-        (AIML, {"generation_id": "g" * (MAX_NAME + 1)}, "generation_id"),
-        ("/v3/async/task-result", {"task_id": "t" * (MAX_NAME + 1)}, "task_id"),
-        (VIDEOS, {"after": "a" * (MAX_NAME + 1)}, "after"),
-        ("/v1beta/models", {"pageToken": "t" * (MAX_NAME + 1)}, "pageToken"),
-    ],
-)
-def test_an_over_long_query_parameter_is_400(api, path, params, field):
-    assert refused_field(api.get(path, params=params)) == field
-
-
 # finding 6: whitespace-only prompts, every dialect -------------------------------------------------
 
 BLANK = " \t\n\u3000 "

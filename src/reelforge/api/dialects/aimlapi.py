@@ -343,9 +343,7 @@ def create_generation(body: AimlCreateBody, service: ServiceDep, caller: Creator
 
 @router.get(PREFIX, response_model=AimlGeneration, responses=error_responses(AimlError, 400, 401, 404, 429))
 def get_generation(
-    generation_id: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
-    service: ServiceDep,
-    caller: CallerDep,
+    generation_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:
     return generation(service.media, service.get(generation_id, caller.id))
 

@@ -51,7 +51,6 @@ from reelforge.core.clock import now
 from reelforge.core.errors import InsufficientCredits, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import (
-    MAX_NAME,
     MAX_NEGATIVE_PROMPT,
     SEED_MAX,
     Draft,
@@ -316,7 +315,7 @@ def task_result(media: Media, job: Job, at: datetime) -> dict:
 
 @router.get("/task-result", response_model=HighwayTaskResult, responses=error_responses(HighwayError, 404))
 def get_task_result(
-    task_id: Annotated[str, Query(min_length=1, max_length=MAX_NAME)], service: ServiceDep, caller: CallerDep
+    task_id: Annotated[str, Query(min_length=1)], service: ServiceDep, caller: CallerDep
 ) -> dict:
     try:
         job = service.get(task_id, caller.id)

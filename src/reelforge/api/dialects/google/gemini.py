@@ -72,7 +72,6 @@ from reelforge.api.wire import iso_z
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus, Output
-from reelforge.core.request import MAX_NAME
 from reelforge.service.jobs import JobService
 
 PREFIX = "/v1beta/"
@@ -303,7 +302,7 @@ def list_models(
     service: ServiceDep,
     caller: CallerDep,
     pageSize: Annotated[int, Query(ge=0, le=1000)] = 50,
-    pageToken: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
+    pageToken: str | None = None,
 ) -> GeminiModelList:
     names = [(n, s) for n, s in service.catalog.names() if "/" not in n]
     return model_page(names, pageSize, pageToken)

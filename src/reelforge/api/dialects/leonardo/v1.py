@@ -37,8 +37,6 @@ router = APIRouter(prefix=wire.V1, tags=["Leonardo v1"], responses=wire.errors(4
 Resolution = Literal["RESOLUTION_480", "RESOLUTION_720", "RESOLUTION_1080"]
 DEFAULT_MODEL = "MOTION2"
 MAX_ITEMS = 100  # styleIds and elements, accepted and ignored
-
-
 StyleId = Annotated[str, Field(max_length=MAX_NAME)]
 
 
@@ -64,9 +62,7 @@ class _VideoBody(BaseModel):
     promptEnhance: StrictBool | None = None
     promptEnhanceInstruction: str | None = Field(default=None, max_length=wire.MAX_PROMPT)
     frameInterpolation: StrictBool | None = None
-    styleIds: list[Annotated[str, Field(max_length=MAX_NAME)]] | None = Field(
-        default=None, max_length=MAX_ITEMS
-    )
+    styleIds: list[StyleId] | None = Field(default=None, max_length=MAX_ITEMS)
     elements: list[Element] | None = Field(default=None, max_length=MAX_ITEMS)
 
 

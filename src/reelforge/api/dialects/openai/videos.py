@@ -74,7 +74,6 @@ from reelforge.api.openapi import error_responses
 from reelforge.api.wire import client_fields
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import JobExtras, JobStatus
-from reelforge.core.request import MAX_NAME
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(
@@ -124,7 +123,7 @@ async def create_video(
 def list_videos(
     service: ServiceDep,
     caller: CallerDep,
-    after: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
+    after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
 ) -> dict:
