@@ -35,7 +35,22 @@ def slow_server(tmp_path_factory):
     srv.stop()
 
 
-def create(server: ServerProcess, key: str, dialect: str, image_url: str) -> httpx.Response:
+@pytest.fixture(scope="module")
+def http(slow_server):
+    """One client for every request: a client per create would spend ~30 ms of CPU each on TLS set-up
+    and slow this side down, not the server."""
+    with httpx.Client(
+        base_url=slow_server.url, timeout=60, limits=httpx.Limits(max_connections=2 * SLOW)
+    ) as c:
+        yield c
+
+
+def auth(server: ServerProcess, name: str) -> dict:
+    """The headers of the account named `name` (server.key)."""
+    return {"Authorization": f"Bearer {server.key(name)}"}
+
+
+def create(http: httpx.Client, headers: dict, dialect: str, image_url: str) -> httpx.Response:
     """A 4-second image-to-video create through `dialect` with its first frame at `image_url`."""
     path, body = {
         "openai": (OPENAI, {"prompt": "slow", "seconds": "4", "input_reference": image_url}),
@@ -49,8 +64,7 @@ def create(server: ServerProcess, key: str, dialect: str, image_url: str) -> htt
         "aimlapi": (AIML, {"model": "veo-3.1-lite-generate-001", "prompt": "slow", "image_url": image_url}),
         "highway": (HIGHWAY, {"prompt": "slow", "image": image_url, "duration": 4}),
     }[dialect]
-    headers = {"Authorization": f"Bearer {server.key(key)}"}
-    return httpx.post(server.url + path, json=body, headers=headers, timeout=60)
+    return http.post(path, json=body, headers=headers)
 
 
 def timed_out_message(dialect: str, resp: httpx.Response) -> str:
@@ -90,49 +104,45 @@ def elapsed(call) -> float:
 
 
 @pytest.fixture(scope="module")
-def finished_video(slow_server) -> str:
-    """A completed video of an account of its own, to poll and download during the attack."""
-    with httpx.Client(base_url=slow_server.url, headers=_auth(slow_server, "watcher"), timeout=30) as http:
-        video_id = http.post(OPENAI, json={"prompt": "at rest", "seconds": "4"}).json()["id"]
-        deadline = time.monotonic() + 120
-        while http.get(f"{OPENAI}/{video_id}").json()["status"] != "completed":
-            assert time.monotonic() < deadline, "the video did not complete"
-            time.sleep(0.5)
-    return video_id
-
-
-def _auth(server: ServerProcess, key: str) -> dict:
-    return {"Authorization": f"Bearer {server.key(key)}"}
+def watcher(slow_server, http) -> tuple[dict, str]:
+    """An account of its own and its completed video, to poll and download during the attack."""
+    headers = auth(slow_server, "watcher")
+    video_id = http.post(OPENAI, json={"prompt": "at rest", "seconds": "4"}, headers=headers).json()["id"]
+    deadline = time.monotonic() + 120
+    while http.get(f"{OPENAI}/{video_id}", headers=headers).json()["status"] != "completed":
+        assert time.monotonic() < deadline, "the video did not complete"
+        time.sleep(0.5)
+    return headers, video_id
 
 
 def test_polls_health_and_media_answer_while_60_slow_image_hosts_are_fetched(
-    slow_server, image_host, finished_video
+    slow_server, http, image_host, watcher
 ):
+    headers, video_id = watcher
     tag = f"starve-{uuid.uuid4().hex[:8]}"
     dialects = ("openai", "gemini", "aimlapi", "highway")
-    keys = [f"slow-{tag}-{n}" for n in range(SLOW // CAP)]  # 15 accounts x 4: none over its cap
-    for key in keys:
-        slow_server.key(key)
+    accounts = [auth(slow_server, f"slow-{tag}-{n}") for n in range(SLOW // CAP)]  # 15 x 4: none over its cap
     calls = [
-        (keys[i % len(keys)], dialects[i % 4], f"{image_host.base}/{('hang', 'trickle')[i % 2]}?{tag}-{i}")
+        (
+            accounts[i % len(accounts)],
+            dialects[i % 4],
+            f"{image_host.base}/{('hang', 'trickle')[i % 2]}?{tag}-{i}",
+        )
         for i in range(SLOW)
     ]
 
-    def timed_create(key, dialect, url):
+    def timed_create(account, dialect, url):
         started = time.monotonic()
-        resp = create(slow_server, key, dialect, url)
+        resp = create(http, account, dialect, url)
         return dialect, resp, time.monotonic() - started
 
-    with (
-        httpx.Client(base_url=slow_server.url, headers=_auth(slow_server, "watcher"), timeout=30) as http,
-        ThreadPoolExecutor(SLOW) as pool,
-    ):
+    with ThreadPoolExecutor(SLOW) as pool:
         futures = [pool.submit(timed_create, *call) for call in calls]
         wait_for_hits(image_host, tag, SLOW, timeout=FETCH_TIMEOUT - 1)
         for _ in range(3):
-            assert elapsed(lambda: http.get(f"{OPENAI}/{finished_video}")) < 1
+            assert elapsed(lambda: http.get(f"{OPENAI}/{video_id}", headers=headers)) < 1
             assert elapsed(lambda: http.get("/healthz")) < 1
-            assert elapsed(lambda: http.get(f"{OPENAI}/{finished_video}/content")) < 1
+            assert elapsed(lambda: http.get(f"{OPENAI}/{video_id}/content", headers=headers)) < 1
         answers = [future.result() for future in futures]
 
     for dialect, resp, took in answers:
@@ -140,41 +150,40 @@ def test_polls_health_and_media_answer_while_60_slow_image_hosts_are_fetched(
         assert took < FETCH_TIMEOUT + 3, (dialect, took)  # the total deadline, not a read timeout per byte
 
 
-def test_the_fifth_fetch_of_one_account_is_refused_with_429_before_it_starts(slow_server, image_host):
+def test_the_fifth_fetch_of_one_account_is_refused_with_429_before_it_starts(slow_server, http, image_host):
     tag = f"cap-{uuid.uuid4().hex[:8]}"
-    key = f"capped-{tag}"
+    capped = auth(slow_server, f"capped-{tag}")
     with ThreadPoolExecutor(CAP) as pool:
         hanging = [
-            pool.submit(create, slow_server, key, "openai", f"{image_host.base}/hang?{tag}-{i}")
+            pool.submit(create, http, capped, "openai", f"{image_host.base}/hang?{tag}-{i}")
             for i in range(CAP)
         ]
         wait_for_hits(image_host, tag, CAP, timeout=FETCH_TIMEOUT - 1)
 
-        openai = create(slow_server, key, "openai", f"{image_host.base}/img.png?{tag}-fifth")
+        openai = create(http, capped, "openai", f"{image_host.base}/img.png?{tag}-fifth")
         assert openai.status_code == 429 and int(openai.headers["Retry-After"]) >= 1, openai.text
         assert openai.json()["error"]["code"] == "rate_limit_exceeded"
-        gemini = create(slow_server, key, "gemini", f"{image_host.base}/img.png?{tag}-fifth")
+        gemini = create(http, capped, "gemini", f"{image_host.base}/img.png?{tag}-fifth")
         assert gemini.status_code == 429 and int(gemini.headers["Retry-After"]) >= 1, gemini.text
         assert gemini.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
         assert f"{CAP} image URLs at once" in gemini.json()["error"]["message"]
         assert not any(f"{tag}-fifth" in path for path, _ in image_host.hits)  # never fetched
 
-        other = create(slow_server, f"other-{tag}", "openai", f"{image_host.base}/img.png")
+        other = create(http, auth(slow_server, f"other-{tag}"), "openai", f"{image_host.base}/img.png")
         assert other.status_code == 200, other.text  # the cap is per account
         for future in hanging:
             assert "timed out" in timed_out_message("openai", future.result())
 
-    again = create(slow_server, key, "openai", f"{image_host.base}/img.png")
+    again = create(http, capped, "openai", f"{image_host.base}/img.png")
     assert again.status_code == 200, again.text  # the slots are given back
 
 
-def test_a_refused_create_fetches_nothing(slow_server, image_host):
+def test_a_refused_create_fetches_nothing(slow_server, http, image_host):
     """The draft is checked before its image is fetched: a bad duration answers at once."""
     tag = f"refused-{uuid.uuid4().hex[:8]}"
-    started = time.monotonic()
-    headers = _auth(slow_server, f"refused-{tag}")
     body = {"prompt": "x", "seconds": "5", "input_reference": f"{image_host.base}/hang?{tag}"}
-    resp = httpx.post(slow_server.url + OPENAI, json=body, headers=headers, timeout=30)
+    started = time.monotonic()
+    resp = http.post(OPENAI, json=body, headers=auth(slow_server, f"refused-{tag}"))
     assert resp.status_code == 400 and resp.json()["error"]["param"] == "seconds", resp.text
     assert time.monotonic() - started < FETCH_TIMEOUT
     assert not any(tag in path for path, _ in image_host.hits)

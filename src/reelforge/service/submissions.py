@@ -69,8 +69,10 @@ class Submissions:
     async def submit_async(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
         """`submit` for a draft whose frames may be image URLs, without holding a request thread
         while they are fetched (module docstring)."""
-        await to_thread.run_sync(self.checked, draft, owner)
-        draft = await self._fetched(draft, owner)
+        urls = _image_urls(draft)
+        if urls:
+            await to_thread.run_sync(self.checked, draft, owner)  # a refused create fetches nothing
+            draft = dataclasses.replace(draft, **await self._fetched(urls, owner))
         return await to_thread.run_sync(self.submit, draft, owner, extras)
 
     def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
@@ -98,16 +100,9 @@ class Submissions:
         request = self.request(draft, spec, owner)
         return request, spec.price(request)
 
-    async def _fetched(self, draft: Draft, owner: str) -> Draft:
-        """The draft with its image URLs fetched into image bytes, one after the other; the
-        owner's fetch cap is checked before the first."""
-        urls = {
-            name: frame
-            for name, frame in (("start", draft.start), ("end", draft.end))
-            if frame is not None and frame.kind is FrameKind.SOURCE and is_image_url(str(frame.value))
-        }
-        if not urls:
-            return draft
+    async def _fetched(self, urls: dict[str, FrameInput], owner: str) -> dict[str, FrameInput]:
+        """The URL frames fetched into image bytes, one after the other; the owner's fetch cap is
+        checked before the first."""
         if self._fetching[owner] >= self._fetch_cap:
             raise TooManyRequests(
                 f"this account may fetch {self._fetch_cap} image URLs at once; "
@@ -127,7 +122,7 @@ class Submissions:
             self._fetching[owner] -= 1
             if not self._fetching[owner]:
                 del self._fetching[owner]
-        return dataclasses.replace(draft, **fetched)
+        return fetched
 
     def request(self, draft: Draft, spec: ModelSpec, owner: str) -> GenerationRequest:
         """The canonical request with the model's defaults filled in, checked against the catalog;
@@ -198,3 +193,13 @@ class Submissions:
         if frame.kind is FrameKind.BASE64:
             return validate_image_bytes(decode_base64_image(str(frame.value), field), field)
         return decode_image_source(str(frame.value), field)
+
+
+def _image_urls(draft: Draft) -> dict[str, FrameInput]:
+    """The draft's frames given as http(s) URLs, by Draft field (`start`, `end`)."""
+    frames = {"start": draft.start, "end": draft.end}
+    return {
+        name: frame
+        for name, frame in frames.items()
+        if frame is not None and frame.kind is FrameKind.SOURCE and is_image_url(str(frame.value))
+    }
