@@ -2,17 +2,20 @@
 are being fetched, and while 100k-character prompts are being submitted, side by side in one run.
 
     python bench/poll_under_load.py [--seconds 8] [--concurrency 4] [--slow 60] [--submitters 2]
+                                    [--workers 1]
 
-Starts a reelforge server (`python -m reelforge serve`, one render worker, a temporary data dir,
-the rate limits out of reach, loopback allowed for image URLs, an image-fetch deadline a little
-over a phase) and testkit's ImageServer in this process. One video is created and awaited; each
-phase then polls it from `--concurrency` keep-alive connections for `--seconds`:
+Starts a reelforge server (`python -m reelforge serve`, `--workers` render workers, a temporary
+data dir, the rate limits out of reach, loopback allowed for image URLs, an image-fetch deadline a
+little over a phase) and testkit's ImageServer in this process. One video is created (and awaited
+unless `--workers 0`); each phase then polls it from `--concurrency` keep-alive connections for
+`--seconds`:
 - rest: nothing else runs;
 - slow images: `--slow` creates (AI/ML API, `image_url`) whose hosts never answer (`/hang`) or
   send a byte every 2 s (`/trickle`), from `--slow / 4` accounts so no account is over its fetch
   cap; polling starts once every fetch has reached the image host;
 - big prompts: `--submitters` threads submit 100k-character one-word prompts to Gemini's
-  `predictLongRunning` in a loop (accepted or refused: both are counted), which the worker renders.
+  `predictLongRunning` in a loop (accepted or refused: both are counted), which the worker renders
+  (`--workers 0`: nothing renders, so this is the cost of submitting alone).
 Reported per phase: polls, p50 and p99 in ms, and the ratio of each to the rest figures. Every
 step has a deadline; the server is stopped on exit.
 """
@@ -68,11 +71,11 @@ def auth(server: ServerProcess, name: str) -> dict:
     return {"Authorization": f"Bearer {server.key(name)}"}
 
 
-def finished_video(server: ServerProcess, headers: dict) -> str:
+def video_to_poll(server: ServerProcess, headers: dict, rendered: bool) -> str:
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         video_id = http.post("/v1/videos", json={"prompt": "poll me", "seconds": "4"}).json()["id"]
         deadline = time.monotonic() + SETUP_DEADLINE
-        while http.get(f"/v1/videos/{video_id}").json()["status"] != "completed":
+        while rendered and http.get(f"/v1/videos/{video_id}").json()["status"] != "completed":
             assert time.monotonic() < deadline, "the video to poll did not complete"
             time.sleep(0.5)
     return video_id
@@ -114,6 +117,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--slow", type=int, default=60)
     parser.add_argument("--submitters", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     env = {
         "REELFORGE_CREATE_RPM": OUT_OF_REACH,
@@ -122,13 +126,13 @@ def main() -> None:
         "REELFORGE_IMAGE_FETCH_TIMEOUT": str(args.seconds + 10),
     }
     tmp = Path(tempfile.mkdtemp(prefix="reelforge-poll-load-"))
-    server = ServerProcess(tmp / "data", workers=1, env=env)
+    server = ServerProcess(tmp / "data", workers=args.workers, env=env)
     images = ImageServer()
     threading.Thread(target=images.serve_forever, daemon=True).start()
     try:
         server.start()
         watcher = auth(server, "watcher")
-        path = f"/v1/videos/{finished_video(server, watcher)}"
+        path = f"/v1/videos/{video_to_poll(server, watcher, rendered=args.workers > 0)}"
 
         def measure() -> list[float]:
             return asyncio.run(poll(server.url, watcher, path, args.seconds, args.concurrency))
@@ -161,7 +165,10 @@ def main() -> None:
         figures["100k-char prompts"] = (latencies, f"submits answered {dict(answers)}")
 
         rest = figures["at rest"][0]
-        print(f"polls of GET /v1/videos/{{id}}: {args.concurrency} connections, {args.seconds:g} s a phase")
+        print(
+            f"polls of GET /v1/videos/{{id}}: {args.concurrency} connections, {args.seconds:g} s a phase, "
+            f"{args.workers} render worker(s)"
+        )
         for name, (latencies, note) in figures.items():
             p50, p99 = pct(latencies, 0.5), pct(latencies, 0.99)
             ratios = f"x{p50 / pct(rest, 0.5):5.1f} x{p99 / pct(rest, 0.99):5.1f}"
