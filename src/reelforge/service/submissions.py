@@ -10,7 +10,8 @@ In this order, so that a refused request costs nothing and leaves nothing behind
 Images stored in step 3 are deleted again if anything after them fails.
 
 `submit` is synchronous and takes frames in hand. Image URLs take `submit_async` (what the API's
-create routes await): steps 1-2 in a worker thread, then the URLs are fetched on the event loop
+create routes await; a draft without URLs goes straight to `submit` in a worker thread): steps 1-2
+in a worker thread, then the URLs are fetched on the event loop
 (SSRF-safely, media/fetch.py), so a slow image host holds no request thread, then `submit` runs in
 a worker thread with the fetched bytes. An owner has at most `image_fetches_per_account` fetches in
 flight in this process (its creates fetch their frames one after the other); one more create with
