@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 that serves test images and hostile answers (redirect chains,
-oversize bodies, slow or mislabelled replies) and records every request it receives."""
+oversize bodies, slow, never-ending or mislabelled replies) and records every request it receives.
+One thread per connection: a hanging answer holds only its own."""
 
 import contextlib
 import http.server
@@ -12,12 +13,14 @@ from testkit.support import make_image
 MB = 1024 * 1024
 PNG = make_image(64, 48, "PNG")  # served at /img.png
 WEBP = make_image(64, 48, "WEBP")  # served at /img.webp
+TRICKLE_EVERY = 2.0  # seconds between the bytes of /trickle
 
 
 class ImageServer(http.server.ThreadingHTTPServer):
     """Serves test images and hostile answers; records every request it receives."""
 
     daemon_threads = True
+    request_queue_size = 256  # many fetches connect at once in the slow-host tests
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -81,6 +84,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(2)
             self._send(200, PNG)
+        elif path == "/hang":  # accepts and never answers, until the client hangs up
+            with contextlib.suppress(OSError):
+                while self.connection.recv(1024):
+                    pass
+            self.close_connection = True
+        elif path == "/trickle":  # a PNG that never finishes: one byte every TRICKLE_EVERY seconds
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG) * 1000))
+            self.end_headers()
+            try:
+                for byte in PNG * 1000:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_EVERY)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up
+            self.close_connection = True
         elif path == "/gzip":
             self._send(200, PNG, {"Content-Encoding": "gzip"})  # a lie: the bytes are not gzip
         else:

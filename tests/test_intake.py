@@ -1,5 +1,5 @@
 """The one image intake (media/fetch.py): URL, raw base64 and data URI to validated bytes, and the
-SSRF guards of URL fetching, against a real HTTP server on 127.0.0.1.
+SSRF guards and deadlines of URL fetching, against a real HTTP server on 127.0.0.1.
 
 Only loopback ever receives traffic: private, link-local and metadata addresses are exercised
 through an injected resolver, and the tests assert that no connection is attempted for them.
@@ -8,8 +8,10 @@ through an injected resolver, and the tests assert that no connection is attempt
 import base64
 import ipaddress
 import time
+from functools import partial
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 import pytest
 
@@ -17,9 +19,11 @@ from reelforge.config import Settings
 from reelforge.core.errors import InvalidRequest
 from reelforge.media.fetch import (
     Allowlist,
+    decode_image_source,
     fetch_image_url,
+    is_image_url,
     is_public_address,
-    resolve_image_source,
+    validate_image_bytes,
     vet_url,
 )
 from testkit.images import compressible_png, forged_png, gif_bytes
@@ -39,13 +43,18 @@ def no_connections(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the intake tried to connect")
 
-    monkeypatch.setattr(httpx.Client, "send", refuse)
+    monkeypatch.setattr(httpx.AsyncClient, "send", refuse)
+
+
+def fetch(url: str, allowlist=None, **options) -> bytes:
+    """`fetch_image_url` run to completion from this (synchronous) test."""
+    return anyio.run(partial(fetch_image_url, url, allowlist, **options))
 
 
 def fake_resolver(table: dict[str, list[str]]):
     calls: list[str] = []
 
-    def resolve(host: str, port: int) -> list[str]:
+    async def resolve(host: str, port: int) -> list[str]:
         calls.append(host)
         if host in table:
             return table[host]
@@ -117,7 +126,7 @@ def test_a_host_name_resolving_to_a_private_address_is_refused_without_connectin
     resolver = fake_resolver({"images.example.com": answer})
     refused(
         "private or reserved",
-        resolve_image_source,
+        fetch,
         "https://images.example.com/cat.png",
         "",
         field_name="image_url",
@@ -144,7 +153,7 @@ def test_a_host_name_resolving_to_a_private_address_is_refused_without_connectin
     ],
 )
 def test_loopback_private_and_metadata_urls_are_refused_by_default(url, no_connections):
-    refused("private or reserved", resolve_image_source, url, "", field_name="image")
+    refused("private or reserved", fetch, url, "", field_name="image")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +170,9 @@ def test_loopback_private_and_metadata_urls_are_refused_by_default(url, no_conne
     ],
 )
 def test_other_schemes_and_malformed_urls_are_refused(url, says, no_connections):
-    refused(says, resolve_image_source, url, "", resolver=fake_resolver({}))
+    refused(says, fetch, url, "", resolver=fake_resolver({}))
+    if not is_image_url(url):  # what a create does with a value that is no http(s) URL
+        refused(says, decode_image_source, url)
 
 
 # fetching from a real local server ------------------------------------------------------------------
@@ -169,10 +180,10 @@ def test_other_schemes_and_malformed_urls_are_refused(url, says, no_connections)
 
 def test_local_server_is_refused_by_default_and_receives_nothing(image_host):
     before = len(image_host.hits)
-    refused("private or reserved", resolve_image_source, f"{image_host.base}/img.png", "")
+    refused("private or reserved", fetch, f"{image_host.base}/img.png", "")
     refused(
         "private or reserved",
-        resolve_image_source,
+        fetch,
         f"{image_host.base}/img.png",
         Settings().image_fetch_allowlist,
     )
@@ -183,12 +194,12 @@ def test_local_server_is_refused_by_default_and_receives_nothing(image_host):
     "allowlist", ["127.0.0.1", "127.0.0.0/8", " 10.0.0.0/8 , 127.0.0.1/32 ", ["127.0.0.1"]]
 )
 def test_allowlisted_address_is_fetched(image_host, allowlist):
-    assert resolve_image_source(f"{image_host.base}/img.png", allowlist) == PNG
+    assert fetch(f"{image_host.base}/img.png", allowlist) == PNG
 
 
 def test_allowlisted_host_name_is_fetched(image_host):
-    assert resolve_image_source(f"http://localhost:{image_host.port}/img.webp", "localhost") == WEBP
-    assert resolve_image_source(f"http://LOCALHOST:{image_host.port}/img.webp", ".localhost") == WEBP
+    assert fetch(f"http://localhost:{image_host.port}/img.webp", "localhost") == WEBP
+    assert fetch(f"http://LOCALHOST:{image_host.port}/img.webp", ".localhost") == WEBP
 
 
 def test_allowlist_from_settings_and_environment(monkeypatch):
@@ -206,9 +217,7 @@ def test_connection_goes_to_the_vetted_address_without_resolving_again(image_hos
     host in the Host header. A DNS answer that changes after the check (rebinding) is never used:
     `rebind.test` does not exist in any real DNS, so the fetch can only work this way."""
     resolver = fake_resolver({"rebind.test": ["127.0.0.1"]})
-    data = resolve_image_source(
-        f"http://rebind.test:{image_host.port}/img.png?v=1", "127.0.0.1", resolver=resolver
-    )
+    data = fetch(f"http://rebind.test:{image_host.port}/img.png?v=1", "127.0.0.1", resolver=resolver)
     assert data == PNG
     assert resolver.calls == ["rebind.test"]
     assert image_host.hits[-1] == ("/img.png?v=1", f"rebind.test:{image_host.port}")
@@ -220,7 +229,7 @@ def test_redirect_to_loopback_is_refused(image_host):
     resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
     before = len(image_host.hits)
     url = f"http://trusted.test:{image_host.port}/redirect/1/abs:127.0.0.1:{image_host.port}/img.png"
-    refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
+    refused("private or reserved", fetch, url, "trusted.test", resolver=resolver)
     assert [path for path, _ in image_host.hits[before:]] == [
         urlsplit(url).path
     ]  # the target never got a request
@@ -229,57 +238,65 @@ def test_redirect_to_loopback_is_refused(image_host):
 def test_redirect_to_metadata_address_is_refused(image_host, monkeypatch):
     resolver = fake_resolver({"trusted.test": ["127.0.0.1"]})
     url = f"http://trusted.test:{image_host.port}/redirect/1/abs:169.254.169.254/latest/meta-data/"
-    refused("private or reserved", resolve_image_source, url, "trusted.test", resolver=resolver)
+    refused("private or reserved", fetch, url, "trusted.test", resolver=resolver)
 
 
 def test_redirects_within_the_allowlist_are_followed_up_to_three(image_host):
-    assert resolve_image_source(f"{image_host.base}/redirect/3/img.png", "127.0.0.1") == PNG
+    assert fetch(f"{image_host.base}/redirect/3/img.png", "127.0.0.1") == PNG
     before = len(image_host.hits)
-    refused("more than 3", resolve_image_source, f"{image_host.base}/redirect/4/img.png", "127.0.0.1")
+    refused("more than 3", fetch, f"{image_host.base}/redirect/4/img.png", "127.0.0.1")
     assert len(image_host.hits) - before == 4  # the fourth redirect is never followed
-    refused(
-        "without a location", resolve_image_source, f"{image_host.base}/redirect-no-location", "127.0.0.1"
-    )
+    refused("without a location", fetch, f"{image_host.base}/redirect-no-location", "127.0.0.1")
 
 
 def test_http_errors_and_non_images_are_refused(image_host):
-    refused("HTTP 404", resolve_image_source, f"{image_host.base}/missing", "127.0.0.1")
-    refused("JPEG, PNG or WebP", resolve_image_source, f"{image_host.base}/gif", "127.0.0.1")
-    refused("JPEG, PNG or WebP", resolve_image_source, f"{image_host.base}/html", "127.0.0.1")
+    refused("HTTP 404", fetch, f"{image_host.base}/missing", "127.0.0.1")
+    refused("JPEG, PNG or WebP", validate_image_bytes, fetch(f"{image_host.base}/gif", "127.0.0.1"))
+    refused("JPEG, PNG or WebP", validate_image_bytes, fetch(f"{image_host.base}/html", "127.0.0.1"))
 
 
 def test_content_encoding_is_not_decoded(image_host):
     """The intake asks for identity encoding and reads raw bytes, so a gzip answer cannot expand
     past the cap; here the bytes are a PNG mislabelled gzip and arrive as they were sent."""
-    assert resolve_image_source(f"{image_host.base}/gzip", "127.0.0.1") == PNG
+    assert fetch(f"{image_host.base}/gzip", "127.0.0.1") == PNG
 
 
 def test_declared_oversize_is_refused_without_reading(image_host):
     started = time.monotonic()
-    refused("larger than 20 MB", resolve_image_source, f"{image_host.base}/big-declared", "127.0.0.1")
+    refused("larger than 20 MB", fetch, f"{image_host.base}/big-declared", "127.0.0.1")
     assert time.monotonic() - started < 5
 
 
 def test_oversize_stream_is_cut_at_the_cap(image_host):
     """40 MB sent chunked, without a Content-Length: the read stops just past 20 MB."""
-    refused("larger than 20 MB", fetch_image_url, f"{image_host.base}/big-chunked", "127.0.0.1")
-    refused("larger than 1 MB", fetch_image_url, f"{image_host.base}/big-chunked", "127.0.0.1", max_bytes=MB)
+    refused("larger than 20 MB", fetch, f"{image_host.base}/big-chunked", "127.0.0.1")
+    refused("larger than 1 MB", fetch, f"{image_host.base}/big-chunked", "127.0.0.1", max_bytes=MB)
 
 
 def test_read_timeout(image_host):
     started = time.monotonic()
-    refused("timed out", fetch_image_url, f"{image_host.base}/slow", "127.0.0.1", read_timeout=0.3)
+    refused("timed out", fetch, f"{image_host.base}/slow", "127.0.0.1", read_timeout=0.3)
     assert time.monotonic() - started < 1.9
 
 
-def test_connection_refused_is_a_clean_error():
+@pytest.mark.parametrize("path", ["hang", "trickle"])
+def test_the_total_deadline_cuts_a_host_that_never_finishes(image_host, path):
+    """`/hang` never answers (only the 10 s read timeout would end it); `/trickle` sends a byte every
+    2 s (no read timeout ever fires): the whole fetch is cut at `total_timeout`."""
+    started = time.monotonic()
     refused(
-        "could not be fetched", resolve_image_source, f"http://127.0.0.1:{free_port()}/x.png", "127.0.0.1"
+        "timed out: no image within 0.5 s", fetch, f"{image_host.base}/{path}", "127.0.0.1", total_timeout=0.5
     )
+    assert time.monotonic() - started < 1.5
+
+
+def test_connection_refused_is_a_clean_error():
+    refused("could not be fetched", fetch, f"http://127.0.0.1:{free_port()}/x.png", "127.0.0.1")
 
 
 def test_vet_url_reports_the_address_to_connect_to():
-    target = vet_url(
+    target = anyio.run(
+        vet_url,
         "https://cdn.example.com:8443/a/b.png?x=1#frag",
         Allowlist(),
         fake_resolver({"cdn.example.com": ["93.184.216.34"]}),
@@ -299,13 +316,13 @@ def test_vet_url_reports_the_address_to_connect_to():
 @pytest.mark.parametrize("data", [PNG, JPEG, WEBP], ids=["png", "jpeg", "webp"])
 def test_raw_base64_and_data_uris(data):
     text = base64.b64encode(data).decode()
-    assert resolve_image_source(text) == data
-    assert resolve_image_source(text.rstrip("=")) == data  # padding optional
-    assert resolve_image_source(base64.urlsafe_b64encode(data).decode()) == data
-    assert resolve_image_source("\n".join(text[i : i + 76] for i in range(0, len(text), 76))) == data
+    assert decode_image_source(text) == data
+    assert decode_image_source(text.rstrip("=")) == data  # padding optional
+    assert decode_image_source(base64.urlsafe_b64encode(data).decode()) == data
+    assert decode_image_source("\n".join(text[i : i + 76] for i in range(0, len(text), 76))) == data
     for media_type in ("image/png", "image/jpeg", "image/webp", "IMAGE/PNG"):
         # the declared type must be an image type we take; the bytes decide which
-        assert resolve_image_source(f"data:{media_type};base64,{text}") == data
+        assert decode_image_source(f"data:{media_type};base64,{text}") == data
 
 
 BAD_INLINE = [
@@ -337,15 +354,15 @@ BAD_INLINE = [
 
 @pytest.mark.parametrize("value, says", BAD_INLINE)
 def test_bad_inline_images_are_refused(value, says, no_connections):
-    error = refused(says, resolve_image_source, value, "", field_name="image")
+    error = refused(says, decode_image_source, value, field_name="image")
     assert error.field == "image" and error.message.startswith("image: ")
 
 
 def test_base64_over_20_mb_is_refused_before_decoding():
     text = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * MB)).decode()
-    refused("larger than 20 MB", resolve_image_source, text)
-    refused("larger than 20 MB", resolve_image_source, "data:image/png;base64," + text)
-    refused("larger than 20 MB", resolve_image_source, "A" * (40 * MB))
+    refused("larger than 20 MB", decode_image_source, text)
+    refused("larger than 20 MB", decode_image_source, "data:image/png;base64," + text)
+    refused("larger than 20 MB", decode_image_source, "A" * (40 * MB))
 
 
 # storing -------------------------------------------------------------------------------------------

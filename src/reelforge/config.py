@@ -69,7 +69,19 @@ class Settings(BaseSettings):
     image_fetch_allowlist: str = Field(
         default="",
         description="comma-separated hosts (or .domains) and IPs/CIDRs that image URLs may be fetched "
-        "from although they are not public addresses (tests, trusted networks); see media/intake.py",
+        "from although they are not public addresses (tests, trusted networks); see media/fetch.py",
+    )
+    image_fetches_per_account: int = Field(
+        default=4,
+        ge=1,
+        description="image URLs one account may have being fetched at once, per API process; a create "
+        "over it is refused with 429",
+    )
+    image_fetch_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="total deadline of one image URL fetch (DNS, redirects and body), s",
     )
 
     @field_validator("public_base_url")

@@ -134,5 +134,7 @@ def build_runtime(settings: Settings) -> Runtime:
         accounts=Accounts(AccountStore(database)),
         idempotency=Idempotency(IdempotencyStore(database)),
         image_fetch_allowlist=settings.image_fetch_allowlist,
+        image_fetches_per_account=settings.image_fetches_per_account,
+        image_fetch_timeout=settings.image_fetch_timeout,
     )
     return Runtime(settings, repo, blobs, engines, service, worker, queue, open_rate_limits(settings))

@@ -1,23 +1,30 @@
 """Image intake for every dialect: an image value as a client sends it (an http(s) URL, raw
-base64, or a data URI) becomes validated image bytes, or an `InvalidRequest`. Fetching and
-decoding only: storing the bytes is the service's (service/submissions.py).
+base64, or a data URI) becomes image bytes, or an `InvalidRequest`. Fetching and decoding only:
+storing the bytes is the service's (service/submissions.py).
 
-`resolve_image_source(value, allowlist)` is the entry point. Whatever the source, the bytes must be
-JPEG, PNG or WebP, at most `MAX_IMAGE_BYTES` (20 MB), and pass `decode_image` (pixel and
+Two entry points, because a URL is network I/O and inline data is not: `fetch_image_url(url,
+allowlist)` is async (httpx.AsyncClient on the event loop, so a slow host holds no request thread;
+the service awaits it before submitting) and `decode_image_source(value)` decodes a data URI or raw
+base64. `is_image_url` says which one a value needs. Whatever the source, the bytes must be JPEG,
+PNG or WebP, at most `MAX_IMAGE_BYTES` (20 MB), and pass `validate_image_bytes` (pixel and
 decompression-bomb limits, corrupt files).
 
 Fetching a URL is SSRF-safe:
 - only `http` and `https`, no credentials in the URL;
-- the host is resolved here, once, and every address it resolves to must be public: loopback,
-  private, shared (CGNAT), link-local, multicast, reserved, unspecified, documentation and cloud
-  metadata addresses (169.254.169.254, fd00:ec2::254, 100.100.100.200) are refused, also when
-  embedded in IPv6 (v4-mapped, 6to4, Teredo, NAT64);
+- the host is resolved here, once (asynchronously: `system_resolver`; tests inject their own), and
+  every address it resolves to must be public: loopback, private, shared (CGNAT), link-local,
+  multicast, reserved, unspecified, documentation and cloud metadata addresses (169.254.169.254,
+  fd00:ec2::254, 100.100.100.200) are refused, also when embedded in IPv6 (v4-mapped, 6to4,
+  Teredo, NAT64);
 - the connection goes to the vetted address (the URL's host is kept for `Host` and TLS SNI and
   certificate checks), so a DNS answer that changes between check and connect (rebinding) cannot
   redirect it; no proxy from the environment is used;
 - redirects are followed by hand, at most `MAX_REDIRECTS` (3), each hop vetted the same way;
-- connect and read timeouts, an overall deadline, `Accept-Encoding: identity` and the size cap
-  enforced on the raw bytes while they stream (a `Content-Length` over the cap is refused unread).
+- `CONNECT_TIMEOUT` (5 s) per connection, `READ_TIMEOUT` (10 s) per read, and `TOTAL_TIMEOUT`
+  (30 s, Settings.image_fetch_timeout) for the whole fetch, DNS and redirects included, enforced
+  by a cancel scope (a host trickling a byte at a time cannot stretch it);
+- `Accept-Encoding: identity` and the size cap enforced on the raw bytes while they stream (a
+  `Content-Length` over the cap is refused unread).
 
 An allowlist (Settings.image_fetch_allowlist, comma-separated hosts and/or CIDRs) lets tests and
 trusted networks through: a URL whose host name is listed (exact, or `.example.com` for a domain
@@ -30,20 +37,22 @@ import binascii
 import ipaddress
 import re
 import socket
-import time
-from collections.abc import Callable, Iterable
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 import httpx
 
 from reelforge.core.errors import InvalidRequest
 from reelforge.media.images import MAX_IMAGE_BYTES, decode_image
 
 MAX_REDIRECTS = 3
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
-TOTAL_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+READ_TIMEOUT = 10.0  # seconds without a byte before a read gives up
+TOTAL_TIMEOUT = 30.0  # seconds for a whole fetch: DNS, every redirect and the body
 IMAGE_MEDIA_TYPES = {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp"}
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
@@ -55,7 +64,7 @@ _MAX_BASE64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 64 * 1024
 _USER_AGENT = "reelforge-image-fetch/1"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], list[str]]
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -128,9 +137,16 @@ def is_public_address(address: IPAddress) -> bool:
     return all(is_public_address(inner) for inner in _embedded_ipv4(address))
 
 
-def system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses, looked up in the event loop's executor (not a request thread)."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every fetch: building one costs ~30 ms of CPU on the event loop."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def _fail(field_name: str | None, message: str) -> InvalidRequest:
@@ -147,7 +163,7 @@ class _Target:
     target: str  # path + query
 
 
-def vet_url(
+async def vet_url(
     url: str, allowlist: Allowlist, resolver: Resolver = system_resolver, field_name: str | None = None
 ) -> _Target:
     """Check a URL and resolve its host; the address to connect to, or InvalidRequest."""
@@ -170,7 +186,7 @@ def vet_url(
         raise _fail(field_name, "image URL host is not a valid name") from None
     port = port or (443 if scheme == "https" else 80)
     try:
-        resolved = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host, port)]
+        resolved = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolver(host, port)]
     except (OSError, UnicodeError, ValueError):
         raise _fail(field_name, f"image URL host {host!r} could not be resolved") from None
     if not resolved:
@@ -193,7 +209,7 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
-def fetch_image_url(
+async def fetch_image_url(
     url: str,
     allowlist: "str | Iterable[str] | Allowlist | None" = None,
     *,
@@ -205,29 +221,35 @@ def fetch_image_url(
     total_timeout: float = TOTAL_TIMEOUT,
     max_redirects: int = MAX_REDIRECTS,
 ) -> bytes:
-    """GET an image over http(s) with every SSRF guard in the module docstring; its raw bytes."""
+    """GET an image over http(s) with every SSRF guard in the module docstring; its raw bytes
+    (not validated yet). InvalidRequest when it cannot, or not within `total_timeout` seconds."""
     policy = Allowlist.parse(allowlist)
-    deadline = time.monotonic() + total_timeout
     timeout = httpx.Timeout(
         connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
     )
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        for _hop in range(max_redirects + 1):
-            target = vet_url(url, policy, resolver, field_name)
-            status, location, data = _get(client, target, max_bytes, deadline, field_name)
-            if status in (301, 302, 303, 307, 308):
-                if not location:
-                    raise _fail(field_name, f"image URL answered HTTP {status} without a Location")
-                url = urljoin(url, location)
-                continue
-            if status != 200:
-                raise _fail(field_name, f"image URL answered HTTP {status}")
-            return data
+    try:
+        with anyio.fail_after(total_timeout):
+            async with httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()
+            ) as client:
+                for _hop in range(max_redirects + 1):
+                    target = await vet_url(url, policy, resolver, field_name)
+                    status, location, data = await _get(client, target, max_bytes, field_name)
+                    if status in (301, 302, 303, 307, 308):
+                        if not location:
+                            raise _fail(field_name, f"image URL answered HTTP {status} without a Location")
+                        url = urljoin(url, location)
+                        continue
+                    if status != 200:
+                        raise _fail(field_name, f"image URL answered HTTP {status}")
+                    return data
+    except TimeoutError:
+        raise _fail(field_name, f"image URL timed out: no image within {total_timeout:g} s") from None
     raise _fail(field_name, f"image URL redirected more than {max_redirects} times")
 
 
-def _get(
-    client: httpx.Client, target: _Target, max_bytes: int, deadline: float, field_name: str | None
+async def _get(
+    client: httpx.AsyncClient, target: _Target, max_bytes: int, field_name: str | None
 ) -> tuple[int, str | None, bytes]:
     literal = f"[{target.address}]" if target.address.version == 6 else str(target.address)
     host_header = f"[{target.host}]" if ":" in target.host else target.host
@@ -244,7 +266,7 @@ def _get(
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
         request = client.build_request("GET", request_url, headers=headers, extensions=extensions)
-        response = client.send(request, stream=True)
+        response = await client.send(request, stream=True)
     except httpx.TimeoutException:
         raise _fail(field_name, "image URL timed out") from None
     except (httpx.HTTPError, OSError, ValueError):
@@ -256,12 +278,10 @@ def _get(
         if declared.isdigit() and int(declared) > max_bytes:
             raise _too_large(field_name, max_bytes)
         chunks, size = [], 0
-        for chunk in response.iter_raw():
+        async for chunk in response.aiter_raw():
             size += len(chunk)
             if size > max_bytes:
                 raise _too_large(field_name, max_bytes)
-            if time.monotonic() > deadline:
-                raise _fail(field_name, "image URL timed out")
             chunks.append(chunk)
         return 200, None, b"".join(chunks)
     except httpx.TimeoutException:
@@ -269,7 +289,7 @@ def _get(
     except httpx.HTTPError:
         raise _fail(field_name, "image URL could not be fetched") from None
     finally:
-        response.close()
+        await response.aclose()
 
 
 def _too_large(field_name: str | None, max_bytes: int) -> InvalidRequest:
@@ -317,28 +337,24 @@ def validate_image_bytes(data: bytes, field_name: str | None = None) -> bytes:
     return data
 
 
-def resolve_image_source(
-    value: str,
-    allowlist: "str | Iterable[str] | Allowlist | None" = None,
-    *,
-    field_name: str | None = None,
-    resolver: Resolver = system_resolver,
-    **fetch_options,
-) -> bytes:
-    """An image value as a dialect receives it -> validated image bytes.
+def is_image_url(value: str) -> bool:
+    """True for an http(s) URL (`fetch_image_url`), False for anything `decode_image_source` takes."""
+    return value.strip()[:8].lower().startswith(("http://", "https://"))
 
-    `value` is an http(s) URL, a data URI (`data:image/png;base64,...`) or raw base64.
-    `allowlist` is Settings.image_fetch_allowlist (or a parsed `Allowlist`). `field_name` is the
-    client's field, used to prefix messages and set `InvalidRequest.field`.
-    """
+
+def decode_image_source(value: str, field_name: str | None = None) -> bytes:
+    """An inline image value as a dialect receives it, a data URI (`data:image/png;base64,...`) or
+    raw base64, -> validated image bytes. `field_name` is the client's field, used to prefix
+    messages and set `InvalidRequest.field`. An http(s) URL is refused: it is fetched (async) and
+    handed over as bytes before a submission gets here."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(field_name, "image is empty")
     text = value.strip()
     lowered = text[:16].lower()
+    if is_image_url(text):
+        raise _fail(field_name, "an image URL must be fetched first (fetch_image_url)")
     if lowered.startswith("data:"):
         data = decode_data_uri(text, field_name)
-    elif lowered.startswith(("http://", "https://")):
-        data = fetch_image_url(text, allowlist, field_name=field_name, resolver=resolver, **fetch_options)
     elif re.match(r"^[a-z][a-z0-9+.-]*:", lowered):
         raise _fail(field_name, "image URL must use http or https")
     else:

@@ -12,6 +12,7 @@ from reelforge.core.errors import NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import Draft
 from reelforge.db.repository import Repository
+from reelforge.media.fetch import TOTAL_TIMEOUT
 from reelforge.service.accounts import Accounts
 from reelforge.service.idempotency import Idempotency
 from reelforge.service.media import Media
@@ -31,6 +32,8 @@ class JobService:
         accounts: Accounts,
         idempotency: Idempotency,
         image_fetch_allowlist: str = "",
+        image_fetches_per_account: int = 4,
+        image_fetch_timeout: float = TOTAL_TIMEOUT,
     ):
         self._repo = repo
         self._blobs = blobs
@@ -40,11 +43,26 @@ class JobService:
         self.idempotency = idempotency
         self.uploads = Uploads(repo, blobs, base_url, secret)
         self.media = Media(blobs)
-        self._submissions = Submissions(repo, self.uploads, catalog, enqueue, image_fetch_allowlist)
+        self._submissions = Submissions(
+            repo,
+            self.uploads,
+            catalog,
+            enqueue,
+            image_fetch_allowlist,
+            image_fetches_per_account,
+            image_fetch_timeout,
+        )
 
     def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
-        """Validate, price, store the inputs and queue the job (service/submissions.py)."""
+        """Validate, price, store the inputs and queue the job (service/submissions.py). Frames
+        must be in hand: image URLs take `submit_async`."""
         return self._submissions.submit(draft, owner, extras)
+
+    async def submit_async(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
+        """`submit`, fetching image URLs first on the event loop; the blocking steps run in worker
+        threads. TooManyRequests when the owner already has `image_fetches_per_account` fetches in
+        flight."""
+        return await self._submissions.submit_async(draft, owner, extras)
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         job = self._repo.get_job(job_id)

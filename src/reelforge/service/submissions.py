@@ -4,28 +4,49 @@ In this order, so that a refused request costs nothing and leaves nothing behind
 1. fill the draft's defaults from the model's catalog entry and build the canonical request,
    with placeholders for frames that are not uploads yet;
 2. check it against the catalog once and price it once;
-3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and URLs are
-   decoded or fetched (SSRF-safely, media/fetch.py) and validated, then stored as assets;
+3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and data URIs
+   are decoded and validated, then stored as assets;
 4. record the job, then enqueue it (commit before publish).
 Images stored in step 3 are deleted again if anything after them fails.
+
+`submit` is synchronous and takes frames in hand. Image URLs take `submit_async` (what the API's
+create routes await; a draft without URLs goes straight to `submit` in a worker thread): steps 1-2
+in a worker thread, then the URLs are fetched on the event loop
+(SSRF-safely, media/fetch.py), so a slow image host holds no request thread, then `submit` runs in
+a worker thread with the fetched bytes. An owner has at most `image_fetches_per_account` fetches in
+flight in this process (its creates fetch their frames one after the other); one more create with
+a URL is refused with TooManyRequests before it fetches anything.
 """
 
+import dataclasses
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from decimal import Decimal
+
+from anyio import to_thread
 
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.clock import now
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import InvalidRequest, TooManyRequests
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation, build_request
 from reelforge.db.repository import Repository
-from reelforge.media.fetch import decode_base64_image, resolve_image_source, validate_image_bytes
+from reelforge.media.fetch import (
+    TOTAL_TIMEOUT,
+    decode_base64_image,
+    decode_image_source,
+    fetch_image_url,
+    is_image_url,
+    validate_image_bytes,
+)
 from reelforge.service.uploads import Uploads
 
 _PENDING = "pending"  # the stand-in asset id of a frame that is not stored yet
 _FRAMES = ("start_image", "end_image")
+FETCHES_RETRY_AFTER = 2  # seconds a client over its image-fetch cap is told to wait: most fetches end sooner
 
 
 class Submissions:
@@ -36,15 +57,27 @@ class Submissions:
         catalog: Catalog,
         enqueue: Callable[[str], None],
         image_fetch_allowlist: str = "",
+        image_fetches_per_account: int = 4,
+        image_fetch_timeout: float = TOTAL_TIMEOUT,
     ):
         self.repo, self.uploads, self.catalog = repo, uploads, catalog
         self._enqueue = enqueue
         self._allowlist = image_fetch_allowlist
+        self._fetch_cap = image_fetches_per_account
+        self._fetch_timeout = image_fetch_timeout
+        self._fetching: Counter[str] = Counter()  # owner -> fetches in flight; only the event loop touches it
+
+    async def submit_async(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
+        """`submit` for a draft whose frames may be image URLs, without holding a request thread
+        while they are fetched (module docstring)."""
+        urls = _image_urls(draft)
+        if urls:
+            await to_thread.run_sync(self.checked, draft, owner)  # a refused create fetches nothing
+            draft = dataclasses.replace(draft, **await self._fetched(urls, owner))
+        return await to_thread.run_sync(self.submit, draft, owner, extras)
 
     def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
-        spec = self.catalog.get(draft.model) if draft.model is not None else self.catalog.default
-        request = self.request(draft, spec, owner)
-        cost = spec.price(request)
+        request, cost = self.checked(draft, owner)
         frames = dict(zip(_FRAMES, (draft.start, draft.end), strict=True))
         with self._stored_frames(frames, owner) as ids:
             job = Job(
@@ -60,6 +93,37 @@ class Submissions:
             self.repo.add_job(job)
         self._enqueue(job.id)
         return job
+
+    def checked(self, draft: Draft, owner: str) -> tuple[GenerationRequest, Decimal]:
+        """The draft's canonical request (frames as placeholders) and its price; InvalidRequest if
+        the catalog refuses it."""
+        spec = self.catalog.get(draft.model) if draft.model is not None else self.catalog.default
+        request = self.request(draft, spec, owner)
+        return request, spec.price(request)
+
+    async def _fetched(self, urls: dict[str, FrameInput], owner: str) -> dict[str, FrameInput]:
+        """The URL frames fetched into image bytes, one after the other; the owner's fetch cap is
+        checked before the first."""
+        if self._fetching[owner] >= self._fetch_cap:
+            raise TooManyRequests(
+                f"this account may fetch {self._fetch_cap} image URLs at once; "
+                f"retry in {FETCHES_RETRY_AFTER} s",
+                FETCHES_RETRY_AFTER,
+            )
+        self._fetching[owner] += 1
+        fetched: dict[str, FrameInput] = {}
+        try:
+            for name, frame in urls.items():
+                field = frame.field or f"{name}_image"
+                data = await fetch_image_url(
+                    str(frame.value), self._allowlist, field_name=field, total_timeout=self._fetch_timeout
+                )
+                fetched[name] = FrameInput(FrameKind.BYTES, data, frame.field)
+        finally:
+            self._fetching[owner] -= 1
+            if not self._fetching[owner]:
+                del self._fetching[owner]
+        return fetched
 
     def request(self, draft: Draft, spec: ModelSpec, owner: str) -> GenerationRequest:
         """The canonical request with the model's defaults filled in, checked against the catalog;
@@ -129,4 +193,14 @@ class Submissions:
             return validate_image_bytes(bytes(frame.value), field)
         if frame.kind is FrameKind.BASE64:
             return validate_image_bytes(decode_base64_image(str(frame.value), field), field)
-        return resolve_image_source(str(frame.value), self._allowlist, field_name=field)
+        return decode_image_source(str(frame.value), field)
+
+
+def _image_urls(draft: Draft) -> dict[str, FrameInput]:
+    """The draft's frames given as http(s) URLs, by Draft field (`start`, `end`)."""
+    frames = {"start": draft.start, "end": draft.end}
+    return {
+        name: frame
+        for name, frame in frames.items()
+        if frame is not None and frame.kind is FrameKind.SOURCE and is_image_url(str(frame.value))
+    }

@@ -334,10 +334,11 @@ def to_draft(catalog: Catalog, body: AimlCreateBody) -> Draft:
     response_model=AimlGeneration,
     responses={**error_responses(AimlError, 400, 401, 429), **NO_CREDITS},
 )
-def create_generation(body: AimlCreateBody, service: ServiceDep, caller: CreatorDep) -> dict:
+async def create_generation(body: AimlCreateBody, service: ServiceDep, caller: CreatorDep) -> dict:
     with client_fields(CLIENT_FIELDS):
         draft = to_draft(service.catalog, body)
-        job = service.submit(draft, caller.id, JobExtras(dialect="aimlapi", requested_model=body.model))
+        extras = JobExtras(dialect="aimlapi", requested_model=body.model)
+        job = await service.submit_async(draft, caller.id, extras)
     return generation(service.media, job)
 
 

@@ -184,9 +184,9 @@ class HighwayTaskSubmitted(BaseModel):
     task_id: str = Field(description="The task's id, for `GET /v3/async/task-result?task_id=`.")
 
 
-def _submit(service, caller, draft: Draft, task_type: str) -> dict:
+async def _submit(service, caller, draft: Draft, task_type: str) -> dict:
     with client_fields(CLIENT_FIELDS):
-        job = service.submit(draft, caller.id, JobExtras(dialect="highway", task_type=task_type))
+        job = await service.submit_async(draft, caller.id, JobExtras(dialect="highway", task_type=task_type))
     return {"task_id": job.id}
 
 
@@ -199,19 +199,19 @@ CREATE = {
 
 
 @router.post("/veo-3.1-lite-t2v", **CREATE)
-def text_to_video(body: HighwayTextToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
-    return _submit(service, caller, to_draft(body), "VEO_3_1_LITE_T2V")
+async def text_to_video(body: HighwayTextToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
+    return await _submit(service, caller, to_draft(body), "VEO_3_1_LITE_T2V")
 
 
 @router.post("/veo-3.1-lite-i2v", **CREATE)
-def image_to_video(body: HighwayImageToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
-    return _submit(service, caller, to_draft(body, body.image), "VEO_3_1_LITE_I2V")
+async def image_to_video(body: HighwayImageToVideoBody, service: ServiceDep, caller: CreatorDep) -> dict:
+    return await _submit(service, caller, to_draft(body, body.image), "VEO_3_1_LITE_I2V")
 
 
 @router.post("/veo-3.1-lite-firstlastframe", **CREATE)
-def first_last_frame(body: HighwayFirstLastFrameBody, service: ServiceDep, caller: CreatorDep) -> dict:
+async def first_last_frame(body: HighwayFirstLastFrameBody, service: ServiceDep, caller: CreatorDep) -> dict:
     draft = to_draft(body, body.image, body.last_frame_image)
-    return _submit(service, caller, draft, "VEO_3_1_LITE_FIRSTLASTFRAME")
+    return await _submit(service, caller, draft, "VEO_3_1_LITE_FIRSTLASTFRAME")
 
 
 class HighwayTask(BaseModel):

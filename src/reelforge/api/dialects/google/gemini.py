@@ -225,10 +225,10 @@ ModelPath = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-preview"])
     response_model=GoogleStartedOperation,
     responses=error_responses(GoogleError, 400, 402, 404),
 )
-def predict_long_running(
+async def predict_long_running(
     model: ModelPath, body: wire.GooglePredictBody, service: ServiceDep, caller: CreatorDep
 ) -> GoogleStartedOperation:
-    job = wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
+    job = await wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
     return GoogleStartedOperation(name=f"models/{model}/operations/{job.id}")
 
 

@@ -139,12 +139,12 @@ def check_parameters(model: str, p: VertexParameters) -> None:
         raise InvalidRequest(f"parameters.fps: {model} renders at {FPS} fps only", "parameters.fps")
 
 
-def _predict(
+async def _predict(
     scope: str, model: str, body: VertexPredictBody, service: JobService, owner: str
 ) -> GoogleStartedOperation:
     check_parameters(model, body.parameters)
     extras = JobExtras(dialect="vertex", storage_uri=body.parameters.storageUri)
-    job = wire.submit(service, owner, model, body, extras)
+    job = await wire.submit(service, owner, model, body, extras)
     return GoogleStartedOperation(name=f"{scope}publishers/google/models/{model}/operations/{job.id}")
 
 
@@ -191,7 +191,7 @@ GET = {"response_model": VertexOperation, "responses": error_responses(GoogleErr
 
 @router.post(f"{V1}:predictLongRunning", operation_id="vertex_v1_predict_long_running", **PREDICT)
 @router.post(f"{V1BETA1}:predictLongRunning", operation_id="vertex_v1beta1_predict_long_running", **PREDICT)
-def predict_long_running(
+async def predict_long_running(
     project: Project,
     location: Location,
     model: Model,
@@ -199,7 +199,7 @@ def predict_long_running(
     service: ServiceDep,
     caller: CreatorDep,
 ) -> GoogleStartedOperation:
-    return _predict(_scope(project, location), model, body, service, caller.id)
+    return await _predict(_scope(project, location), model, body, service, caller.id)
 
 
 @router.post(f"{V1}:fetchPredictOperation", operation_id="vertex_v1_fetch_predict_operation", **FETCH)
@@ -238,10 +238,10 @@ def get_operation(
     operation_id="vertex_v1beta1_express_predict_long_running",
     **PREDICT,
 )
-def express_predict_long_running(
+async def express_predict_long_running(
     model: Model, body: VertexPredictBody, service: ServiceDep, caller: CreatorDep
 ) -> GoogleStartedOperation:
-    return _predict("", model, body, service, caller.id)
+    return await _predict("", model, body, service, caller.id)
 
 
 @router.post(

@@ -305,11 +305,13 @@ def to_draft(model: str, body: GooglePredictBody) -> Draft:
     )
 
 
-def submit(service: JobService, owner: str, model: str, body: GooglePredictBody, extras: JobExtras) -> Job:
+async def submit(
+    service: JobService, owner: str, model: str, body: GooglePredictBody, extras: JobExtras
+) -> Job:
     if model not in service.catalog:  # the model is part of the URL: an unknown one is a 404
         raise NotFound(f"models/{model} is not found, or is not supported for predictLongRunning")
     with client_fields(CLIENT_FIELDS):
-        return service.submit(to_draft(model, body), owner, extras)
+        return await service.submit_async(to_draft(model, body), owner, extras)
 
 
 def operation_error(job: Job) -> GoogleOperationError | None:

@@ -51,7 +51,6 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
@@ -114,7 +113,7 @@ async def create_video(
     body, files = await read_body(request)
     with client_fields(CLIENT_FIELDS):
         draft = to_draft(body, files)
-        job = await run_in_threadpool(service.submit, draft, caller.id, JobExtras(dialect="openai"))
+        job = await service.submit_async(draft, caller.id, JobExtras(dialect="openai"))
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
 
