@@ -5,13 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, text, update
 
 from reelforge.core.clock import now
 from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus, Outcome
-from reelforge.core.request import GenerationRequest
+from reelforge.core.request import MAX_PROMPT, GenerationRequest
 from reelforge.db.connect import migrate, open_database
 from reelforge.db.repository import Repository
+from reelforge.db.tables import JobRow
 from testkit.databases import migrated_database
 
 
@@ -87,6 +88,16 @@ def test_round_trip_keeps_every_field(repo):
     assert got.request == job.request
     assert (got.status, got.cost_usd, got.seed) == (JobStatus.QUEUED, Decimal("0.4000"), job.seed)
     assert got.created_at == job.created_at
+
+
+def test_rows_stored_before_a_limit_tightened_still_load(repo):
+    """A job accepted under older, looser limits stays readable (listing it must not answer 500)."""
+    job = _job(repo, 5)
+    with repo.database.begin() as conn:
+        old = {**job.request.model_dump(mode="json"), "prompt": "p" * (MAX_PROMPT + 1)}
+        conn.execute(update(JobRow).where(JobRow.id == job.id).values(request=old))
+    assert len(repo.get_job(job.id).request.prompt) == MAX_PROMPT + 1
+    assert [j.id for j in repo.list_jobs("o")] == [job.id]
 
 
 def test_only_one_of_many_racing_workers_claims_a_job(repo):

@@ -36,7 +36,8 @@ def _job(row: JobRow) -> Job:
     return Job(
         id=row.id,
         owner=row.owner,
-        request=GenerationRequest.model_validate(row.request),
+        # not re-validated: a row is what an accepted request was, and limits may tighten later
+        request=GenerationRequest.model_construct(**row.request),
         seed=int(row.seed),
         status=JobStatus(row.status),
         cost_usd=Decimal(row.cost_usd),
