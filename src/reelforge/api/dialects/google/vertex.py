@@ -8,7 +8,7 @@ Routes, under `/v1` and `/v1beta1` (google-genai's Vertex mode uses v1beta1):
 - `GET .../models/{model}/operations/{id}` -> the same operation
 - `POST .../models/{model}/operations/{id}:cancel` -> `{}` (Operations.CancelOperation; what it
   does is Gemini's, see gemini.py)
-- the same three without `projects/{project}/locations/{location}/` (Vertex AI express mode,
+- the same four without `projects/{project}/locations/{location}/` (Vertex AI express mode,
   what google-genai sends with `vertexai=True` and an API key).
 The key is the OAuth token in `Authorization: Bearer`, or an express-mode key in `x-goog-api-key`
 or `?key=` (api/auth.py); like every key it names a user, projects and locations do not.
