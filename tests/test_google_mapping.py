@@ -534,6 +534,7 @@ PREDICT = {"200", "400", "401", "402", "404", "409", "429", "500"}  # 402: no cr
 DOCUMENTED = {
     ("post", "/v1beta/models/{model}:predictLongRunning"): PREDICT,
     ("get", "/v1beta/models/{model}/operations/{operation_id}"): {"200", "401", "404", "429", "500"},
+    ("post", "/v1beta/models/{model}/operations/{operation_id}:cancel"): {"200", "401", "404", "429", "500"},
     ("get", "/v1beta/files/{ref}"): {"200", "206", "307", "400", "401", "404", "416", "429", "500"},
     ("get", "/v1beta/models"): {"200", "400", "401", "429", "500"},
     ("get", "/v1beta/models/{model}"): {"200", "401", "404", "429", "500"},
@@ -544,6 +545,7 @@ DOCUMENTED = {
             (("post", f"{scope}:predictLongRunning"), PREDICT),
             (("post", f"{scope}:fetchPredictOperation"), {"200", "400", "401", "404", "429", "500"}),
             (("get", f"{scope}/operations/{{operation_id}}"), {"200", "401", "404", "429", "500"}),
+            (("post", f"{scope}/operations/{{operation_id}}:cancel"), {"200", "401", "404", "429", "500"}),
         )
     },
 }
@@ -575,7 +577,7 @@ def test_every_operation_id_is_unique():
     vertex_ids = {
         op["operationId"] for (_, path), op in _operations().items() if path.startswith(("/v1/", "/v1beta1/"))
     }
-    assert len(vertex_ids) == 12
+    assert len(vertex_ids) == 16
 
 
 def test_the_file_route_documents_metadata_bytes_and_the_redirect():

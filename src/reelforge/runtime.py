@@ -63,22 +63,29 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)  # ends background passes
 
     def start(self) -> None:
-        """Embedded mode: recover jobs a dead process left running, then start the worker threads
-        (and the retention passes, if set)."""
+        """Embedded mode: recover jobs a dead process left running (each counts an attempt) and
+        remove their scratch folders, then start the worker threads (and the retention passes, if
+        set)."""
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
             self.repo.recover_running(self.settings.max_attempts)
+            self.worker.remove_dead_scratch()
         if isinstance(self.queue, InProcessQueue):
             self._start_retention(self.stopping)
         self.queue.start()
 
     def stop(self) -> None:
+        """Graceful shutdown: running renders hand their jobs back (no attempt counted), then the
+        worker threads end and the database connections close."""
         self.stopping.set()
+        self.worker.stop()
         self.queue.stop()
         self.repo.close()
 
     def reconcile(self):
-        """One reconciliation pass (scale-out mode): see worker/reconcile.py."""
+        """One reconciliation pass (scale-out mode): see worker/reconcile.py; it also removes the
+        scratch folders of this machine's dead runs."""
         s = self.settings
+        self.worker.remove_dead_scratch()
         return reconcile(self.repo, self.queue.enqueue, s.worker_lost_after, s.max_attempts)
 
     def retention(self) -> Swept:
@@ -93,7 +100,8 @@ class Runtime:
 
     def run_celery_worker(self, concurrency: int = 1) -> None:
         """`reelforge worker`: consume job ids from Celery and render them, with the reconciler
-        (and the retention passes, if set) running beside it in threads."""
+        (and the retention passes, if set) running beside it in threads. A warm shutdown (SIGTERM)
+        hands the running jobs back to the queue."""
         from reelforge.queue.celery import run_worker
 
         stop = threading.Event()
@@ -102,8 +110,9 @@ class Runtime:
             target=reconcile_forever, args=(self.reconcile, interval, stop), daemon=True, name="reconciler"
         ).start()
         self._start_retention(stop)
+        self.worker.remove_dead_scratch()
         try:
-            run_worker(self.settings, self.queue.app, self.worker.work_next, concurrency)
+            run_worker(self.settings, self.queue.app, self.worker.work_next, self.worker.stop, concurrency)
         finally:
             stop.set()
             self.stop()
@@ -124,6 +133,7 @@ def build_runtime(settings: Settings) -> Runtime:
         queue = CeleryQueue(settings, repo)
     else:
         queue = InProcessQueue(worker.work_next, settings.workers)
+    worker.requeue = queue.enqueue
     service = JobService(
         repo=repo,
         blobs=blobs,

@@ -306,6 +306,27 @@ class Repository:
             status = s.scalar(select(JobRow.status).where(JobRow.id == job_id))
         return JobStatus(status) if status else None
 
+    def hand_back(self, job_id: str, token: str) -> bool:
+        """Put a job this run still holds back in the queue as if it had never been leased (a
+        graceful shutdown): queued, lease cleared, progress 0, and the attempt its claim counted
+        given back. Not a job whose cancel was requested: that one ends canceled. Returns whether
+        the job went back."""
+        with self._tx() as s:
+            return bool(
+                s.execute(
+                    update(JobRow)
+                    .where(*self._leased(job_id, token), JobRow.cancel_requested.is_(False))
+                    .values(
+                        status=JobStatus.QUEUED.value,
+                        lease_token=None,
+                        progress=0,
+                        started_at=None,
+                        heartbeat_at=None,
+                        attempts=JobRow.attempts - 1,
+                    )
+                ).rowcount
+            )
+
     def recover_running(
         self, max_attempts: int, silent_since: datetime | None = None
     ) -> tuple[list[str], list[str]]:

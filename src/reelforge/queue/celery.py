@@ -10,6 +10,8 @@ Delivery rules:
   a job runs to completion at most once in effect.
 - The reconciler (worker/reconcile.py, a thread in every worker process) hands back jobs whose
   run went silent and republishes queued jobs that were never delivered.
+- A warm shutdown (SIGTERM: Celery's `worker_shutting_down`) stops the running renders; their jobs
+  go back to the queue without counting an attempt and are published again for another worker.
 """
 
 import logging
@@ -18,6 +20,7 @@ import socket
 from collections.abc import Callable
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 
 from reelforge.config import Settings
 from reelforge.db.repository import Repository
@@ -75,14 +78,28 @@ class CeleryQueue:
         pass
 
 
-def run_worker(settings: Settings, app: Celery, run_next: Callable[[], bool], concurrency: int = 1) -> None:
+def run_worker(
+    settings: Settings,
+    app: Celery,
+    run_next: Callable[[], bool],
+    shut_down: Callable[[], None],
+    concurrency: int = 1,
+) -> None:
     """Consume the queue until stopped. Every delivery runs the next job the database hands out
     (`run_next`), not necessarily the one its message names: every queued job has a message of its
-    own, so each still runs once, and the database's fair order holds across all workers."""
+    own, so each still runs once, and the database's fair order holds across all workers.
+    On a warm shutdown (SIGTERM) `shut_down` runs first: running renders stop, hand their jobs
+    back to the queue and publish them again, and Celery waits for those tasks to return."""
 
     @app.task(name=TASK, acks_late=True, ignore_result=True)
     def run_job(job_id: str) -> str:
         return "ran" if run_next() else "skipped"
+
+    def on_shutting_down(**kwargs) -> None:
+        log.info("worker shutting down (%s): handing running jobs back", kwargs.get("how"))
+        shut_down()
+
+    worker_shutting_down.connect(on_shutting_down, weak=False)
 
     name = f"reelforge-{socket.gethostname()}-{os.getpid()}@%h"
     app.worker_main(

@@ -83,6 +83,10 @@ class JobService:
         return self._repo.list_jobs(owner, limit=limit, offset=offset, after=cursor, ascending=ascending)
 
     def cancel(self, job_id: str, owner: str | None = None) -> Job:
+        """Cancel a queued job at once (its credits come back); flag a running one, whose render
+        stops at its next step and is then recorded canceled (credits back, files removed). A
+        finished job is left as it is. Returns the job as it is now; dialects decide how to
+        answer a cancel of a finished one."""
         self.get(job_id, owner)
         self._repo.request_cancel(job_id)
         return self.get(job_id, owner)

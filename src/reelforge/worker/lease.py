@@ -1,5 +1,7 @@
 """A run's hold on its job: throttled progress writes that double as the cancel check, and a
-heartbeat thread that renews the lease during long engine steps.
+heartbeat thread that renews the lease during long engine steps. The stop check also answers true
+at once when the process is shutting down (`shutting_down`), so a render stops within one step
+and its worker can hand the job back.
 
 Only the run holding the lease token may report progress or finish the job, so a run that was
 given up on (its heartbeat went silent and the job went to another worker) can no longer touch it.
@@ -15,8 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class Lease:
-    def __init__(self, repo: Repository, job_id: str, token: str, samples: int, heartbeat: float):
+    def __init__(
+        self,
+        repo: Repository,
+        job_id: str,
+        token: str,
+        samples: int,
+        heartbeat: float,
+        shutting_down: threading.Event,
+    ):
         self.repo, self.job_id, self.token, self.samples = repo, job_id, token, samples
+        self.shutting_down = shutting_down
         self.sample = 0
         self.percent = 0
         self.stop = False
@@ -46,8 +57,9 @@ class Lease:
         self._sync()
 
     def is_canceled(self) -> bool:
+        """Whether the render should stop: canceled, deleted, lost, or the process is shutting down."""
         self._sync()
-        return self.stop
+        return self.stop or self.shutting_down.is_set()
 
     def _sync(self) -> None:
         if time.monotonic() - self._last >= self._interval:

@@ -4,13 +4,20 @@ A run re-reads the job by id, renders every sample with the engine the catalog n
 into a scratch folder through the shared media code, moves the files into blob storage under
 `outputs/<job>/<attempt>/`, then records the `Outcome`. A run that does not succeed removes what
 it wrote, and a new attempt first clears what a dead one left: no orphan files.
+
+Shutting down (`stop`) is not a cancel: the running renders stop within one step, and each job
+goes back to the queue with its attempt given back (`Repository.hand_back`) and is published again
+(`requeue`), so restarts never use up a job's attempts. Only a run that went silent counts.
+Scratch folders of dead runs (a killed process) are removed by `remove_dead_scratch`.
 """
 
 import logging
 import os
 import shutil
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -42,9 +49,17 @@ class Worker:
         self.repo, self.blobs, self.catalog, self.engines = repo, blobs, catalog, engines
         self.scratch_dir = scratch_dir  # where runs encode before moving files into blob storage
         self.heartbeat = heartbeat
+        self.stopping = threading.Event()  # set by `stop`: running renders hand their jobs back
+        self.requeue: Callable[[str], None] = lambda job_id: None  # publishes a handed-back job again
+
+    def stop(self) -> None:
+        """Shut down: lease nothing more, and make running renders hand their jobs back."""
+        self.stopping.set()
 
     def work_next(self, only: str | None = None) -> bool:
         """Lease the next queued job (or `only`) and run it. False if there was nothing to run."""
+        if self.stopping.is_set():
+            return False
         token = f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:16]}"  # who runs it
         job_id = self.repo.claim(token, only)
         if job_id is None:
@@ -63,17 +78,41 @@ class Worker:
         self.blobs.delete_prefix(f"outputs/{job.id}")
         scratch = self.scratch_dir / f"{job.id}-{token}"
         prefix = f"outputs/{job.id}/{job.attempts}"
+        lease = Lease(self.repo, job.id, token, job.request.samples, self.heartbeat, self.stopping)
         try:
-            with Lease(self.repo, job.id, token, job.request.samples, self.heartbeat) as lease:
+            with lease:
                 outcome = self._attempt(job, lease, scratch, prefix)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        if (
+            outcome.status is JobStatus.CANCELED
+            and self.stopping.is_set()
+            and self.repo.hand_back(job.id, token)
+        ):
+            self.blobs.delete_prefix(prefix)
+            log.info("job %s handed back to the queue: shutting down", job.id)
+            self.requeue(job.id)
+            return JobStatus.QUEUED
         if not self.repo.finish(job.id, token, outcome):
             self.blobs.delete_prefix(prefix)
             return None  # deleted, or given to another run, while this one finished
         if outcome.status is not JobStatus.SUCCEEDED:
             self.blobs.delete_prefix(prefix)
         return outcome.status
+
+    def remove_dead_scratch(self) -> list[str]:
+        """Remove the scratch folders (`<job>-<token>`) of runs that are over: their job is no
+        longer running under that token (a killed process left them). Returns the removed names."""
+        removed = []
+        for entry in self.scratch_dir.glob("*-*") if self.scratch_dir.is_dir() else ():
+            job_id, token = entry.name[:36], entry.name[37:]
+            job = self.repo.get_job(job_id)
+            if job is None or job.status is not JobStatus.RUNNING or job.lease_token != token:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        if removed:
+            log.info("removed %d scratch folders of dead runs", len(removed))
+        return removed
 
     def _attempt(self, job: Job, lease: Lease, scratch: Path, prefix: str) -> Outcome:
         try:

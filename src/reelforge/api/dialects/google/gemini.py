@@ -3,6 +3,7 @@
 Routes: `POST /v1beta/models/{model}:predictLongRunning` -> `{"name": "models/{model}/operations/{id}"}`;
 `GET /v1beta/models/{model}/operations/{id}` -> the operation, with
 `response.generateVideoResponse.generatedSamples[].video.uri` once `done` is true;
+`POST /v1beta/models/{model}/operations/{id}:cancel` -> `{}` (Operations.CancelOperation);
 `GET /v1beta/files/{file}:download?alt=media` -> the MP4 (what `client.files.download` requests);
 `GET /v1beta/files/{file}` -> the file's metadata; `GET /v1beta/models[/{model}]` from the catalog.
 The key comes in `x-goog-api-key`, `?key=` or `Authorization: Bearer` (api/auth.py).
@@ -41,7 +42,13 @@ Decisions where Google documents nothing, or reelforge differs [open]:
 - The operation's model segment is not checked: the operation id alone finds the job. Pending
   operations read `{"name", "done": false}`; a failed one has `error: {code, message}` with a
   google.rpc code (3 INVALID_ARGUMENT for unusable input, 13 INTERNAL for a render failure,
-  1 CANCELLED when it was deleted or canceled elsewhere).
+  1 CANCELLED when it was canceled or deleted).
+- `:cancel` follows google.longrunning's CancelOperation (the binding `{name=.../operations/*}:cancel`
+  on the operation's own name): an empty body or `{}`, answered `{}`. It is best effort, as Google
+  documents: a queued operation is canceled at once, a running one once its render stops (within
+  one step); either then reads `done` with error 1 CANCELLED. An operation that is already done
+  stays as it was (the client sees on its next poll that it completed despite the cancel), also
+  answered `{}`; an unknown one is 404. A cancel gives back the reserved credits.
 - Video URIs are `<base_url>/v1beta/files/<job hex>v<sample>:download?alt=media` and need the
   owner's key, like Google's. The download serves the file itself (Google redirects to storage;
   with bucket storage reelforge redirects too). Because the SDK only shortens `https://` URIs to a
@@ -240,6 +247,16 @@ async def predict_long_running(
 def get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> GeminiOperation:
     job = service.get(wire.job_id_of(operation_id), caller.id)
     return operation(service.base_url, job)
+
+
+@router.post(
+    "/models/{model}/operations/{operation_id}:cancel",
+    response_model=wire.GoogleEmpty,
+    responses=error_responses(GoogleError, 404),
+)
+def cancel_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    wire.cancel(service, caller.id, operation_id)
+    return {}
 
 
 def _output(service: JobService, owner: str, name: str) -> tuple[Job, Output]:

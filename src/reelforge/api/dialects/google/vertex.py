@@ -6,7 +6,9 @@ Routes, under `/v1` and `/v1beta1` (google-genai's Vertex mode uses v1beta1):
 - `POST .../models/{model}:fetchPredictOperation {"operationName"}` -> the operation; when `done`,
   `response.videos[{gcsUri | bytesBase64Encoded, mimeType}]`
 - `GET .../models/{model}/operations/{id}` -> the same operation
-- the same three without `projects/{project}/locations/{location}/` (Vertex AI express mode,
+- `POST .../models/{model}/operations/{id}:cancel` -> `{}` (Operations.CancelOperation; what it
+  does is Gemini's, see gemini.py)
+- the same four without `projects/{project}/locations/{location}/` (Vertex AI express mode,
   what google-genai sends with `vertexai=True` and an API key).
 The key is the OAuth token in `Authorization: Bearer`, or an express-mode key in `x-goog-api-key`
 or `?key=` (api/auth.py); like every key it names a user, projects and locations do not.
@@ -184,6 +186,7 @@ Project = Annotated[str, PathParam(examples=["my-project"])]
 Location = Annotated[str, PathParam(examples=["us-central1"])]
 Model = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-001"])]
 
+CANCEL = {"response_model": wire.GoogleEmpty, "responses": error_responses(GoogleError, 404)}
 PREDICT = {"response_model": GoogleStartedOperation, "responses": error_responses(GoogleError, 400, 402, 404)}
 FETCH = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 400, 404)}
 GET = {"response_model": VertexOperation, "responses": error_responses(GoogleError, 404)}
@@ -230,6 +233,22 @@ def get_operation(
     return _get(_scope(project, location), model, operation_id, service, caller.id)
 
 
+@router.post(f"{V1}/operations/{{operation_id}}:cancel", operation_id="vertex_v1_cancel_operation", **CANCEL)
+@router.post(
+    f"{V1BETA1}/operations/{{operation_id}}:cancel", operation_id="vertex_v1beta1_cancel_operation", **CANCEL
+)
+def cancel_operation(
+    project: Project,
+    location: Location,
+    model: Model,
+    operation_id: str,
+    service: ServiceDep,
+    caller: CallerDep,
+) -> dict:
+    wire.cancel(service, caller.id, operation_id)
+    return {}
+
+
 @router.post(
     f"{V1_EXPRESS}:predictLongRunning", operation_id="vertex_v1_express_predict_long_running", **PREDICT
 )
@@ -270,3 +289,18 @@ def express_get_operation(
     model: Model, operation_id: str, service: ServiceDep, caller: CallerDep
 ) -> VertexOperation:
     return _get("", model, operation_id, service, caller.id)
+
+
+@router.post(
+    f"{V1_EXPRESS}/operations/{{operation_id}}:cancel",
+    operation_id="vertex_v1_express_cancel_operation",
+    **CANCEL,
+)
+@router.post(
+    f"{V1BETA1_EXPRESS}/operations/{{operation_id}}:cancel",
+    operation_id="vertex_v1beta1_express_cancel_operation",
+    **CANCEL,
+)
+def express_cancel_operation(model: Model, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
+    wire.cancel(service, caller.id, operation_id)
+    return {}

@@ -168,6 +168,17 @@ class GoogleOperationError(Message):
     message: str
 
 
+class GoogleEmpty(Message):
+    """google.protobuf.Empty: the answer to an operation's `:cancel`."""
+
+
+def cancel(service: JobService, owner: str, operation_id: str) -> None:
+    """Operations.CancelOperation: best effort, as Google documents it. A queued or running
+    operation ends `done` with error 1 CANCELLED (a running one once its render stops); one that is
+    already done stays as it was. NotFound for an unknown operation."""
+    service.cancel(job_id_of(operation_id), owner)
+
+
 # the predict body ------------------------------------------------------------------------------
 
 

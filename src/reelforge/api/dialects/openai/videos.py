@@ -1,7 +1,7 @@
 """The OpenAI Videos API shape, reelforge's native API: `/v1/videos` and `/v1/models`.
 
 Routes: `POST /v1/videos` (JSON, multipart/form-data or a urlencoded form), `GET /v1/videos/{id}`,
-`GET /v1/videos?after&limit&order`, `DELETE /v1/videos/{id}`,
+`GET /v1/videos?after&limit&order`, `POST /v1/videos/{id}/cancel`, `DELETE /v1/videos/{id}`,
 `GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`.
 The `openai` SDK's `videos.create_and_poll` + `download_content` work unchanged against it.
 
@@ -33,6 +33,11 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   canceled -> `failed` (a canceled video has `error.code` "canceled"). `progress` is 0..100.
 - `expires_at` is null: stored media do not expire. `DELETE` works in any state and stops a
   running render.
+- `POST /v1/videos/{id}/cancel` (reelforge's; OpenAI documents no cancel) answers the video
+  object: a queued video is `failed` with `error.code` "canceled" at once, an `in_progress` one
+  stays `in_progress` until its render stops (within one step) and then reads the same. Canceling
+  a canceled video answers it again; a `completed` or `failed` one is 409
+  `video_already_finished`. A cancel gives back the reserved credits and keeps no files.
 - `GET .../content` before the video is completed answers 409 `video_not_ready`. `thumbnail` is
   the JPEG poster; `spritesheet` is a JPEG grid of up to 25 evenly spaced frames, 5 per row,
   256 px wide each (media/spritesheet.py).
@@ -42,10 +47,10 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   poll loop honours.
 - Errors: `{"error": {"message", "type", "param", "code"}}`; `type` is `invalid_request_error`
   for 4xx and `server_error` for 5xx; 400 invalid request, 401 missing key, 404 unknown id,
-  409 content of an unfinished video, 500 without details. 429 as OpenAI answers it: over the
-  key's rate limit or the account's concurrency limit `type` `requests`, `code`
-  `rate_limit_exceeded`, with `Retry-After`; a create the account's balance does not cover
-  `type` and `code` `insufficient_quota` (no `Retry-After`: waiting does not help).
+  409 content of an unfinished video or cancel of a finished one, 500 without details. 429 as
+  OpenAI answers it: over the key's rate limit or the account's concurrency limit `type`
+  `requests`, `code` `rate_limit_exceeded`, with `Retry-After`; a create the account's balance
+  does not cover `type` and `code` `insufficient_quota` (no `Retry-After`: waiting does not help).
 """
 
 from typing import Annotated, Literal
@@ -57,6 +62,7 @@ from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.openai.body import CLIENT_FIELDS, CREATE_OPENAPI, read_body, to_draft
 from reelforge.api.dialects.openai.wire import (
     STATUS_WORDS,
+    AlreadyFinished,
     NotReady,
     OpenAIError,
     OpenAIModel,
@@ -142,6 +148,23 @@ def get_video(
     video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
 ) -> dict:
     job = service.get(video_id, caller.id)
+    response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
+    return video_object(job)
+
+
+@router.post(
+    "/videos/{video_id}/cancel",
+    response_model=OpenAIVideo,
+    responses={200: {"headers": POLL_HEADER}, **error_responses(OpenAIError, 404, 409)},
+)
+def cancel_video(
+    video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
+) -> dict:
+    job = service.cancel(video_id, caller.id)
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        raise AlreadyFinished(
+            f"video {video_id} is already {STATUS_WORDS[job.status]}; it cannot be canceled"
+        )
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
 

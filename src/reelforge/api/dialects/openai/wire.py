@@ -29,6 +29,10 @@ class NotReady(Conflict):
     code = "video_not_ready"
 
 
+class AlreadyFinished(Conflict):
+    code = "video_already_finished"
+
+
 class _UnknownParameter(InvalidRequest):
     code = "unknown_parameter"
 
@@ -43,7 +47,7 @@ class OpenAIErrorObject(BaseModel):
     param: str | None = Field(description="The request field at fault, if one is.")
     code: str = Field(
         description="A machine-readable code, e.g. `unknown_parameter`, `video_not_ready`, "
-        "`rate_limit_exceeded` or `insufficient_quota`."
+        "`video_already_finished`, `rate_limit_exceeded` or `insufficient_quota`."
     )
 
 
