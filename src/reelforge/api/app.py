@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from reelforge import __version__
 from reelforge.api import admin, health, media
@@ -20,6 +21,7 @@ from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
+from reelforge.logs import redact_access_log
 from reelforge.runtime import build_runtime
 
 
@@ -28,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redact_access_log()  # after the server configured its logging
         runtime = build_runtime(settings)
         runtime.start()
         app.state.runtime = runtime
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         renderers.register(prefix, openai.render_error, openai.STATUSES)
     install_error_handlers(app, renderers)
     app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
 
     app.include_router(v1.router)
     app.include_router(svd.router)
