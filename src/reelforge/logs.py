@@ -12,11 +12,18 @@ ACCESS_LOGGER = "uvicorn.access"
 _SECRET_PARAMS = re.compile(r"(?i)([?&](?:key|api_key|apikey|token|access_token|signature)=)[^&#\s]*")
 
 
+def _error_kind(exc_info) -> object:
+    error = exc_info[1] if exc_info else None
+    if isinstance(error, OSError):
+        return OSError, error.errno
+    return type(error)
+
+
 class Repeats(logging.Filter):
     """The first record of a kind is logged in full; the same kind again within `window` seconds is
     counted instead, and the first one after the window says how many were left out (without its
     traceback). A kind is the logger, the message template (not its arguments, which name the job)
-    and the exception's type."""
+    and the error: its errno for an OSError (whichever library raised it), else its type."""
 
     def __init__(self, window: float = 60.0):
         super().__init__()
@@ -25,7 +32,7 @@ class Repeats(logging.Filter):
         self._kinds: dict[tuple, tuple[float, int]] = {}  # kind -> (when last logged, records left out)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        kind = (record.name, record.msg, record.exc_info[0] if record.exc_info else None)
+        kind = (record.name, record.msg, _error_kind(record.exc_info))
         now = time.monotonic()
         with self._lock:
             logged, left_out = self._kinds.get(kind, (None, 0))
@@ -34,7 +41,7 @@ class Repeats(logging.Filter):
                 return False
             self._kinds[kind] = (now, 0)
         if left_out:
-            record.msg = f"{record.msg} (and {left_out} more like it in the last {self.window:.0f} s)"
+            record.msg = f"{record.msg} (and {left_out} more like it in the last {self.window:g} s)"
             record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
 
