@@ -154,7 +154,8 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     async def _os_error(request: Request, exc: OSError):
         if storage_failure(exc) != "full":
             raise exc  # answered 500 by _unexpected
-        return await _reelforge(request, StorageFull())
+        log.error("storage full on %s %s: %r", request.method, request.url.path, exc)
+        return renderers.render(request, StorageFull())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
