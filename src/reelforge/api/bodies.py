@@ -1,8 +1,9 @@
 """Reading request bodies with a size cap that holds even without a Content-Length header, so an
 oversized or endless upload is refused with 400 before it fills memory or disk; and JSON bodies
 read strictly (`parse_json`), so no malformed document reaches a route: nesting deeper than
-MAX_JSON_DEPTH (Python's parser would recurse into a RecursionError), NaN, Infinity, numbers too
-large for a float, and strings that are not Unicode (lone surrogates) are each a 400.
+MAX_JSON_DEPTH (Python's parser would recurse into a RecursionError), more than MAX_JSON_VALUES
+values, NaN, Infinity, numbers too large for a float, and strings that are not Unicode (lone
+surrogates) are each a 400.
 `JsonBodies` applies it to every body FastAPI reads as JSON."""
 
 import json
@@ -98,6 +99,7 @@ class BodyLimit:
 
 
 MAX_JSON_DEPTH = 32  # arrays and objects within each other; reelforge's deepest body needs 4
+MAX_JSON_VALUES = 100_000  # values in one document; a body needs dozens
 _NOT_JSON = "request body is not valid JSON"
 
 
@@ -105,24 +107,38 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequest("request body has a number too large for a float")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidRequest("request body has a string that is not valid Unicode") from None
+
+
 def _check_values(document: Any) -> None:
-    """InvalidRequest if the parsed document nests too deep, holds a number that is not finite or
-    a string with lone surrogates (which no UTF-8 writer, database or response, can encode)."""
-    stack = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise InvalidRequest(f"request body is nested more than {MAX_JSON_DEPTH} levels deep")
-            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise InvalidRequest("request body has a number too large for a float")
-        elif isinstance(value, str) and not value.isascii():
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                raise InvalidRequest("request body has a string that is not valid Unicode") from None
+    """InvalidRequest if the parsed document nests too deep, holds too many values, a number that
+    is not finite or a string with lone surrogates (which no UTF-8 writer, database or response,
+    can encode). Its work is bounded by MAX_JSON_VALUES, whatever the document."""
+    _check_scalar(document)
+    containers, count = [(document, 1)] if isinstance(document, dict | list) else [], 0
+    while containers:
+        container, depth = containers.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidRequest(f"request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        count += len(container)
+        if count > MAX_JSON_VALUES:
+            raise InvalidRequest(f"request body has more than {MAX_JSON_VALUES} values")
+        if isinstance(container, dict):
+            for key in container:
+                _check_scalar(key)
+            container = container.values()
+        for value in container:
+            if isinstance(value, dict | list):
+                containers.append((value, depth + 1))
+            else:
+                _check_scalar(value)
 
 
 def parse_json(body: bytes) -> Any:
