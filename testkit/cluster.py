@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
-import httpx
 import redis
 from moto.server import ThreadedMotoServer
 
@@ -176,7 +175,3 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise TimeoutError(what)
-
-
-def healthz(node: ServerProcess) -> dict:
-    return httpx.get(f"{node.url}/healthz", timeout=10).json()

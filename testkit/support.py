@@ -125,16 +125,22 @@ class ServerProcess:
         finally:
             runtime.stop()
 
-    def key(self, name: str) -> str:
+    def key(self, name: str, admin: bool = False) -> str:
         """The API key of the account named `name`: issued on the server's database for a new account
         the first time the name is asked for, the same key afterwards, also on every other server
-        sharing the database (API nodes of a cluster, a restarted server)."""
+        sharing the database (API nodes of a cluster, a restarted server). `admin` is given to the
+        first issue only."""
         with _issuing:
             issued = (self.settings().db_url, name)
             if issued not in _issued:
                 with self.accounts() as accounts:
-                    _issued[issued] = accounts.issue(name).key
+                    _issued[issued] = accounts.issue(name, admin=admin).key
             return _issued[issued]
+
+    def job_counts(self) -> dict[str, int]:
+        """The number of jobs in each state, as `/healthz` tells an admin key."""
+        admin = {"Authorization": f"Bearer {self.key('health-admin', admin=True)}"}
+        return httpx.get(f"{self.url}/healthz", headers=admin, timeout=10).json()["jobs"]
 
 
 def client(server: ServerProcess, key: str = "test-key", timeout: float = 30) -> httpx.Client:

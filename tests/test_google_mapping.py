@@ -301,6 +301,8 @@ FAILURE_CODES = {
     FailureCode.INVALID_INPUT: 3,
     FailureCode.ENGINE_UNAVAILABLE: 13,
     FailureCode.RENDER_FAILED: 13,
+    FailureCode.STORAGE_FULL: 13,
+    FailureCode.STORAGE_UNAVAILABLE: 13,
     FailureCode.WORKER_LOST: 13,
 }
 

@@ -9,7 +9,7 @@ from testkit.support import ServerProcess, client, probe_mp4, wait_for_generatio
 
 
 def _running(srv: ServerProcess) -> int:
-    return httpx.get(f"{srv.url}/healthz").json()["jobs"]["running"]
+    return srv.job_counts()["running"]
 
 
 def test_killed_render_completes_after_restart(tmp_path):

@@ -6,7 +6,6 @@ on a database without any key issues an admin key into `<data dir>/initial-admin
 and prints only that file's path, so no key ever reaches a log.
 """
 
-import ipaddress
 import os
 import sys
 import threading
@@ -25,7 +24,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from reelforge.api.admin import KeyCreate, KeyUpdate
-from reelforge.config import Settings
+from reelforge.config import Settings, is_loopback
 from reelforge.core.accounts import Account, ApiKey
 from reelforge.core.errors import ReelforgeError, first_error
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
@@ -83,7 +82,7 @@ def serve(
         catalog_path=catalog,
     )
     if settings.auth == "open":
-        if not _loopback(settings.host):
+        if not is_loopback(settings.host):
             errors.print(
                 f"[red]error:[/red] REELFORGE_AUTH=open accepts any key as a user of its own, so it only "
                 f"serves a loopback host (127.0.0.1, ::1, localhost), not {settings.host}. "
@@ -100,15 +99,6 @@ def serve(
         f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
     )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name other than localhost: it may resolve to anything
-        return False
 
 
 def _initial_admin_key(settings: Settings) -> None:

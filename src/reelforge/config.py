@@ -4,6 +4,7 @@ Everything has an embedded default: one process, SQLite and local files under th
 `get_settings()` is cached so the app, worker and CLI share one instance; tests clear the cache.
 """
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -84,6 +85,12 @@ class Settings(BaseSettings):
         description="total deadline of one image URL fetch (DNS, redirects and body), s",
     )
 
+    allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names (`*.example.com` for a domain) the Host header may name; "
+        "default: loopback names in open mode on a loopback host (no DNS rebinding), any otherwise",
+    )
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
@@ -94,12 +101,35 @@ class Settings(BaseSettings):
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
     @property
+    def trusted_hosts(self) -> list[str]:
+        """What TrustedHostMiddleware accepts in the Host header (see `allowed_hosts`)."""
+        if self.allowed_hosts.strip():
+            return [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        if self.auth == "open" and is_loopback(self.host):
+            return list(LOOPBACK_NAMES)
+        return ["*"]
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"
 
     @property
     def media_location(self) -> str:
         return self.storage_url or str((self.data_dir / "media").resolve())
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether the listen address is the loopback interface (a name other than localhost may
+    resolve to anything)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

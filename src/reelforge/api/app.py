@@ -5,12 +5,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from reelforge import __version__
 from reelforge.api import admin, health, media
-from reelforge.api.bodies import BodyLimit
+from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
+from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import wire as leonardo
 from reelforge.api.dialects.openai import videos
@@ -19,6 +21,7 @@ from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
+from reelforge.logs import redact_access_log
 from reelforge.runtime import build_runtime
 
 
@@ -27,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redact_access_log()  # after the server configured its logging
         runtime = build_runtime(settings)
         runtime.start()
         app.state.runtime = runtime
@@ -36,20 +40,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime.stop()
 
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan)
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     renderers = ErrorRenderers()
-    renderers.register(leonardo.V1, leonardo.render_error)
-    renderers.register(leonardo.V2, leonardo.render_error)
+    renderers.register(leonardo.V1, leonardo.render_error, leonardo.STATUSES)
+    renderers.register(leonardo.V2, leonardo.render_error, leonardo.STATUSES)
     renderers.register(aimlapi.PREFIX, aimlapi.render_error, aimlapi.STATUSES)
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error, highway.STATUSES)
-    renderers.register(gemini.PREFIX, gemini.render_error)
+    renderers.register(gemini.PREFIX, gemini.render_error, google.STATUSES)
     for prefix in vertex.PREFIXES:
-        renderers.register(prefix, vertex.render_error)
+        renderers.register(prefix, vertex.render_error, google.STATUSES)
     for prefix in videos.PREFIXES:
         renderers.register(prefix, openai.render_error, openai.STATUSES)
     install_error_handlers(app, renderers)
     app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
 
     app.include_router(v1.router)
     app.include_router(svd.router)

@@ -1,12 +1,19 @@
 """Reading request bodies with a size cap that holds even without a Content-Length header, so an
-oversized or endless upload is refused with 400 before it fills memory or disk.
+oversized or endless upload is refused with 400 before it fills memory or disk; JSON bodies read
+strictly (`parse_json`), so no malformed document reaches a route: nesting deeper than
+MAX_JSON_DEPTH (Python's parser would recurse into a RecursionError), more than MAX_JSON_VALUES
+values, NaN, Infinity, numbers too large for a float, and strings that are not Unicode (lone
+surrogates) are each a 400. `JsonBodies` applies it to every body FastAPI reads as JSON.
 
 Forms are parsed here, not by `Request.form()`: Starlette decodes a text part that is not valid in
 its charset (UTF-8 unless the body says otherwise) as latin-1, and urlencoded bytes as latin-1
 always, so a client's broken text would be stored as mojibake. Here it is a 400 naming the field.
 """
 
+import json
+import math
 from contextlib import aclosing
+from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.datastructures import FormData
@@ -148,3 +155,93 @@ class BodyLimit:
             return event
 
         await self.app(scope, limited, send)
+
+
+MAX_JSON_DEPTH = 32  # arrays and objects within each other; reelforge's deepest body needs 4
+MAX_JSON_VALUES = 100_000  # values in one document; a body needs dozens
+_NOT_JSON = "request body is not valid JSON"
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequest("request body has a number too large for a float")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidRequest("request body has a string that is not valid Unicode") from None
+
+
+def _check_values(document: Any) -> None:
+    """InvalidRequest if the parsed document nests too deep, holds too many values, a number that
+    is not finite or a string with lone surrogates (which no UTF-8 writer, database or response,
+    can encode). Its work is bounded by MAX_JSON_VALUES, whatever the document."""
+    _check_scalar(document)
+    containers, count = [(document, 1)] if isinstance(document, dict | list) else [], 0
+    while containers:
+        container, depth = containers.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidRequest(f"request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        count += len(container)
+        if count > MAX_JSON_VALUES:
+            raise InvalidRequest(f"request body has more than {MAX_JSON_VALUES} values")
+        if isinstance(container, dict):
+            for key in container:
+                _check_scalar(key)
+            container = container.values()
+        for value in container:
+            if isinstance(value, dict | list):
+                containers.append((value, depth + 1))
+            else:
+                _check_scalar(value)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON document of a body, strictly (see the module docstring); InvalidRequest if it is
+    not one."""
+    try:
+        document = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidRequest(f"request body is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError:  # malformed, not UTF-8, an integer of more than 4300 digits
+        raise InvalidRequest(_NOT_JSON) from None
+    _check_values(document)
+    return document
+
+
+def _read_as_json(scope: Scope) -> bool:
+    """Whether FastAPI parses this request's body as JSON: no content type, or a JSON one."""
+    content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type in ("", "application/json") or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class JsonBodies:
+    """ASGI middleware: a body FastAPI will parse as JSON is parsed by `parse_json` first, as its
+    last part arrives; a bad one raises InvalidRequest from `receive`, inside the route, so each
+    dialect renders it as its own 400 (like BodyLimit, which sits outside it and caps the size)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _read_as_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def checked() -> Message:
+            event = await receive()
+            if event["type"] == "http.request":
+                chunks.append(event.get("body", b""))
+                if not event.get("more_body", False) and any(chunks):
+                    parse_json(b"".join(chunks))
+            return event
+
+        await self.app(scope, checked, send)

@@ -4,8 +4,13 @@ called, chosen by URL prefix; no stack trace ever reaches a client.
 A dialect registers `render(status, message, field, code) -> dict` for its prefix; requests
 outside every prefix get reelforge's own shape `{"error": {"code", "message", "param"}}`. Each core
 error has one HTTP status (STATUS) unless the dialect registers its own for it: an insufficient
-balance is answered with the status each provider documents for it (402, 403 or 429). A
-TooManyRequests always carries `Retry-After` (seconds).
+balance is answered with the status each provider documents for it (402, 403 or 429), a full disk
+or database with 507 or, in the vendors' dialects, 503. A TooManyRequests and a StorageFull always
+carry `Retry-After` (seconds).
+
+Any other exception is a 500 without details (the traceback goes to the log) that says
+`Connection: close`: uvicorn drops the connection after an exception escapes the app, and a pooled
+client that was not told so would send its next request into a reset.
 
 A missing API key wins over a bad body: FastAPI parses the JSON body before it resolves the
 caller, so a body error on a route that needs a key is answered 401 when the key is missing.
@@ -28,9 +33,11 @@ from reelforge.core.errors import (
     InvalidRequest,
     NotFound,
     ReelforgeError,
+    StorageFull,
     TooManyRequests,
     Unauthorized,
     first_error,
+    storage_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,7 @@ STATUS: Statuses = {
     NotFound: 404,
     Conflict: 409,
     TooManyRequests: 429,
+    StorageFull: 507,
 }
 
 
@@ -100,6 +108,15 @@ class ErrorRenderers:
             headers.setdefault("WWW-Authenticate", "Bearer")
         return JSONResponse(render(status, message, field, code), status_code=status, headers=headers or None)
 
+    def render(
+        self, request: Request, exc: ReelforgeError, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        """A core error in the dialect of the request, with `Retry-After` when it has one."""
+        headers = dict(headers or {})
+        if (retry_after := getattr(exc, "retry_after", None)) is not None:
+            headers["Retry-After"] = str(retry_after)
+        return self.respond(request, self.status(request, exc), exc.message, exc.field, exc.code, headers)
+
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     """FastAPI's first validation error as (message, field), the field named within the body,
@@ -129,9 +146,16 @@ def _missing_key(request: Request) -> Unauthorized | None:
 def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     @app.exception_handler(ReelforgeError)
     async def _reelforge(request: Request, exc: ReelforgeError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        status = renderers.status(request, exc)
-        return renderers.respond(request, status, exc.message, exc.field, exc.code, headers)
+        if isinstance(exc, StorageFull):
+            log.error("storage full on %s %s: %r", request.method, request.url.path, exc.__cause__)
+        return renderers.render(request, exc)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError):
+        if storage_failure(exc) != "full":
+            raise exc  # answered 500 by _unexpected
+        log.error("storage full on %s %s: %r", request.method, request.url.path, exc)
+        return renderers.render(request, StorageFull())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -152,5 +176,11 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        """Errors that escaped every other handler (and the middlewares): uvicorn closes the
+        connection after them, so the answer says so."""
+        close = {"Connection": "close"}
+        if storage_failure(exc) == "full":
+            log.error("storage full on %s %s: %r", request.method, request.url.path, exc)
+            return renderers.render(request, StorageFull(), close)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return renderers.respond(request, 500, "internal server error", None, "internal_error")
+        return renderers.respond(request, 500, "internal server error", None, "internal_error", close)

@@ -1,22 +1,31 @@
-"""Health endpoints for load balancers and operators: is the API up, and can the catalog's
-engines run here. No key needed; they reveal counts and readiness, not jobs."""
+"""Health endpoints for load balancers and operators: is the API up (its database answers), and
+can the catalog's engines run here. `/healthz` needs no key and says only ok or not ok; with an
+admin key it adds the version and the job counts, which are nobody else's business."""
+
+import logging
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from reelforge import __version__
+from reelforge.api.auth import resolve_caller
 from reelforge.api.deps import ServiceDep
 from reelforge.api.errors import NativeError
 from reelforge.api.openapi import error_responses
+from reelforge.core.errors import ReelforgeError
 from reelforge.doctor import catalog_report
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["reelforge"], responses=error_responses(NativeError, 500))
 
 
 class Health(BaseModel):
-    status: str = Field(description='"ok"')
-    version: str
-    jobs: dict[str, int] = Field(description="number of jobs in each state")
+    status: str = Field(description='"ok", or "unavailable" (with 503) when the database does not answer')
+    version: str | None = Field(default=None, description="With an admin key only.")
+    jobs: dict[str, int] | None = Field(
+        default=None, description="With an admin key only: the number of jobs in each state."
+    )
 
 
 class ModelReadiness(BaseModel):
@@ -35,8 +44,27 @@ class EnginesHealth(BaseModel):
     resident: list[dict] = Field(description="diffusers pipelines loaded in this process")
 
 
-@router.get("/healthz", response_model=Health)
-def health(service: ServiceDep) -> dict:
+def _admin(request: Request) -> bool:
+    try:
+        return resolve_caller(request).admin
+    except ReelforgeError:  # no key, or one that is not valid: the plain answer
+        return False
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    response_model_exclude_none=True,
+    responses={503: {"model": Health, "description": "The database does not answer"}},
+)
+def health(request: Request, service: ServiceDep):
+    try:
+        service.ping()
+    except Exception:
+        log.exception("health check: the database does not answer")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    if not _admin(request):
+        return {"status": "ok"}
     return {"status": "ok", "version": __version__, "jobs": service.stats()}
 
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.api.auth import resolve_caller
 from reelforge.api.errors import ErrorRenderers
-from reelforge.core.errors import Conflict, ReelforgeError
+from reelforge.core.errors import ReelforgeError
 from reelforge.service.idempotency import MAX_KEY, Answer, Claim, Idempotency, KeyInUse
 
 # The create routes of every dialect, as paths (OpenAPI path templates match them too).
@@ -166,9 +166,7 @@ class IdempotencyKeys:
                     await run_in_threadpool(service.release, claim)
 
     async def _error(self, request: Request, exc: ReelforgeError, send: Send) -> None:
-        status = 409 if isinstance(exc, Conflict) else 400
-        response = self.renderers.respond(request, status, exc.message, exc.field, exc.code)
-        await response(request.scope, request.receive, send)
+        await self.renderers.render(request, exc)(request.scope, request.receive, send)
 
 
 def _replaying(body: bytes, whole: bool, receive: Receive) -> Receive:

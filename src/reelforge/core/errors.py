@@ -7,12 +7,17 @@ ReelforgeError
  ├── Unauthorized     no usable API key (HTTP 401)
  ├── Forbidden        a valid key that may not do this (HTTP 403: admin routes, expired media URLs)
  ├── InsufficientCredits  the account's balance does not cover the job (status per dialect)
- └── TooManyRequests  over a rate or concurrency limit (HTTP 429 with Retry-After)
+ ├── TooManyRequests  over a rate or concurrency limit (HTTP 429 with Retry-After)
+ └── StorageFull      the disk or database is full (HTTP 507 or 503 per dialect, with Retry-After)
 
 `first_error` is the one place a pydantic ValidationError becomes a field and a message.
+`storage_failure` tells a full or failing store apart from any other exception, whichever layer
+raised it (an OSError from the file system, SQLite's or PostgreSQL's "disk full" wrapped by
+SQLAlchemy), so neither the API nor the worker hands a raw OS error to a client.
 """
 
-from collections.abc import Collection
+import errno
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -57,6 +62,48 @@ class TooManyRequests(ReelforgeError):
     def __init__(self, message: str, retry_after: int, field: str | None = None):
         super().__init__(message, field)
         self.retry_after = retry_after  # seconds until a retry can succeed
+
+
+class StorageFull(ReelforgeError):
+    code = "storage_full"
+
+    def __init__(
+        self, message: str = "the server is out of storage space; retry later", retry_after: int = 60
+    ):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds: time for an operator or the retention pass to free space
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_POSTGRES_FULL = "53100"  # SQLSTATE disk_full
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it wraps (SQLAlchemy's `orig`) and its causes (`raise ... from`), each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [getattr(current, "orig", None), current.__cause__]
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """ "full" if the exception comes from a full disk or database, "unavailable" if from another
+    file-system error, None if from anything else."""
+    chain = list(_chain(exc))
+    for e in chain:
+        if isinstance(e, StorageFull) or (isinstance(e, OSError) and e.errno in _FULL_ERRNOS):
+            return "full"
+        if getattr(e, "sqlite_errorcode", None) == _SQLITE_FULL:
+            return "full"
+        if getattr(e, "sqlstate", None) == _POSTGRES_FULL:
+            return "full"
+    return "unavailable" if any(isinstance(e, OSError) for e in chain) else None
 
 
 class _Errors(Protocol):

@@ -30,6 +30,8 @@ class FailureCode(enum.StrEnum):
     INVALID_INPUT = "invalid_input"  # an input could not be used (e.g. its image was deleted)
     ENGINE_UNAVAILABLE = "engine_unavailable"  # packages or weights missing: `reelforge doctor`
     RENDER_FAILED = "render_failed"  # the engine or the encoder failed
+    STORAGE_FULL = "storage_full"  # the disk or the database filled up while the job ran
+    STORAGE_UNAVAILABLE = "storage_unavailable"  # another file-system error while the job ran
     WORKER_LOST = "worker_lost"  # the worker went silent `max_attempts` times
 
 

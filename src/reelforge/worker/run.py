@@ -24,16 +24,25 @@ from PIL import Image
 
 from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import InvalidRequest, storage_failure
 from reelforge.core.job import FailureCode, Job, JobStatus, Outcome, Output
 from reelforge.db.repository import Repository
 from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext
 from reelforge.engines.registry import Engines
+from reelforge.logs import Repeats
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
 from reelforge.worker.lease import Lease
 
 log = logging.getLogger(__name__)
+log.addFilter(Repeats())  # a job failing like the one before it (a full disk) logs no second traceback
+
+# what a client reads about a failure whose details are the server's own
+FAILURE_MESSAGES = {
+    FailureCode.STORAGE_FULL: "the server ran out of storage space while rendering; retry later",
+    FailureCode.STORAGE_UNAVAILABLE: "the server could not write the video to its storage",
+    FailureCode.RENDER_FAILED: "the render failed on the server",
+}
 
 
 class Worker:
@@ -124,9 +133,12 @@ class Worker:
         except EngineUnavailable as exc:  # a deployment problem, reported by `reelforge doctor` too
             log.error("job %s: %s", job.id, exc)
             return Outcome(JobStatus.FAILED, failure=FailureCode.ENGINE_UNAVAILABLE, message=str(exc)[:500])
-        except Exception as exc:
+        except Exception as exc:  # the details (paths, host, pid) go to the log, never to the client
             log.exception("job %s failed", job.id)
-            return Outcome(JobStatus.FAILED, failure=FailureCode.RENDER_FAILED, message=str(exc)[:500])
+            failure = {"full": FailureCode.STORAGE_FULL, "unavailable": FailureCode.STORAGE_UNAVAILABLE}.get(
+                storage_failure(exc), FailureCode.RENDER_FAILED
+            )
+            return Outcome(JobStatus.FAILED, failure=failure, message=FAILURE_MESSAGES[failure])
 
     def _frame(self, asset_id: str | None, width: int, height: int) -> Image.Image | None:
         if asset_id is None:

@@ -52,7 +52,7 @@ from reelforge.api.deps import ServiceDep
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.catalog import Catalog, ModelSpec
-from reelforge.core.errors import InsufficientCredits, InvalidRequest
+from reelforge.core.errors import InsufficientCredits, InvalidRequest, StorageFull
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import (
     MAX_NAME,
@@ -189,7 +189,7 @@ class AimlError(BaseModel):
 router = APIRouter(tags=["AI/ML API"], responses=error_responses(AimlError, 500))
 
 # the statuses AI/ML answers differently from reelforge's defaults (api/errors.py)
-STATUSES = {InsufficientCredits: 403}
+STATUSES = {InsufficientCredits: 403, StorageFull: 503}
 NO_CREDITS = {403: {"model": AimlError, "description": "The account's balance does not cover the generation"}}
 
 

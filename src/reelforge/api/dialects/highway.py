@@ -48,7 +48,7 @@ from reelforge.api.deps import ServiceDep
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.clock import now
-from reelforge.core.errors import InsufficientCredits, NotFound
+from reelforge.core.errors import InsufficientCredits, NotFound, StorageFull
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.request import (
     MAX_NEGATIVE_PROMPT,
@@ -81,6 +81,7 @@ REASONS = {
     409: "CONFLICT",
     413: "REQUEST_TOO_LARGE",
     429: "RATE_LIMIT_EXCEEDED",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -91,7 +92,7 @@ class TaskNotFound(NotFound):
 # reasons that depend on the error, not only on its status
 CODE_REASONS = {TaskNotFound.code: "TASK_NOT_FOUND", InsufficientCredits.code: "NOT_ENOUGH_BALANCE"}
 # the statuses Novita answers differently from reelforge's defaults (api/errors.py)
-STATUSES = {InsufficientCredits: 403}
+STATUSES = {InsufficientCredits: 403, StorageFull: 503}
 
 
 class HighwayErrorMetadata(BaseModel):

@@ -19,8 +19,10 @@ The body is Gemini's (google/wire.py: instances[0].prompt/image/lastFrame, param
 
 Decisions where Google documents nothing, or reelforge differs [open]:
 - Result form: without `storageUri` the videos come back inline as `bytesBase64Encoded`, as
-  Vertex does. With `storageUri` reelforge does not write to that bucket (it cannot); each video's
-  `gcsUri` is instead the http(s) URL of the reelforge media file, downloadable without a key.
+  Vertex does, on every poll of the finished operation, so only up to MAX_INLINE_VIDEO_BYTES
+  (16 MiB) a video: a larger one comes back as `gcsUri`, as with `storageUri`. With `storageUri`
+  reelforge does not write to that bucket (it cannot); each video's `gcsUri` is instead the http(s)
+  URL of the reelforge media file, downloadable without a key. `storageUri` is the recommended form.
 - `resizeMode` (`pad` | `crop`) is accepted; reelforge always centre-crops. `compressionQuality`
   and `pubsubTopic` are accepted and have no effect. `fps` must be 24 when given.
 - `gs://` image URIs cannot be read: 400. Errors, defaults, integer spelling, status words and
@@ -52,12 +54,13 @@ from reelforge.api.dialects.google.wire import (
 )
 from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.job import Job, JobExtras, JobStatus, Output
 from reelforge.core.request import FPS, MAX_URI
 from reelforge.service.jobs import JobService
 from reelforge.service.media import Media
 
 PREFIXES = ("/v1/projects/", "/v1/publishers/", "/v1beta1/")
+MAX_INLINE_VIDEO_BYTES = 16 * 1024 * 1024  # a larger video is answered as a URL, even without storageUri
 router = APIRouter(tags=["Vertex AI"], responses=error_responses(GoogleError, 401, 429, 500))
 render_error = wire.render_error
 
@@ -92,9 +95,13 @@ class VertexVideo(Message):
     """One video: inline, or (when the request had `storageUri`) at a URL."""
 
     gcsUri: str | None = Field(
-        default=None, description="With `storageUri`: the http(s) URL of the MP4, downloadable without a key."
+        default=None,
+        description="With `storageUri`, or for a video over 16 MiB: the http(s) URL of the MP4, downloadable "
+        "without a key.",
     )
-    bytesBase64Encoded: str | None = Field(default=None, description="Without `storageUri`: the MP4, base64.")
+    bytesBase64Encoded: str | None = Field(
+        default=None, description="Without `storageUri`, for a video of at most 16 MiB: the MP4, base64."
+    )
     mimeType: Literal["video/mp4"] = "video/mp4"
 
 
@@ -119,16 +126,16 @@ class VertexOperation(Message):
     error: GoogleOperationError | None = Field(default=None, description="Why it failed or was canceled.")
 
 
-def _video(media: Media, job: Job, key: str) -> VertexVideo:
-    if job.extras.storage_uri:
-        return VertexVideo(gcsUri=media.url(key))
-    return VertexVideo(bytesBase64Encoded=base64.b64encode(media.read(key)).decode())
+def _video(media: Media, job: Job, output: Output) -> VertexVideo:
+    if job.extras.storage_uri or output.video_bytes > MAX_INLINE_VIDEO_BYTES:
+        return VertexVideo(gcsUri=media.url(output.video_key))
+    return VertexVideo(bytesBase64Encoded=base64.b64encode(media.read(output.video_key)).decode())
 
 
 def operation(media: Media, job: Job, name: str) -> VertexOperation:
     response = None
     if job.status is JobStatus.SUCCEEDED:
-        videos = [_video(media, job, out.video_key) for out in job.outputs]
+        videos = [_video(media, job, out) for out in job.outputs]
         response = VertexGenerateVideoResponse(raiMediaFilteredCount=0, videos=videos)
     return VertexOperation(
         name=name, done=job.status.is_terminal, response=response, error=wire.operation_error(job)

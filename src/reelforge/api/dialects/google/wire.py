@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from reelforge.api.wire import client_fields
-from reelforge.core.errors import InvalidRequest, NotFound
+from reelforge.core.errors import InvalidRequest, NotFound, StorageFull
 from reelforge.core.job import FailureCode, Job, JobExtras, JobStatus
 from reelforge.core.request import (
     MAX_NAME,
@@ -62,6 +62,8 @@ GRPC_STATUS: dict[int, GrpcStatus] = {
     500: "INTERNAL",
     503: "UNAVAILABLE",
 }
+# google.rpc has no 507: a full disk is 503 UNAVAILABLE, which Google's clients retry
+STATUSES = {StorageFull: 503}
 # google.rpc.Code of a failed operation, by reelforge's failure code
 OPERATION_ERROR = {FailureCode.INVALID_INPUT: 3}
 CANCELLED = 1

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import iso_z
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import InvalidRequest, StorageFull
 from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import FrameInput, FrameKind
 from reelforge.service.media import Media
@@ -50,6 +50,8 @@ MAX_PROMPT = 9999  # characters, Leonardo's documented limits (v1 and v2)
 MAX_NEGATIVE_PROMPT = 1000
 
 UPLOADED_TYPES = {"UPLOADED", "INIT"}
+# Leonardo answers no 507: a full disk is a 503 to come back later (with Retry-After)
+STATUSES = {StorageFull: 503}
 RESOLUTION_TIERS = {"RESOLUTION_480": "480p", "RESOLUTION_720": "720p", "RESOLUTION_1080": "1080p"}
 StatusWord = Literal["PENDING", "COMPLETE", "FAILED"]
 STATUS_WORDS: dict[JobStatus, StatusWord] = {

@@ -1,7 +1,6 @@
 """`POST /v1/videos`'s body: JSON, multipart or a urlencoded form, read with a size cap, validated
 (unknown parameters refused) and translated into a `Draft`. Decisions are listed in videos.py."""
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import Request
@@ -18,7 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from starlette.datastructures import UploadFile
 
-from reelforge.api.bodies import capped_body, capped_form
+from reelforge.api.bodies import capped_body, capped_form, parse_json
 from reelforge.api.dialects.openai.wire import validation_error
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest
@@ -183,10 +182,7 @@ async def read_body(request: Request) -> tuple[VideoCreateBody, dict[str, bytes]
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         fields, files = await _form_fields(request)
     else:
-        try:
-            fields = json.loads(await capped_body(request, _BODY_LIMIT, _TOO_LARGE))
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequest("request body is not valid JSON") from None
+        fields = parse_json(await capped_body(request, _BODY_LIMIT, _TOO_LARGE))
         if not isinstance(fields, dict):
             raise InvalidRequest("request body must be a JSON object")
         files = {}
