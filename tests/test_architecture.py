@@ -14,7 +14,7 @@ PACKAGE = "reelforge"
 
 # bottom to top; a module may import its own room and the rooms of lower floors only
 FLOORS = (
-    ("__init__", "core", "config", "logs"),
+    ("__init__", "core", "config"),
     ("media", "db", "blobs"),
     ("engines", "queue"),
     ("service", "worker", "doctor"),

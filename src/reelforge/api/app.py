@@ -21,7 +21,7 @@ from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
-from reelforge.logs import redact_access_log
+from reelforge.core.logs import redact_access_log
 from reelforge.runtime import build_runtime
 
 

@@ -78,6 +78,11 @@ class Repository:
         """Close the pooled connections."""
         self.database.dispose()
 
+    def ping(self) -> None:
+        """Raises unless the database answers (one trivial query)."""
+        with self.database.connect() as conn:
+            conn.execute(select(1))
+
     def _tx(self) -> Session:
         return self._session.begin()
 

@@ -19,6 +19,11 @@ class Canceled(Exception):
     """The job was canceled while rendering."""
 
 
+class RenderFailed(RuntimeError):
+    """A failure the engine explains in words meant for the client (GPU out of memory, and what to
+    change); any other exception is reported to the client without its details."""
+
+
 class EngineUnavailable(RuntimeError):
     """The model cannot run here (weights or packages missing); `reelforge doctor` tells more."""
 

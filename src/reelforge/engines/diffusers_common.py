@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext
+from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, RenderFailed
 from reelforge.engines.diffusers_options import NO_PEOPLE_NEGATIVE, DiffusersOptions, Family, Mode
 from reelforge.media.clip import Clip
 from reelforge.media.images import fit_to_size
@@ -317,13 +317,13 @@ class DiffusersEngine:
 
 
 def _freeing_memory(run, message: str):
-    """`run()`; a GPU out-of-memory error becomes a RuntimeError(message) after memory is freed."""
+    """`run()`; a GPU out-of-memory error becomes RenderFailed(message) after memory is freed."""
     try:
         return run()
     except torch.OutOfMemoryError:
         pass  # handled below the try, where the traceback no longer pins the failed call's tensors
     free_memory()
-    raise RuntimeError(message)
+    raise RenderFailed(message)
 
 
 def _sibling(pipe: diffusers.DiffusionPipeline, class_name: str) -> diffusers.DiffusionPipeline:

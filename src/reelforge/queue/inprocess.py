@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from reelforge.logs import Repeats
+from reelforge.core.logs import Repeats
 
 log = logging.getLogger(__name__)
 log.addFilter(Repeats())  # a loop that fails every poll (a full disk) logs one traceback, then counts

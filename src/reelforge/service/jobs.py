@@ -6,8 +6,6 @@ Every lookup is scoped to the calling owner; None as owner means the operator, w
 
 from collections.abc import Callable
 
-from sqlalchemy import text
-
 from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog
 from reelforge.core.errors import NotFound
@@ -111,6 +109,5 @@ class JobService:
         return {status.value: self._repo.count_jobs(status) for status in JobStatus}
 
     def ping(self) -> None:
-        """Raises unless the database answers (one trivial query)."""
-        with self._repo.database.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        """Raises unless the database answers."""
+        self._repo.ping()

@@ -26,10 +26,10 @@ from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog
 from reelforge.core.errors import InvalidRequest, storage_failure
 from reelforge.core.job import FailureCode, Job, JobStatus, Outcome, Output
+from reelforge.core.logs import Repeats
 from reelforge.db.repository import Repository
-from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext
+from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, RenderFailed
 from reelforge.engines.registry import Engines
-from reelforge.logs import Repeats
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
 from reelforge.worker.lease import Lease
@@ -133,6 +133,9 @@ class Worker:
         except EngineUnavailable as exc:  # a deployment problem, reported by `reelforge doctor` too
             log.error("job %s: %s", job.id, exc)
             return Outcome(JobStatus.FAILED, failure=FailureCode.ENGINE_UNAVAILABLE, message=str(exc)[:500])
+        except RenderFailed as exc:
+            log.error("job %s: %s", job.id, exc)
+            return Outcome(JobStatus.FAILED, failure=FailureCode.RENDER_FAILED, message=str(exc)[:500])
         except Exception as exc:  # the details (paths, host, pid) go to the log, never to the client
             log.exception("job %s failed", job.id)
             failure = {"full": FailureCode.STORAGE_FULL, "unavailable": FailureCode.STORAGE_UNAVAILABLE}.get(

@@ -7,15 +7,19 @@ import re
 import threading
 import time
 
+from reelforge.core.errors import storage_failure
+
 ACCESS_LOGGER = "uvicorn.access"
 # query parameters that carry a credential: Google's `key`, and the usual spellings of others
 _SECRET_PARAMS = re.compile(r"(?i)([?&](?:key|api_key|apikey|token|access_token|signature)=)[^&#\s]*")
 
 
 def _error_kind(exc_info) -> object:
+    """A full or failing store is one kind, whichever layer raised it (the encoder's ENOSPC, SQLite's
+    "database or disk is full"); any other error is its type."""
     error = exc_info[1] if exc_info else None
-    if isinstance(error, OSError):
-        return OSError, error.errno
+    if error is not None and (storage := storage_failure(error)):
+        return "storage", storage
     return type(error)
 
 
@@ -23,7 +27,7 @@ class Repeats(logging.Filter):
     """The first record of a kind is logged in full; the same kind again within `window` seconds is
     counted instead, and the first one after the window says how many were left out (without its
     traceback). A kind is the logger, the message template (not its arguments, which name the job)
-    and the error: its errno for an OSError (whichever library raised it), else its type."""
+    and the error: full or failing storage (whichever library raised it), else its type."""
 
     def __init__(self, window: float = 60.0):
         super().__init__()
