@@ -82,6 +82,18 @@ def test_an_issued_key_works_on_the_dialects_at_once_and_is_shown_only_once(serv
     assert accounts.status_code == 200 and account in accounts.json()["data"]
 
 
+def test_lists_come_a_page_at_a_time(admin):
+    for n in range(3):
+        _issue(admin, name=f"paged-{n}")
+    everything = admin.get("/admin/v1/keys", params={"limit": 1000}).json()["data"]
+    pages = [admin.get("/admin/v1/keys", params={"limit": 2, "offset": o}).json()["data"] for o in (0, 2)]
+    assert len(pages[0]) == 2 and [k["id"] for k in pages[0] + pages[1]] == [k["id"] for k in everything[:4]]
+    accounts = admin.get("/admin/v1/accounts", params={"limit": 1, "offset": 1}).json()["data"]
+    assert len(accounts) == 1
+    _native_error(admin.get("/admin/v1/keys", params={"limit": 1001}), 400, "invalid_request")
+    _native_error(admin.get("/admin/v1/accounts", params={"offset": -1}), 400, "invalid_request")
+
+
 def test_only_admin_keys_get_in(server, admin):
     customer = _issue(admin, name="not an admin")
     routes = [

@@ -6,11 +6,13 @@ import base64
 import dataclasses
 
 import httpx
+import psycopg
 import pytest
 
 from reelforge.api.dialects.google import vertex
 from reelforge.config import Settings
 from reelforge.core.job import JobStatus
+from testkit.databases import PG_ADMIN, postgres_database
 from testkit.jobs import make_job
 from testkit.support import ServerProcess
 
@@ -48,6 +50,28 @@ def test_healthz_without_an_admin_key_says_only_ok(open_server, server, http):
     assert http.get("/healthz").json() == {"status": "ok"}  # a customer's key
     bad = httpx.get(f"{server.url}/healthz", headers={"Authorization": "Bearer rf_nonsense"})
     assert bad.status_code == 200 and bad.json() == {"status": "ok"}
+
+
+def test_healthz_is_not_ok_while_the_database_does_not_answer(tmp_path):
+    """PostgreSQL refuses this server's database (connections ended, new ones not allowed): 503,
+    nothing more; once it answers again, so does /healthz."""
+    with postgres_database() as url:
+        name = url.rsplit("/", 1)[1]
+        env = {"REELFORGE_AUTH": "open", "REELFORGE_DATABASE_URL": url}
+        srv = ServerProcess(tmp_path / "data", workers=0, env=env).start()
+        try:
+            assert httpx.get(f"{srv.url}/healthz").json() == {"status": "ok"}
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
+                )
+                down = httpx.get(f"{srv.url}/healthz", timeout=30)
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            assert (down.status_code, down.json()) == (503, {"status": "unavailable"})
+            assert httpx.get(f"{srv.url}/healthz").json() == {"status": "ok"}
+        finally:
+            srv.stop()
 
 
 def test_healthz_with_an_admin_key_adds_version_and_job_counts(server):

@@ -4,7 +4,7 @@ is not an admin's); errors use reelforge's own body, as every route outside a di
 
 - `POST /admin/v1/keys` issues a key (201); the answer is the only place the key ever appears.
 - `GET /admin/v1/keys`, `GET /admin/v1/keys/{key_id}`: keys with their account, never the key
-  itself or its hash.
+  itself or its hash; the list a page at a time (`limit` up to 1000, `offset`), like the accounts.
 - `POST /admin/v1/keys/{key_id}/revoke`: at once on every API node, since every request looks its
   key up in the database (api/auth.py). The key's row stays, so its account keeps its jobs.
 - `PATCH /admin/v1/keys/{key_id}`: `rpm` is the key's; `credits_usd` (sets the balance) and
@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.api.auth import CallerDep
@@ -178,6 +178,9 @@ def _ref(key_id: str) -> str:
 
 
 NOT_FOUND = error_responses(NativeError, 404)
+MAX_PAGE = 1000
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"entries per page, at most {MAX_PAGE}")]
+Offset = Annotated[int, Query(ge=0, description="entries to skip")]
 
 
 @router.post("/keys", status_code=201, response_model=IssuedKeyOut, responses=NOT_FOUND)
@@ -189,8 +192,9 @@ def create_key(body: KeyCreate, service: ServiceDep) -> dict:
 
 
 @router.get("/keys", response_model=KeyList)
-def list_keys(service: ServiceDep) -> dict:
-    issued = service.accounts.keys()  # (key, account) pairs
+def list_keys(service: ServiceDep, limit: Limit = 100, offset: Offset = 0) -> dict:
+    """Keys oldest first, a page at a time."""
+    issued = service.accounts.keys(limit, offset)  # (key, account) pairs
     return {"data": [_key(key, account) for key, account in issued]}
 
 
@@ -215,8 +219,9 @@ def update_key(key_id: str, body: KeyUpdate, service: ServiceDep) -> dict:
 
 
 @router.get("/accounts", response_model=AccountList)
-def list_accounts(service: ServiceDep) -> dict:
-    return {"data": [_account(account) for account in service.accounts.accounts()]}
+def list_accounts(service: ServiceDep, limit: Limit = 100, offset: Offset = 0) -> dict:
+    """Accounts oldest first, a page at a time."""
+    return {"data": [_account(account) for account in service.accounts.accounts(limit, offset)]}
 
 
 @router.get("/accounts/{account_id}/usage", response_model=Usage, responses=NOT_FOUND)

@@ -88,9 +88,11 @@ class AccountStore:
         with self._session.begin() as s:
             s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key.id).values(last_used_at=at))
 
-    def all_keys(self) -> list[ApiKey]:
+    def all_keys(self, limit: int | None = None, offset: int = 0) -> list[ApiKey]:
+        """Keys oldest first; a page of them with `limit`."""
+        query = select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id).limit(limit).offset(offset)
         with self._session.begin() as s:
-            return [_key(r) for r in s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
+            return [_key(r) for r in s.scalars(query)]
 
     def key(self, key_id: str) -> ApiKey | None:
         with self._session.begin() as s:
@@ -119,9 +121,11 @@ class AccountStore:
             row = s.get(AccountRow, account_id)
             return _account(row) if row else None
 
-    def accounts(self) -> list[Account]:
+    def accounts(self, limit: int | None = None, offset: int = 0) -> list[Account]:
+        """Accounts oldest first; a page of them with `limit`."""
+        query = select(AccountRow).order_by(AccountRow.created_at, AccountRow.id).limit(limit).offset(offset)
         with self._session.begin() as s:
-            return [_account(r) for r in s.scalars(select(AccountRow).order_by(AccountRow.created_at))]
+            return [_account(r) for r in s.scalars(query)]
 
     def update_account(self, account_id: str, **values) -> None:
         """Set `balance` (USD, None: unlimited) and/or `concurrency` (None: unlimited)."""

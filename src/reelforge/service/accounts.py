@@ -66,9 +66,11 @@ class Accounts:
             )
         return matches[0]
 
-    def keys(self) -> list[tuple[ApiKey, Account]]:
-        accounts = {a.id: a for a in self._store.accounts()}
-        return [(k, accounts[k.account_id]) for k in self._store.all_keys() if k.account_id in accounts]
+    def keys(self, limit: int | None = None, offset: int = 0) -> list[tuple[ApiKey, Account]]:
+        """(key, its account) pairs, oldest key first; a page of them with `limit`."""
+        keys = self._store.all_keys(limit, offset)
+        accounts = {a: self._store.account(a) for a in {k.account_id for k in keys}}
+        return [(k, accounts[k.account_id]) for k in keys if accounts[k.account_id] is not None]
 
     def revoke(self, key_or_prefix: str) -> ApiKey:
         key = self.find(key_or_prefix)
@@ -97,8 +99,9 @@ class Accounts:
             raise NotFound(f"account {account_id} not found")
         return account
 
-    def accounts(self) -> list[Account]:
-        return self._store.accounts()
+    def accounts(self, limit: int | None = None, offset: int = 0) -> list[Account]:
+        """Accounts oldest first; a page of them with `limit`."""
+        return self._store.accounts(limit, offset)
 
     def usage(self, account_id: str) -> dict:
         self.account(account_id)
