@@ -84,6 +84,26 @@ class Settings(BaseSettings):
         le=300,
         description="total deadline of one image URL fetch (DNS, redirects and body), s",
     )
+    webhook_allowlist: str = Field(
+        default="",
+        description="like image_fetch_allowlist, for webhook receivers: hosts and IPs/CIDRs that are "
+        "not public addresses but may receive webhooks (tests, trusted internal receivers)",
+    )
+    webhook_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000",
+        pattern=r"^\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)*$",
+        description="seconds before each retry of a failed webhook delivery (jitter added); the last "
+        "one repeats until webhook_give_up_after",
+    )
+    webhook_give_up_after: float = Field(
+        default=24 * 3600, gt=0, description="seconds after its event a delivery is retried at most"
+    )
+    webhook_interval: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between passes of the webhook delivery loop"
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=60, description="total deadline of one delivery attempt (connect included), s"
+    )
 
     allowed_hosts: str = Field(
         default="",
@@ -95,6 +115,10 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
         return v.rstrip("/") if v else v
+
+    @property
+    def retry_schedule(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.webhook_retry_schedule.split(","))
 
     @property
     def base_url(self) -> str:

@@ -18,12 +18,14 @@ from reelforge.db.accounts import AccountStore
 from reelforge.db.connect import migrate, open_database
 from reelforge.db.idempotency import IdempotencyStore
 from reelforge.db.repository import Repository
+from reelforge.db.webhooks import WebhookStore
 from reelforge.engines.registry import Engines, check_catalog
 from reelforge.queue.inprocess import InProcessQueue
 from reelforge.service.accounts import Accounts
 from reelforge.service.idempotency import Idempotency
 from reelforge.service.jobs import JobService
 from reelforge.service.ratelimits import RateLimits, open_rate_limits
+from reelforge.service.webhooks import Form, Webhooks
 from reelforge.worker.reconcile import reconcile, reconcile_forever
 from reelforge.worker.retention import RETENTION_INTERVAL, Swept, sweep, sweep_forever
 from reelforge.worker.run import Worker
@@ -61,25 +63,44 @@ class Runtime:
     queue: "InProcessQueue | CeleryQueue"
     limits: RateLimits  # requests per minute per API key, counted by the API (api/auth.py)
     stopping: threading.Event = field(default_factory=threading.Event)  # ends background passes
+    _webhook_loop: threading.Thread | None = None
+
+    @property
+    def webhooks(self) -> Webhooks:
+        return self.service.webhooks
 
     def start(self) -> None:
         """Embedded mode: recover jobs a dead process left running (each counts an attempt) and
-        remove their scratch folders, then start the worker threads (and the retention passes, if
-        set)."""
+        remove their scratch folders, then start the worker threads, the webhook delivery loop (and
+        the retention passes, if set). Every `serve` process runs the delivery loop, also an API
+        node in scale-out mode: claims are leases, so several loops share the work safely."""
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
             self.repo.recover_running(self.settings.max_attempts)
             self.worker.remove_dead_scratch()
         if isinstance(self.queue, InProcessQueue):
             self._start_retention(self.stopping)
+        self._start_webhooks(self.stopping)
         self.queue.start()
 
     def stop(self) -> None:
         """Graceful shutdown: running renders hand their jobs back (no attempt counted), then the
-        worker threads end and the database connections close."""
+        worker threads and the webhook loop end (an attempt in flight finishes, within
+        `webhook_timeout`) and the database connections close."""
         self.stopping.set()
         self.worker.stop()
         self.queue.stop()
+        if self._webhook_loop is not None:
+            self.webhooks.wake.set()
+            self._webhook_loop.join(self.settings.webhook_timeout + 5)
         self.repo.close()
+
+    def _start_webhooks(self, stop: threading.Event) -> None:
+        """A thread dispatching job events and delivering webhooks until `stop` is set."""
+        args = (self.settings.webhook_interval, stop)
+        self._webhook_loop = threading.Thread(
+            target=self.webhooks.run_forever, args=args, daemon=True, name="webhooks"
+        )
+        self._webhook_loop.start()
 
     def reconcile(self):
         """One reconciliation pass (scale-out mode): see worker/reconcile.py; it also removes the
@@ -110,6 +131,7 @@ class Runtime:
             target=reconcile_forever, args=(self.reconcile, interval, stop), daemon=True, name="reconciler"
         ).start()
         self._start_retention(stop)
+        self._start_webhooks(stop)
         self.worker.remove_dead_scratch()
         try:
             run_worker(self.settings, self.queue.app, self.worker.work_next, self.worker.stop, concurrency)
@@ -118,7 +140,9 @@ class Runtime:
             self.stop()
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, forms: dict[str, Form] | None = None) -> Runtime:
+    """The system these settings configure; `forms` are the webhook payload forms of the dialects
+    (service/webhooks.py has the native one)."""
     database = open_database(settings.db_url)
     migrate(database)
     repo = Repository(database)
@@ -134,6 +158,16 @@ def build_runtime(settings: Settings) -> Runtime:
     else:
         queue = InProcessQueue(worker.work_next, settings.workers)
     worker.requeue = queue.enqueue
+    webhooks = Webhooks(
+        WebhookStore(database),
+        repo,
+        forms or {},
+        settings.webhook_allowlist,
+        settings.retry_schedule,
+        settings.webhook_give_up_after,
+        settings.webhook_timeout,
+    )
+    worker.ended = webhooks.wake.set
     service = JobService(
         repo=repo,
         blobs=blobs,
@@ -143,6 +177,7 @@ def build_runtime(settings: Settings) -> Runtime:
         secret=_secret(settings),
         accounts=Accounts(AccountStore(database)),
         idempotency=Idempotency(IdempotencyStore(database)),
+        webhooks=webhooks,
         image_fetch_allowlist=settings.image_fetch_allowlist,
         image_fetches_per_account=settings.image_fetches_per_account,
         image_fetch_timeout=settings.image_fetch_timeout,

@@ -74,13 +74,18 @@ class JobExtras:
     requested_model: str | None = None  # the model id as the client spelled it (AI/ML API)
     task_type: str | None = None  # HighwayAPI's task type
     storage_uri: str | None = None  # Vertex's `storageUri`: answer with URLs, not inline bytes
+    webhook_uris: tuple[str, ...] = ()  # per-request webhooks (Gemini's `webhookConfig.uris`)
+    webhook_metadata: dict | None = None  # sent back with them (Gemini's `user_metadata`)
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+        return {k: v for k, v in asdict(self).items() if v not in (None, False, ())}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "JobExtras":
-        return cls(**(data or {}))
+        data = dict(data or {})
+        if "webhook_uris" in data:
+            data["webhook_uris"] = tuple(data["webhook_uris"])
+        return cls(**data)
 
 
 @dataclass

@@ -8,8 +8,13 @@ Credits move in the same transactions: adding a job reserves its price from the 
 PostgreSQL), and the transition that ends a job settles the reservation exactly once (`billing`
 goes reserved -> charged | released): success adds the price to the account's spending, failure,
 cancel or delete gives it back to the balance. Owners without an account (open mode) are not billed.
+
+The same transitions write the webhook outbox (`webhook_events`, see service/webhooks.py): the row
+that says "this job ended" commits with the terminal state or not at all, so a process that dies
+right after loses no event. A deleted job sends none: its row, and so its payload, is gone.
 """
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,7 +26,7 @@ from reelforge.core.clock import now
 from reelforge.core.errors import InsufficientCredits, TooManyRequests
 from reelforge.core.job import Asset, FailureCode, Job, JobExtras, JobStatus, Outcome, Output
 from reelforge.core.request import GenerationRequest
-from reelforge.db.tables import AccountRow, AssetRow, JobRow
+from reelforge.db.tables import AccountRow, AssetRow, JobRow, WebhookEventRow
 
 E4 = 10_000  # balances and prices are kept in ten-thousandths of a USD, the precision of list prices
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -175,6 +180,15 @@ class Repository:
                 .values(balance_e4=AccountRow.balance_e4 + cost_e4)
             )
 
+    def _outbox(self, s: Session, job_id: str) -> None:
+        """Record, in the caller's transaction, that a job has just reached its terminal state."""
+        row = s.execute(select(JobRow.owner, JobRow.status).where(JobRow.id == job_id)).one()
+        s.add(
+            WebhookEventRow(
+                id=str(uuid.uuid4()), job_id=job_id, account_id=row.owner, status=row.status, created_at=now()
+            )
+        )
+
     def get_job(self, job_id: str) -> Job | None:
         # A Core query, not the ORM: this is the status poll every client repeats.
         with self.database.connect() as conn:
@@ -291,6 +305,7 @@ class Repository:
             finished = s.execute(update(JobRow).where(*self._leased(job_id, token)).values(**values)).rowcount
             if finished:
                 self._settle(s, job_id)
+                self._outbox(s, job_id)
             return bool(finished)
 
     def request_cancel(self, job_id: str) -> JobStatus | None:
@@ -303,6 +318,7 @@ class Repository:
             ).rowcount
             if canceled:
                 self._settle(s, job_id)
+                self._outbox(s, job_id)
             s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
@@ -365,6 +381,7 @@ class Repository:
                     target.append(job_id)
                     if target is failed:
                         self._settle(s, job_id)
+                        self._outbox(s, job_id)
         return requeued, failed
 
     def unpublished(self, published_before: datetime, limit: int = 500) -> list[str]:

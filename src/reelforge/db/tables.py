@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -103,3 +104,65 @@ class IdempotencyRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request runs
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     headers: Mapped[dict | None] = mapped_column(JSON)
+
+
+class WebhookRow(Base):
+    """A static webhook of an account: where and in which vendor's form its jobs' events go."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    form: Mapped[str] = mapped_column(String(16))  # gemini | native | leonardo
+    name: Mapped[str] = mapped_column(String(128))
+    uri: Mapped[str] = mapped_column(Text)
+    subscribed_events: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(40))  # enabled | disabled | disabled_due_to_failed_deliveries
+    secrets: Mapped[list] = mapped_column(JSON, default=list)  # [{secret, created_at, expires_at}]
+    bearer: Mapped[str | None] = mapped_column(Text)  # Leonardo's webhookCallbackApiKey
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEventRow(Base):
+    """The outbox: one row per job that reached a terminal state, written in that transaction."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # the terminal status the job ended in
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_webhook_events_undispatched", "dispatched_at", "created_at"),)
+
+
+class WebhookDeliveryRow(Base):
+    """One event to one URI: the exact body, and where its retries stand. `id` is `webhook-id`."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    webhook_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None: a per-request URI
+    uri: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(16))
+    event_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    give_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "uri", name="uq_webhook_deliveries_event_uri"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )

@@ -144,7 +144,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 @cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for every fetch: building one costs ~30 ms of CPU on the event loop."""
     return httpx.create_ssl_context(trust_env=False)
 
@@ -164,37 +164,42 @@ class _Target:
 
 
 async def vet_url(
-    url: str, allowlist: Allowlist, resolver: Resolver = system_resolver, field_name: str | None = None
+    url: str,
+    allowlist: Allowlist,
+    resolver: Resolver = system_resolver,
+    field_name: str | None = None,
+    what: str = "image URL",
 ) -> _Target:
-    """Check a URL and resolve its host; the address to connect to, or InvalidRequest."""
+    """Check a URL and resolve its host; the address to connect to, or InvalidRequest. `what` names
+    the URL in messages."""
     try:
         parts = urlsplit(url)
         port = parts.port
         hostname = parts.hostname
     except ValueError:
-        raise _fail(field_name, "image URL is malformed") from None
+        raise _fail(field_name, f"{what} is malformed") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise _fail(field_name, "image URL must use http or https")
+        raise _fail(field_name, f"{what} must use http or https")
     if not hostname:
-        raise _fail(field_name, "image URL has no host")
+        raise _fail(field_name, f"{what} has no host")
     if parts.username is not None or parts.password is not None:
-        raise _fail(field_name, "image URL must not contain credentials")
+        raise _fail(field_name, f"{what} must not contain credentials")
     try:
         host = hostname.encode("idna").decode("ascii") if not _is_ip_literal(hostname) else hostname
     except UnicodeError:
-        raise _fail(field_name, "image URL host is not a valid name") from None
+        raise _fail(field_name, f"{what} host is not a valid name") from None
     port = port or (443 if scheme == "https" else 80)
     try:
         resolved = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolver(host, port)]
     except (OSError, UnicodeError, ValueError):
-        raise _fail(field_name, f"image URL host {host!r} could not be resolved") from None
+        raise _fail(field_name, f"{what} host {host!r} could not be resolved") from None
     if not resolved:
-        raise _fail(field_name, f"image URL host {host!r} could not be resolved")
+        raise _fail(field_name, f"{what} host {host!r} could not be resolved")
     if not allowlist.allows_host(host):
         for address in resolved:
             if not is_public_address(address) and not allowlist.allows_address(address):
-                raise _fail(field_name, "image URL points to a private or reserved address")
+                raise _fail(field_name, f"{what} points to a private or reserved address")
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
@@ -230,7 +235,7 @@ async def fetch_image_url(
     try:
         with anyio.fail_after(total_timeout):
             async with httpx.AsyncClient(
-                timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()
             ) as client:
                 for _hop in range(max_redirects + 1):
                     target = await vet_url(url, policy, resolver, field_name)
@@ -248,22 +253,24 @@ async def fetch_image_url(
     raise _fail(field_name, f"image URL redirected more than {max_redirects} times")
 
 
-async def _get(
-    client: httpx.AsyncClient, target: _Target, max_bytes: int, field_name: str | None
-) -> tuple[int, str | None, bytes]:
+def pinned_request(target: _Target) -> tuple[str, dict[str, str], dict]:
+    """The URL, `Host` header and TLS extensions of a request that connects to the vetted address
+    (not to whatever the name resolves to later) and still names the host for Host, SNI and the
+    certificate check."""
     literal = f"[{target.address}]" if target.address.version == 6 else str(target.address)
     host_header = f"[{target.host}]" if ":" in target.host else target.host
     default_port = 443 if target.scheme == "https" else 80
     if target.port != default_port:
         host_header += f":{target.port}"
-    request_url = f"{target.scheme}://{literal}:{target.port}{target.target}"
-    headers = {
-        "Host": host_header,
-        "Accept": "image/*",
-        "Accept-Encoding": "identity",
-        "User-Agent": _USER_AGENT,
-    }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return f"{target.scheme}://{literal}:{target.port}{target.target}", {"Host": host_header}, extensions
+
+
+async def _get(
+    client: httpx.AsyncClient, target: _Target, max_bytes: int, field_name: str | None
+) -> tuple[int, str | None, bytes]:
+    request_url, headers, extensions = pinned_request(target)
+    headers.update({"Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": _USER_AGENT})
     try:
         request = client.build_request("GET", request_url, headers=headers, extensions=extensions)
         response = await client.send(request, stream=True)

@@ -1,6 +1,6 @@
 """JobService: the one entry point dialects, the CLI and tests use to submit, read, cancel and
-delete jobs, take uploads (`uploads`), reach stored media (`media`), manage keys (`accounts`) and
-keep the answers of creates sent with an Idempotency-Key (`idempotency`).
+delete jobs, take uploads (`uploads`), reach stored media (`media`), manage keys (`accounts`) and webhooks
+(`webhooks`) and keep the answers of creates sent with an Idempotency-Key (`idempotency`).
 Every lookup is scoped to the calling owner; None as owner means the operator, who sees every job.
 """
 
@@ -18,6 +18,7 @@ from reelforge.service.idempotency import Idempotency
 from reelforge.service.media import Media
 from reelforge.service.submissions import Submissions
 from reelforge.service.uploads import Uploads
+from reelforge.service.webhooks import Webhooks
 
 
 class JobService:
@@ -31,6 +32,7 @@ class JobService:
         secret: bytes,
         accounts: Accounts,
         idempotency: Idempotency,
+        webhooks: Webhooks,
         image_fetch_allowlist: str = "",
         image_fetches_per_account: int = 4,
         image_fetch_timeout: float = TOTAL_TIMEOUT,
@@ -41,6 +43,7 @@ class JobService:
         self.base_url = base_url
         self.accounts = accounts
         self.idempotency = idempotency
+        self.webhooks = webhooks
         self.uploads = Uploads(repo, blobs, base_url, secret)
         self.media = Media(blobs)
         self._submissions = Submissions(

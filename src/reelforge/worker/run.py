@@ -60,6 +60,7 @@ class Worker:
         self.heartbeat = heartbeat
         self.stopping = threading.Event()  # set by `stop`: running renders hand their jobs back
         self.requeue: Callable[[str], None] = lambda job_id: None  # publishes a handed-back job again
+        self.ended: Callable[[], None] = lambda: None  # a job reached its terminal state (webhooks)
 
     def stop(self) -> None:
         """Shut down: lease nothing more, and make running renders hand their jobs back."""
@@ -105,6 +106,7 @@ class Worker:
         if not self.repo.finish(job.id, token, outcome):
             self.blobs.delete_prefix(prefix)
             return None  # deleted, or given to another run, while this one finished
+        self.ended()
         if outcome.status is not JobStatus.SUCCEEDED:
             self.blobs.delete_prefix(prefix)
         return outcome.status
