@@ -16,7 +16,8 @@ deliveries (a lease, safe with several processes) and POSTs them:
 - a 2xx is delivered; anything else is retried after `schedule[attempt]` seconds (the last one
   repeating) with up to +25% jitter, until `give_up_after` seconds after the event; then the
   delivery fails and its webhook becomes `disabled_due_to_failed_deliveries`.
-At-least-once: a process that dies mid-attempt leaves its lease, which ends after `LEASE`; another
+At-least-once: a process that dies mid-attempt leaves its lease, which ends a little after the
+longest its batch of attempts could take; another
 pass then tries again with the same `webhook-id`, which receivers use to drop duplicates.
 
 Forms (the vendor payloads) are injected from above (the API layer's dialects); this module has
@@ -48,10 +49,10 @@ from reelforge.media.fetch import Allowlist, Resolver, pinned_request, system_re
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)  # a claimed delivery is due again after this if its attempt never ends
 CONNECT_TIMEOUT = 5.0
 BATCH = 50
 SENDING_AT_ONCE = 16
+LEASE_MARGIN = 10.0  # seconds a claim outlives the longest its batch can take
 MAX_URI = 2048
 USER_AGENT = "reelforge-webhooks/1"
 UNSET = object()
@@ -123,6 +124,8 @@ class Webhooks:
         self._schedule = schedule
         self._give_up_after = timedelta(seconds=give_up_after)
         self._timeout = timeout
+        # a claimed delivery is due again after this: its batch has ended, or its process died
+        self._lease = timedelta(seconds=timeout * -(-BATCH // SENDING_AT_ONCE) + LEASE_MARGIN)
         self._resolver = resolver
         self.wake = threading.Event()  # set when a job ends, to deliver without waiting a pass
 
@@ -304,7 +307,7 @@ class Webhooks:
     def deliver_due(self) -> int:
         """Send every due delivery once (several at a time); returns how many were attempted."""
         attempted = 0
-        while claimed := self._store.claim_due(now(), now() + LEASE, BATCH):
+        while claimed := self._store.claim_due(now(), now() + self._lease, BATCH):
             results = anyio.run(self._send_all, claimed)
             for delivery, result in zip(claimed, results, strict=True):
                 self._record(delivery, result)
