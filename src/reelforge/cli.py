@@ -1,5 +1,6 @@
 """The `reelforge` command: `serve` the embedded server, `generate` one video locally, list `jobs`,
-issue and manage API `keys`, check the installation with `doctor`.
+issue and manage API `keys`, see and redeliver `webhooks` deliveries, check the installation with
+`doctor`.
 
 Keys are shown once: `keys create` prints the new key as the last line of its output, and `serve`
 on a database without any key issues an admin key into `<data dir>/initial-admin.key` (mode 0600)
@@ -28,6 +29,7 @@ from reelforge.config import Settings, is_loopback
 from reelforge.core.accounts import Account, ApiKey
 from reelforge.core.errors import ReelforgeError, first_error
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.webhooks import DeliveryStatus
 from reelforge.runtime import Runtime, build_runtime
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
@@ -36,6 +38,10 @@ keys_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
+webhooks_app = typer.Typer(
+    help="See webhook deliveries and send one again, on the configured database.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console(width=None if sys.stdout.isatty() else 200)  # full ids when piped
 errors = Console(stderr=True)
 
@@ -415,3 +421,40 @@ def keys_update(
         key, account = runtime.service.accounts.update(key_or_prefix, **body.changes())
         limits = _limits(key, account, runtime.settings.create_rpm)
     console.print(f"updated {_named(key)} of account {account.id}: {limits}")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    account: Annotated[str | None, typer.Option(help="only this account's")] = None,
+    webhook: Annotated[str | None, typer.Option(help="only this webhook's")] = None,
+    status: Annotated[DeliveryStatus | None, typer.Option(help="pending, delivered or failed")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many")] = 50,
+    data_dir: DataDir = None,
+) -> None:
+    """Webhook deliveries, newest first: status, attempts, the receiver's last answer."""
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        found = runtime.webhooks.deliveries(account, webhook, status, limit)
+    table = Table("id", "event", "uri", "status", "attempts", "last code", "last error", "created")
+    for d in found:
+        table.add_row(
+            d.id,
+            d.event_type,
+            escape(d.uri),
+            d.status.value,
+            str(d.attempts),
+            str(d.last_status_code or "-"),
+            escape(d.last_error or ""),
+            _when(d.created_at),
+        )
+    console.print(table)
+
+
+@webhooks_app.command("redeliver")
+def webhooks_redeliver(
+    delivery_id: Annotated[str, typer.Argument(metavar="ID", help="the delivery's id (its webhook-id)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Send a delivery again (same webhook-id and body); a running server sends it within a second."""
+    with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
+        delivery = runtime.webhooks.redeliver(delivery_id)
+    console.print(f"delivery {delivery.id} to {escape(delivery.uri)} is pending again")

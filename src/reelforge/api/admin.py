@@ -11,6 +11,9 @@ is not an admin's); errors use reelforge's own body, as every route outside a di
   `concurrency` are its account's. A field left out is unchanged; `null` clears the limit
   (credits and concurrency: unlimited; rpm: the server's `REELFORGE_CREATE_RPM`).
 - `GET /admin/v1/accounts`, `GET /admin/v1/accounts/{account_id}/usage` (jobs per state, USD spent).
+- `GET /admin/v1/webhook-deliveries` (newest first; filters `account_id`, `webhook_id`, `status`),
+  `GET /admin/v1/webhook-deliveries/{delivery_id}`, and `POST .../{delivery_id}/redeliver`: the same
+  delivery (its `webhook-id` and body) is sent again now and retried for a new window.
 
 `{key_id}` is a key's id or its display prefix (`rf_` + 8 characters). The key itself is refused
 there: URLs end up in access logs. The request models are also the CLI's rules (cli.py). Admin
@@ -31,6 +34,7 @@ from reelforge.api.openapi import error_responses
 from reelforge.core.accounts import DISPLAY_CHARS, KEY_PREFIX, Account, ApiKey, Caller
 from reelforge.core.errors import Forbidden, InvalidRequest
 from reelforge.core.request import MAX_NAME
+from reelforge.core.webhooks import Delivery, DeliveryStatus
 from reelforge.service.jobs import JobService
 
 MAX_CREDITS = Decimal(1_000_000_000)  # USD; far above any real balance, well inside the column
@@ -232,3 +236,54 @@ def account_usage(account_id: str, service: ServiceDep) -> dict:
         **usage,
         "balance_usd": service.accounts.account(account_id).balance_usd,
     }
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="the `webhook-id` header: the same on every attempt")
+    account_id: str
+    webhook_id: str | None = Field(description="null: a per-request URI")
+    uri: str
+    form: str = Field(description="gemini, native or leonardo")
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="when a pending delivery is tried next")
+    last_status_code: int | None = Field(description="the receiver's last HTTP status; null: no answer")
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryOut]
+
+
+def _delivery(d: Delivery) -> dict:
+    fields = {name: getattr(d, name) for name in DeliveryOut.model_fields}
+    if d.status is not DeliveryStatus.PENDING:
+        fields["next_attempt_at"] = None
+    return fields
+
+
+@router.get("/webhook-deliveries", response_model=DeliveryList)
+def list_deliveries(
+    service: ServiceDep,
+    account_id: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
+    webhook_id: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
+    status: DeliveryStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict:
+    """Webhook deliveries newest first, a page at a time."""
+    found = service.webhooks.deliveries(account_id, webhook_id, status, limit, offset)
+    return {"data": [_delivery(d) for d in found]}
+
+
+@router.get("/webhook-deliveries/{delivery_id}", response_model=DeliveryOut, responses=NOT_FOUND)
+def get_delivery(delivery_id: str, service: ServiceDep) -> dict:
+    return _delivery(service.webhooks.delivery(delivery_id))
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, responses=NOT_FOUND)
+def redeliver(delivery_id: str, service: ServiceDep) -> dict:
+    return _delivery(service.webhooks.redeliver(delivery_id))
