@@ -3,6 +3,7 @@ delivery engine against a real receiver on loopback: signatures (standardwebhook
 SDK), retries with one webhook-id, giving up, rotation, SSRF refusals, claims shared by two
 processes."""
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -280,3 +281,14 @@ def test_a_dead_claim_is_taken_over_when_its_lease_ends(sqlite):
         _deliver_until(hooks, lambda: receiver.succeeded())
     assert receiver.received[0].headers["webhook-id"] == claimed.id
     assert hooks.deliveries()[0].attempts == 2
+
+
+def test_a_canceled_native_job_sends_nothing_and_per_request_uris_replace_the_webhooks(sqlite):
+    hooks = _hooks(sqlite)
+    with Receiver() as static, Receiver() as dynamic:
+        hooks.register(ACCOUNT, "native", static.url, ["video.completed", "video.failed"])
+        hooks._repo.request_cancel(_job(hooks._repo, 1).id)  # OpenAI has no video.canceled
+        job = _finished(hooks._repo, 2, extras=JobExtras(webhook_uris=(dynamic.url,)))
+        _deliver_until(hooks, lambda: dynamic.succeeded())
+    assert static.received == []
+    assert json.loads(dynamic.received[0].body)["data"] == {"id": job.id}

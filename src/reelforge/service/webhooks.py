@@ -3,10 +3,12 @@ secret) and the delivery engine behind every vendor's form.
 
 The flow: the repository writes an outbox row (`webhook_events`) in the transaction that ends a
 job (db/repository.py). `dispatch()` fans each new event out into deliveries, one per target: the
-account's enabled webhooks subscribed to the event, and the job's per-request URIs
-(`JobExtras.webhook_uris`). Each delivery's body is built once by the target's `Form` and stored,
-so every attempt sends the same bytes with the same `webhook-id`. `deliver_due()` claims due
-deliveries (a lease, safe with several processes) and POSTs them:
+account's enabled webhooks subscribed to the event or, when the job names per-request URIs
+(`JobExtras.webhook_uris`), those instead (Gemini's rule); per-request deliveries carry no
+signature yet (Gemini signs them with a JWT: the Gemini form's work). Each delivery's body is
+built once by the target's `Form` and stored, so every attempt sends the same bytes with the same
+`webhook-id`. `deliver_due()` claims due deliveries (a lease, safe with several processes) and
+POSTs them:
 - Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature` with one
   `v1,<base64 HMAC-SHA256>` per live secret, signed by the `standardwebhooks` package), plus
   `Authorization: Bearer` when the webhook has a bearer (Leonardo's `webhookCallbackApiKey`);
@@ -60,23 +62,23 @@ UNSET = object()
 
 @dataclass(frozen=True)
 class Form:
-    """A vendor's webhook payload: its event names, and the (event type, body) of a job's event."""
+    """A vendor's webhook payload: its event names, and the (event type, body) of a job's event,
+    or None when the vendor has no event for it."""
 
     name: str
     events: tuple[str, ...]
-    build: Callable[[Job, Event], tuple[str, dict]]
+    build: Callable[[Job, Event], tuple[str, dict] | None]
 
 
-NATIVE_EVENTS = {
-    JobStatus.SUCCEEDED: "video.completed",
-    JobStatus.FAILED: "video.failed",
-    JobStatus.CANCELED: "video.canceled",
-}
+# OpenAI's video events; it has none for a cancel, so a canceled native job sends nothing
+NATIVE_EVENTS = {JobStatus.SUCCEEDED: "video.completed", JobStatus.FAILED: "video.failed"}
 
 
-def _native(job: Job, event: Event) -> tuple[str, dict]:
+def _native(job: Job, event: Event) -> tuple[str, dict] | None:
     """OpenAI's event shape: `data.id` is the video, which the receiver fetches."""
-    kind = NATIVE_EVENTS[JobStatus(event.status)]
+    kind = NATIVE_EVENTS.get(JobStatus(event.status))
+    if kind is None:
+        return None
     created = int(event.created_at.timestamp())
     return kind, {
         "id": f"evt_{event.id}",
@@ -265,20 +267,22 @@ class Webhooks:
         if job is None:  # deleted: its event has nothing left to tell
             return []
         targets: dict[str, tuple[Webhook | None, Form]] = {}  # uri -> (its static webhook, form)
-        for webhook in self._store.of_account(event.account_id):
+        if job.extras.webhook_uris:  # per-request URIs replace the account's webhooks (Gemini)
+            dynamic = self.forms.get(job.extras.dialect or "", native_form)
+            targets = {uri: (None, dynamic) for uri in job.extras.webhook_uris}
+        for webhook in [] if targets else self._store.of_account(event.account_id):
             form = self.forms.get(webhook.form)
             if webhook.state is WebhookState.ENABLED and form is not None:
                 targets.setdefault(webhook.uri, (webhook, form))
-        dynamic = self.forms.get(job.extras.dialect or "", native_form)
-        for uri in job.extras.webhook_uris:
-            targets.setdefault(uri, (None, dynamic))
-        bodies: dict[str, tuple[str, str]] = {}
+        bodies: dict[str, tuple[str, str] | None] = {}
         deliveries = []
         at = now()
         for uri, (webhook, form) in targets.items():
             if form.name not in bodies:
-                kind, body = form.build(job, event)
-                bodies[form.name] = kind, json.dumps(body, separators=(",", ":"))
+                built = form.build(job, event)
+                bodies[form.name] = built and (built[0], json.dumps(built[1], separators=(",", ":")))
+            if bodies[form.name] is None:
+                continue
             kind, body = bodies[form.name]
             if webhook is not None and kind not in webhook.subscribed_events:
                 continue
