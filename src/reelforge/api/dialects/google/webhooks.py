@@ -33,6 +33,9 @@ Decisions where Google documents nothing [open]:
   and `file_name` (`files/{file}`); a failure or cancel has `error_code` (the operation's
   google.rpc code: 1 CANCELLED, 3 INVALID_ARGUMENT, 13 INTERNAL) and `error_message` instead.
   `data.user_metadata` carries a request's `webhookConfig.user_metadata`, when it had one.
+- Deliveries to a request's `webhookConfig.uris` cannot carry Google's RS256 JWT (Google's keys);
+  they are to be signed with the secrets of the account's oldest enabled Gemini webhook, which the
+  engine does not do yet (unsigned until then; docs/api.md).
 """
 
 import json
