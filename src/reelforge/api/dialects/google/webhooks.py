@@ -234,10 +234,8 @@ def _ping(webhooks: Webhooks, webhook: Webhook) -> None:
 
 # routes ------------------------------------------------------------------------------------------
 
-routers = [
-    APIRouter(prefix=prefix, tags=["Gemini API webhooks"], responses=error_responses(GoogleError, 401, 429))
-    for prefix in PREFIXES
-]
+ANSWERS = error_responses(GoogleError, 401, 429, 500)
+routers = [APIRouter(prefix=prefix, tags=["Gemini API webhooks"], responses=ANSWERS) for prefix in PREFIXES]
 
 
 def _route(method: str, path: str, model: type[BaseModel], *statuses: int):
