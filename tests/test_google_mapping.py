@@ -541,6 +541,18 @@ DOCUMENTED = {
     ("get", "/v1beta/models"): {"200", "400", "401", "429", "500"},
     ("get", "/v1beta/models/{model}"): {"200", "401", "404", "429", "500"},
     **{
+        (method, f"/v1beta/webhooks{path}"): {"200", "401", "429", "500", *statuses}
+        for method, path, statuses in (
+            ("post", "", {"400"}),
+            ("get", "", {"400"}),
+            ("get", "/{webhook_id}", {"404"}),
+            ("patch", "/{webhook_id}", {"400", "404"}),
+            ("delete", "/{webhook_id}", {"404"}),
+            ("post", "/{webhook_id}:ping", {"404"}),
+            ("post", "/{webhook_id}:rotateSigningSecret", {"400", "404"}),
+        )
+    },
+    **{
         operation: statuses
         for scope in VERTEX_SCOPES
         for operation, statuses in (

@@ -205,7 +205,9 @@ def worker(
         broker_url=broker_url,
         catalog_path=catalog,
     )
-    build_runtime(settings).run_celery_worker(concurrency)
+    from reelforge.api.app import webhook_forms
+
+    build_runtime(settings, webhook_forms(settings)).run_celery_worker(concurrency)
 
 
 @app.command()

@@ -11,7 +11,7 @@ from reelforge import __version__
 from reelforge.api import admin, health, media
 from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
-from reelforge.api.dialects.google import gemini, vertex
+from reelforge.api.dialects.google import gemini, vertex, webhooks
 from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import wire as leonardo
@@ -23,6 +23,12 @@ from reelforge.api.openapi import without_validation_422
 from reelforge.config import Settings, get_settings
 from reelforge.core.logs import redact_access_log
 from reelforge.runtime import build_runtime
+from reelforge.service.webhooks import Form
+
+
+def webhook_forms(settings: Settings) -> dict[str, Form]:
+    """The dialects' webhook payload forms, for every process that dispatches webhook events."""
+    return {webhooks.FORM: webhooks.gemini_form(settings.base_url)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         redact_access_log()  # after the server configured its logging
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings, webhook_forms(settings))
         runtime.start()
         app.state.runtime = runtime
         try:
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error, highway.STATUSES)
     renderers.register(gemini.PREFIX, gemini.render_error, google.STATUSES)
+    for prefix in webhooks.PREFIXES:
+        renderers.register(prefix, google.render_error, google.STATUSES)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error, google.STATUSES)
     for prefix in videos.PREFIXES:
@@ -63,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(aimlapi.router)
     app.include_router(highway.router)
     app.include_router(gemini.router)
+    for router in webhooks.routers:
+        app.include_router(router)
     app.include_router(vertex.router)
     app.include_router(videos.router)
     app.include_router(media.router)

@@ -29,7 +29,11 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   `{"inlineData": {"mimeType", "data"}}` (the REST samples' spelling); also `{"gcsUri"|"uri": an
   http(s) URL}`, fetched SSRF-safely. `gs://` URIs cannot be read and are refused. Video
   extension (`video`), `referenceImages` and `mask` are not supported by Veo 3.1 Lite: 400.
-- `enhancePrompt` and `webhookConfig` are accepted and have no effect.
+- `enhancePrompt` is accepted and has no effect.
+- `webhookConfig` (or `webhook_config`): `{"uris": [...], "user_metadata": {...}}` (`userMetadata`
+  too). Up to 10 `uris`, each vetted as a webhook's `uri` is (400 `webhookConfig.uris[i]` when
+  refused); `user_metadata` is a JSON object of at most 8 KB compact, sent back as
+  `data.user_metadata` in the job's `video.generated` event (webhooks.py).
 - A missing key is answered 401 `UNAUTHENTICATED` (the Gemini API itself answers 403
   `PERMISSION_DENIED`; reelforge answers 401 in every dialect, and the SDK raises `ClientError`
   for both). Errors are Google's `{"error": {"code", "message", "status"}}`, plus a
@@ -56,13 +60,15 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   understood too.
 """
 
+import json
 import re
 import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from pydantic import Field
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
@@ -77,7 +83,7 @@ from reelforge.api.media import serve_media
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import iso_z
 from reelforge.core.catalog import ModelSpec
-from reelforge.core.errors import NotFound
+from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus, Output
 from reelforge.service.jobs import JobService
 
@@ -157,6 +163,38 @@ class GeminiModelList(Message):
     )
 
 
+MAX_WEBHOOK_URIS = 10
+MAX_USER_METADATA = 8192
+
+
+class GeminiWebhookConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    uris: list[str] = Field(default_factory=list, max_length=MAX_WEBHOOK_URIS)
+    user_metadata: dict | None = Field(
+        default=None, validation_alias=AliasChoices("user_metadata", "userMetadata")
+    )
+
+
+class GeminiPredictBody(wire.GooglePredictBody):
+    webhookConfig: GeminiWebhookConfig | None = Field(
+        default=None, validation_alias=AliasChoices("webhookConfig", "webhook_config")
+    )
+
+
+def extras(service: JobService, config: GeminiWebhookConfig | None) -> JobExtras:
+    """The job's extras, with its per-request webhooks (each URI vetted: InvalidRequest)."""
+    if config is None:
+        return JobExtras(dialect="gemini")
+    for i, uri in enumerate(config.uris):
+        service.webhooks.vet(uri, f"webhookConfig.uris.{i}")
+    metadata = config.user_metadata
+    if metadata is not None and len(json.dumps(metadata, separators=(",", ":"))) > MAX_USER_METADATA:
+        field = "webhookConfig.user_metadata"
+        raise InvalidRequest(f"{field}: at most {MAX_USER_METADATA} bytes of JSON", field)
+    return JobExtras(dialect="gemini", webhook_uris=tuple(config.uris), webhook_metadata=metadata)
+
+
 _FILE_NAME = re.compile(r"([0-9a-f]{32})v(\d{1,2})")
 
 
@@ -233,9 +271,10 @@ ModelPath = Annotated[str, PathParam(examples=["veo-3.1-lite-generate-preview"])
     responses=error_responses(GoogleError, 400, 402, 404),
 )
 async def predict_long_running(
-    model: ModelPath, body: wire.GooglePredictBody, service: ServiceDep, caller: CreatorDep
+    model: ModelPath, body: GeminiPredictBody, service: ServiceDep, caller: CreatorDep
 ) -> GoogleStartedOperation:
-    job = await wire.submit(service, caller.id, model, body, JobExtras(dialect="gemini"))
+    job_extras = await run_in_threadpool(extras, service, body.webhookConfig)
+    job = await wire.submit(service, caller.id, model, body, job_extras)
     return GoogleStartedOperation(name=f"models/{model}/operations/{job.id}")
 
 
