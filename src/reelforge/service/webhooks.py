@@ -256,13 +256,15 @@ class Webhooks:
         while events := self._store.undispatched(BATCH):
             for event in events:
                 deliveries = self._deliveries(event)
+                if deliveries is None:  # a form this process lacks: left for one that has it
+                    continue
                 if self._store.fan_out(event.id, deliveries):
                     created += len(deliveries)
             if len(events) < BATCH:
                 break
         return created
 
-    def _deliveries(self, event: Event) -> list[Delivery]:
+    def _deliveries(self, event: Event) -> list[Delivery] | None:
         job = self._repo.get_job(event.job_id)
         if job is None:  # deleted: its event has nothing left to tell
             return []
@@ -271,9 +273,13 @@ class Webhooks:
             dynamic = self.forms.get(job.extras.dialect or "", native_form)
             targets = {uri: (None, dynamic) for uri in job.extras.webhook_uris}
         for webhook in [] if targets else self._store.of_account(event.account_id):
+            if webhook.state is not WebhookState.ENABLED:
+                continue
             form = self.forms.get(webhook.form)
-            if webhook.state is WebhookState.ENABLED and form is not None:
-                targets.setdefault(webhook.uri, (webhook, form))
+            if form is None:
+                log.error("event %s left undispatched: no %r webhook form here", event.id, webhook.form)
+                return None
+            targets.setdefault(webhook.uri, (webhook, form))
         bodies: dict[str, tuple[str, str] | None] = {}
         deliveries = []
         at = now()
@@ -335,15 +341,25 @@ class Webhooks:
         results: list[Attempt | None] = [None] * len(deliveries)
         limit = anyio.CapacityLimiter(SENDING_AT_ONCE)
         webhooks = {d.webhook_id: self._store.get(d.webhook_id) for d in deliveries if d.webhook_id}
+        signers = {(d.account_id, d.form): self._signer(d) for d in deliveries if not d.webhook_id}
 
         async def one(i: int, d: Delivery) -> None:
             async with limit:
-                results[i] = await self._send(d, webhooks.get(d.webhook_id))
+                webhook = webhooks.get(d.webhook_id) if d.webhook_id else signers[d.account_id, d.form]
+                results[i] = await self._send(d, webhook)
 
         async with anyio.create_task_group() as group:
             for i, d in enumerate(deliveries):
                 group.start_soon(one, i, d)
         return results
+
+    def _signer(self, d: Delivery) -> Webhook | None:
+        """What signs a per-request delivery: the account's oldest enabled webhook of its form
+        (its secrets only: its bearer and URI are its own), or nothing, and it goes unsigned."""
+        mine = self._store.of_account(d.account_id)
+        enabled = [w for w in mine if w.form == d.form and w.state is WebhookState.ENABLED]
+        oldest = min(enabled, key=lambda w: w.created_at, default=None)
+        return oldest and replace(oldest, bearer=None)
 
     async def _send(self, d: Delivery, webhook: Webhook | None) -> Attempt:
         """One POST of a delivery; never raises."""
