@@ -159,7 +159,10 @@ def test_list_get_patch_delete_through_the_sdk(hooked, account, api_version):
 
 
 def test_a_per_request_webhook_config_gets_the_event_with_the_user_metadata(hooked, account):
-    with Receiver() as receiver, google_client(hooked, account) as api:
+    """Sent instead of the account's webhooks, signed with the secret of its oldest Gemini webhook."""
+    with Receiver() as receiver, Receiver() as registered, google_client(hooked, account) as api:
+        sdk = _sdk(hooked, account)
+        webhook = sdk.webhooks.create(uri=registered.url, subscribed_events=["video.generated"])
         body = {
             "instances": [{"prompt": "a wren"}],
             "parameters": {"durationSeconds": 4},
@@ -172,6 +175,9 @@ def test_a_per_request_webhook_config_gets_the_event_with_the_user_metadata(hook
         assert event["type"] == "video.generated" and event["data"]["id"] == created.json()["name"]
         assert event["data"]["user_metadata"] == {"job_ref": "abc", "n": 1}
         assert got.headers["webhook-id"].startswith("msg_")
+        assert _verified(got, webhook.new_signing_secret)["data"]["id"] == created.json()["name"]
+        time.sleep(2)  # a delivery to the registered webhook would have come by now (1 s passes)
+        assert registered.received == []
 
 
 def test_a_canceled_job_sends_video_generated_with_its_error(hooked, account):

@@ -22,7 +22,7 @@ from reelforge.core.webhooks import DeliveryStatus, WebhookState
 from reelforge.db.repository import Repository
 from reelforge.db.tables import WebhookEventRow
 from reelforge.db.webhooks import WebhookStore
-from reelforge.service.webhooks import Webhooks
+from reelforge.service.webhooks import Form, Webhooks
 from testkit.databases import migrated_database
 from testkit.receiver import Receiver
 
@@ -41,9 +41,9 @@ def sqlite(tmp_path):
         yield engine
 
 
-def _hooks(engine, **options) -> Webhooks:
+def _hooks(engine, forms: dict[str, Form] | None = None, **options) -> Webhooks:
     settings = dict(allowlist="127.0.0.1", schedule=(0.1,), give_up_after=60, timeout=2)
-    return Webhooks(WebhookStore(engine), Repository(engine), {}, **{**settings, **options})
+    return Webhooks(WebhookStore(engine), Repository(engine), forms or {}, **{**settings, **options})
 
 
 def _job(repo: Repository, n: int = 0, extras: JobExtras | None = None) -> Job:
@@ -136,6 +136,18 @@ def test_delivery_is_signed_and_verifies_with_standardwebhooks_and_openai(sqlite
     assert got.headers["webhook-id"].startswith("msg_")
     with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
         standardwebhooks.Webhook(hooks.rotate_secret(webhook.id)[1]).verify(got.body, got.headers)
+
+
+def test_an_event_whose_form_a_process_lacks_waits_for_one_that_has_it(sqlite):
+    """A process built without a vendor's form (a misconfigured worker) must not lose the event."""
+    other = Form("other", ("video.done",), lambda job, event: ("video.done", {"id": job.id}))
+    with_form, without = _hooks(sqlite, forms={"other": other}), _hooks(sqlite)
+    with Receiver() as receiver:
+        with_form.register(ACCOUNT, "other", receiver.url, ["video.done"])
+        job = _finished(with_form._repo)
+        assert without.dispatch() == 0 and _events(sqlite) == [(job.id, "succeeded")]
+        _deliver_until(with_form, lambda: receiver.succeeded())
+    assert json.loads(receiver.received[0].body) == {"id": job.id}
 
 
 def test_failed_and_unsubscribed_events(sqlite):
