@@ -150,6 +150,19 @@ def test_an_event_whose_form_a_process_lacks_waits_for_one_that_has_it(sqlite):
     assert json.loads(receiver.received[0].body) == {"id": job.id}
 
 
+def test_a_ping_is_a_delivery_like_any_other(sqlite):
+    hooks = _hooks(sqlite)
+    with Receiver(statuses=[500]) as receiver:
+        webhook, secret = hooks.register(ACCOUNT, "native", receiver.url, ["video.completed"])
+        ping = hooks.ping(webhook, "webhook.ping", {"type": "webhook.ping"})
+        _deliver_until(hooks, lambda: receiver.succeeded())
+    first, second = receiver.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == ping.id
+    assert standardwebhooks.Webhook(secret).verify(second.body, second.headers) == {"type": "webhook.ping"}
+    (listed,) = hooks.deliveries()
+    assert (listed.id, listed.status, listed.attempts) == (ping.id, DeliveryStatus.DELIVERED, 2)
+
+
 def test_failed_and_unsubscribed_events(sqlite):
     hooks = _hooks(sqlite)
     with Receiver() as failures, Receiver() as completions:

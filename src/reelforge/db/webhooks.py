@@ -79,6 +79,24 @@ def _delivery(row: WebhookDeliveryRow) -> Delivery:
     )
 
 
+def _delivery_row(d: Delivery) -> WebhookDeliveryRow:
+    return WebhookDeliveryRow(
+        id=d.id,
+        event_id=d.event_id,
+        account_id=d.account_id,
+        webhook_id=d.webhook_id,
+        uri=d.uri,
+        form=d.form,
+        event_type=d.event_type,
+        body=d.body,
+        status=d.status.value,
+        attempts=0,
+        next_attempt_at=d.next_attempt_at,
+        give_up_at=d.give_up_at,
+        created_at=d.created_at,
+    )
+
+
 class WebhookStore:
     def __init__(self, database: Engine):
         self._session = sessionmaker(database, expire_on_commit=False)
@@ -154,25 +172,13 @@ class WebhookStore:
             ).rowcount
             if not claimed:
                 return False
-            for d in deliveries:
-                s.add(
-                    WebhookDeliveryRow(
-                        id=d.id,
-                        event_id=d.event_id,
-                        account_id=d.account_id,
-                        webhook_id=d.webhook_id,
-                        uri=d.uri,
-                        form=d.form,
-                        event_type=d.event_type,
-                        body=d.body,
-                        status=d.status.value,
-                        attempts=0,
-                        next_attempt_at=d.next_attempt_at,
-                        give_up_at=d.give_up_at,
-                        created_at=d.created_at,
-                    )
-                )
+            s.add_all(_delivery_row(d) for d in deliveries)
             return True
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        """A delivery of no job's event (a ping), sent and retried like the others."""
+        with self._session.begin() as s:
+            s.add(_delivery_row(delivery))
 
     # deliveries ---------------------------------------------------------------------------------
 

@@ -264,6 +264,32 @@ class Webhooks:
                 break
         return created
 
+    def ping(self, webhook: Webhook, event_type: str, body: dict) -> Delivery:
+        """Queue a test event to one webhook (a vendor's ping), signed, retried and listed like a
+        job's; its event id is its own (`ping_...`)."""
+        at = now()
+        delivery = Delivery(
+            id=f"msg_{uuid.uuid4().hex}",
+            event_id=f"ping_{uuid.uuid4().hex[:31]}",
+            account_id=webhook.account_id,
+            webhook_id=webhook.id,
+            uri=webhook.uri,
+            form=webhook.form,
+            event_type=event_type,
+            body=json.dumps(body, separators=(",", ":")),
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=at,
+            give_up_at=at + self._give_up_after,
+            last_status_code=None,
+            last_error=None,
+            created_at=at,
+            delivered_at=None,
+        )
+        self._store.add_delivery(delivery)
+        self.wake.set()
+        return delivery
+
     def _deliveries(self, event: Event) -> list[Delivery] | None:
         job = self._repo.get_job(event.job_id)
         if job is None:  # deleted: its event has nothing left to tell

@@ -23,10 +23,9 @@ Decisions where Google documents nothing [open]:
   `...` the last 4; `expire_time` only on a secret that a rotation scheduled for revocation.
 - `:rotateSigningSecret` defaults to `revoke_previous_secrets_after_h24` (the enum is read
   case-insensitively): until then every delivery carries one signature per live secret.
-- `:ping` sends `{"type": "webhook.ping", "version": "v1", "timestamp", "data": {"id": <webhook
-  id>}}`, signed, once, whatever the webhook's state, and answers `{}` whatever the receiver
-  answered (Google's answer has no fields). It is not retried: the engine has no outbox entry for
-  an event that is no job's.
+- `:ping` queues `{"type": "webhook.ping", "version": "v1", "timestamp", "data": {"id": <webhook
+  id>}}`, whatever the webhook's state, and answers `{}` at once (Google's answer has no fields);
+  it is signed, retried and listed for operators like a job's delivery.
 - `video.generated` is sent when a Veo job ends, however it ends (Google's catalog has no failure
   event for videos): `data.id` is the operation name (`GET /v1beta/{id}` reads it); a success
   has `output_file_uri` (the first sample's download URI, needing the key, as in the operation)
@@ -38,12 +37,9 @@ Decisions where Google documents nothing [open]:
   engine does not do yet (unsigned until then; docs/api.md).
 """
 
-import json
-import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -58,7 +54,7 @@ from reelforge.core.clock import now
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import MAX_NAME
-from reelforge.core.webhooks import Delivery, DeliveryStatus, Event, Webhook, WebhookState
+from reelforge.core.webhooks import Event, Webhook, WebhookState
 from reelforge.service.webhooks import MAX_URI, UNSET, Form, Webhooks
 
 PREFIXES = ("/v1beta/webhooks", "/v1/webhooks")
@@ -208,28 +204,8 @@ def _mine(service_webhooks: Webhooks, webhook_id: str, account_id: str) -> Webho
 
 
 def _ping(webhooks: Webhooks, webhook: Webhook) -> None:
-    """One signed `webhook.ping` POST to the webhook (see the module docstring)."""
-    at = now()
-    body = json.dumps(_envelope(PING, at, {"id": webhook.id}), separators=(",", ":"))
-    delivery = Delivery(
-        id=f"msg_{uuid.uuid4().hex}",
-        event_id="",
-        account_id=webhook.account_id,
-        webhook_id=webhook.id,
-        uri=webhook.uri,
-        form=FORM,
-        event_type=PING,
-        body=body,
-        status=DeliveryStatus.PENDING,
-        attempts=1,
-        next_attempt_at=at,
-        give_up_at=at,
-        last_status_code=None,
-        last_error=None,
-        created_at=at,
-        delivered_at=None,
-    )
-    anyio.run(webhooks._send, delivery, webhook)  # interim: the engine has no ping of its own
+    """Queue a signed `webhook.ping` to the webhook (see the module docstring)."""
+    webhooks.ping(webhook, PING, _envelope(PING, now(), {"id": webhook.id}))
 
 
 # routes ------------------------------------------------------------------------------------------
