@@ -257,7 +257,7 @@ def test_svd_draft_and_extras():
 
 
 def test_svd_default_motion_strength():
-    assert svd.extras(svd.MotionSvdBody(imageId="img")).motion_strength == 5
+    assert svd.extras(svd.MotionSvdBody(imageId="img"), "key").motion_strength == 5
 
 
 @pytest.mark.parametrize(
