@@ -26,8 +26,9 @@ Decisions [open]:
   engine disables an endpoint whose delivery failed for 24 h); an update may set it to `enabled`
   or `disabled`. `signing_secret_hint` is `whsec_...` and the secret's last 4 characters.
 - Ids are reelforge's (UUIDs); `test` (a sample delivery on demand) is not offered.
-- Errors: OpenAI's body (wire.py `render_error`); an unknown field is 400 `unknown_parameter`, a URL
-  the delivery engine would refuse (internal address, not http(s)) 400 naming `url`.
+- Errors: OpenAI's body (wire.py `render_error`): 400 `invalid_request` naming the field (`param`)
+  for an unknown field, an event type other than the two, or a URL the delivery engine would refuse
+  (an internal address, not http(s)); 404 `not_found` for another account's or an unknown id.
 """
 
 from datetime import timedelta
