@@ -176,7 +176,7 @@ def test_list_update_rotate_and_errors_in_openai_shape(server):
             (
                 "/v1/webhook_endpoints",
                 {"url": receiver.url, "event_types": ["video.canceled"]},
-                "event_types",
+                "event_types.0",
             ),
             ("/v1/webhook_endpoints", {"url": receiver.url, "event_types": []}, "event_types"),
             ("/v1/webhook_endpoints", {"url": receiver.url, "event_types": ["video.failed"], "x": 1}, "x"),
