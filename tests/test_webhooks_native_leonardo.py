@@ -296,6 +296,8 @@ def test_callback_settings_through_the_cli(server):
     with _admin(server) as ops:
         shown = ops.get(f"/admin/v1/keys/{prefix}").json()
         assert (shown["webhook_url"], shown["webhook_api_key_set"]) == ("http://127.0.0.1:9/cb", True)
+    listed = run("list")
+    assert listed.returncode == 0 and "http://127.0.0.1:9/cb" in listed.stdout, listed.stderr
     cleared = run("update", prefix, "--webhook-url", "none")
     assert cleared.returncode == 0 and "webhook callback: none" in cleared.stdout, cleared.stderr
     refused = run("create", "--name", "leo-cli-bad", "--webhook-url", "http://10.0.0.8/cb")

@@ -375,9 +375,10 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None) -> None:
-    """Every key with its account, limits and balance (never the key itself)."""
+    """Every key with its account, limits, balance and webhook callback (never the key itself)."""
     with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
         rows = runtime.service.accounts.keys()
+        callbacks = runtime.webhooks.of_keys([key.id for key, _ in rows])
         default_rpm = runtime.settings.create_rpm
     table = Table(
         "name",
@@ -390,6 +391,7 @@ def keys_list(data_dir: DataDir = None) -> None:
         "created",
         "last used",
         "revoked",
+        "webhook callback",
     )
     for key, account in rows:
         table.add_row(
@@ -403,6 +405,7 @@ def keys_list(data_dir: DataDir = None) -> None:
             _when(key.created_at),
             _when(key.last_used_at, "never"),
             _when(key.revoked_at),
+            escape(callbacks[key.id].uri) if key.id in callbacks else "",
         )
     console.print(table)
 
