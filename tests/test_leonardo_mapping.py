@@ -253,7 +253,9 @@ def test_svd_draft_and_extras():
         orientation=Orientation.START_FRAME,
         start=FrameInput(FrameKind.UPLOAD, "img"),
     )
-    assert svd.extras(body) == JobExtras(dialect="leonardo", public=True, motion_strength=8)
+    assert svd.extras(body, "k1") == JobExtras(
+        dialect="leonardo", public=True, motion_strength=8, key_id="k1"
+    )
 
 
 def test_svd_default_motion_strength():
