@@ -253,11 +253,13 @@ def test_svd_draft_and_extras():
         orientation=Orientation.START_FRAME,
         start=FrameInput(FrameKind.UPLOAD, "img"),
     )
-    assert svd.extras(body) == JobExtras(dialect="leonardo", public=True, motion_strength=8)
+    assert svd.extras(body, "k1") == JobExtras(
+        dialect="leonardo", public=True, motion_strength=8, key_id="k1"
+    )
 
 
 def test_svd_default_motion_strength():
-    assert svd.extras(svd.MotionSvdBody(imageId="img")).motion_strength == 5
+    assert svd.extras(svd.MotionSvdBody(imageId="img"), "key").motion_strength == 5
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reelforge.api.admin import KeyCreate, KeyUpdate
+from reelforge.api.admin import KeyCreate, KeyUpdate, issue_key, update_key_of
+from reelforge.api.app import webhook_forms
 from reelforge.config import Settings, is_loopback
 from reelforge.core.accounts import Account, ApiKey
 from reelforge.core.errors import ReelforgeError, first_error
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
-from reelforge.core.webhooks import DeliveryStatus
+from reelforge.core.webhooks import DeliveryStatus, Webhook
 from reelforge.runtime import Runtime, build_runtime
 
 app = typer.Typer(help="reelforge: a self-hosted video generation server.", no_args_is_help=True)
@@ -205,8 +206,6 @@ def worker(
         broker_url=broker_url,
         catalog_path=catalog,
     )
-    from reelforge.api.app import webhook_forms
-
     build_runtime(settings, webhook_forms(settings)).run_celery_worker(concurrency)
 
 
@@ -270,7 +269,7 @@ def doctor(
 @contextmanager
 def _operator(settings: Settings) -> Iterator[Runtime]:
     """The system these settings configure, for one operator command; errors end the command."""
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, webhook_forms(settings))
     try:
         yield runtime
     except ReelforgeError as exc:
@@ -280,7 +279,13 @@ def _operator(settings: Settings) -> Iterator[Runtime]:
         runtime.stop()
 
 
-OPTION_OF = {"name": "--name", "credits_usd": "--credits", "account_id": "--account"}
+OPTION_OF = {
+    "name": "--name",
+    "credits_usd": "--credits",
+    "account_id": "--account",
+    "webhook_url": "--webhook-url",
+    "webhook_api_key": "--webhook-api-key",
+}
 
 
 def _checked(model: type[BaseModel], values: dict) -> BaseModel:
@@ -317,6 +322,23 @@ def _named(key: ApiKey) -> str:
     return f"{key.prefix} '{escape(key.name)}'"
 
 
+def _callback(webhook: Webhook | None) -> str:
+    if webhook is None:
+        return "webhook callback: none"
+    bearer = ", with a bearer key" if webhook.bearer else ""
+    return f"webhook callback: {escape(webhook.uri)} ({webhook.state.value}{bearer})"
+
+
+WebhookUrl = Annotated[
+    str | None,
+    typer.Option(help="Leonardo webhook callback URL for this key's generations; `none` removes it (update)"),
+]
+WebhookApiKey = Annotated[
+    str | None,
+    typer.Option(help="sent to the callback as `Authorization: Bearer <it>`; `none` removes it (update)"),
+]
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="who or what the key is for")],
@@ -331,28 +353,32 @@ def keys_create(
     account: Annotated[
         str | None, typer.Option(help="add the key to this account (rotation) instead of a new one")
     ] = None,
+    webhook_url: WebhookUrl = None,
+    webhook_api_key: WebhookApiKey = None,
     data_dir: DataDir = None,
 ) -> None:
     """Issue a key; the key itself is the last line of the output, shown this once."""
     values = dict(name=name, admin=admin, credits_usd=credits, rpm=rpm, concurrency=concurrency)
-    body = _checked(KeyCreate, {**values, "account_id": account})
+    webhook = dict(webhook_url=webhook_url, webhook_api_key=webhook_api_key)
+    body = _checked(KeyCreate, {**values, **webhook, "account_id": account})
     with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
-        issued = runtime.service.accounts.issue(
-            body.name, body.admin, body.credits_usd, body.rpm, body.concurrency, body.account_id
-        )
+        issued, callback = issue_key(runtime.service, body)
         limits = _limits(issued.api_key, issued.account, runtime.settings.create_rpm)
     role = "admin key" if issued.api_key.admin else "key"
     console.print(f"{role} {_named(issued.api_key)} of account {issued.account.id}")
     console.print(limits)
+    if callback is not None:
+        console.print(_callback(callback))
     console.print("store the key now: it is not shown again, only its hash is kept")
     typer.echo(issued.key)
 
 
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None) -> None:
-    """Every key with its account, limits and balance (never the key itself)."""
+    """Every key with its account, limits, balance and webhook callback (never the key itself)."""
     with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
         rows = runtime.service.accounts.keys()
+        callbacks = runtime.webhooks.of_keys([key.id for key, _ in rows])
         default_rpm = runtime.settings.create_rpm
     table = Table(
         "name",
@@ -365,6 +391,7 @@ def keys_list(data_dir: DataDir = None) -> None:
         "created",
         "last used",
         "revoked",
+        "webhook callback",
     )
     for key, account in rows:
         table.add_row(
@@ -378,6 +405,7 @@ def keys_list(data_dir: DataDir = None) -> None:
             _when(key.created_at),
             _when(key.last_used_at, "never"),
             _when(key.revoked_at),
+            escape(callbacks[key.id].uri) if key.id in callbacks else "",
         )
     console.print(table)
 
@@ -405,24 +433,30 @@ def keys_update(
     concurrency: Annotated[
         str | None, typer.Option(help="the account's jobs queued or running at once; `unlimited`")
     ] = None,
+    webhook_url: WebhookUrl = None,
+    webhook_api_key: WebhookApiKey = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Change a key's rpm, or its account's credits or concurrency; options left out stay as they are."""
+    """Change a key's rpm or webhook callback, or its account's credits or concurrency; options left
+    out stay as they are."""
     given = {}
     for field, value, clear in (
         ("credits_usd", credits, "unlimited"),
         ("rpm", rpm, "default"),
         ("concurrency", concurrency, "unlimited"),
+        ("webhook_url", webhook_url, "none"),
+        ("webhook_api_key", webhook_api_key, "none"),
     ):
         if value is not None:
             given[field] = None if value == clear else value
     if not given:
-        raise typer.BadParameter("give --credits, --rpm or --concurrency")
+        raise typer.BadParameter("give --credits, --rpm, --concurrency, --webhook-url or --webhook-api-key")
     body = _checked(KeyUpdate, given)
     with _operator(_settings(data_dir=data_dir, workers=0)) as runtime:
-        key, account = runtime.service.accounts.update(key_or_prefix, **body.changes())
+        key, account, callback = update_key_of(runtime.service, key_or_prefix, body)
         limits = _limits(key, account, runtime.settings.create_rpm)
     console.print(f"updated {_named(key)} of account {account.id}: {limits}")
+    console.print(_callback(callback))
 
 
 @webhooks_app.command("deliveries")

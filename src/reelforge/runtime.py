@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from reelforge.queue.celery import CeleryQueue
 
 
-def _secret(settings: Settings) -> bytes:
+def secret_key(settings: Settings) -> bytes:
     """The key that signs upload tokens and media URLs: from the settings (shared by every API
     node), or a per-installation key created in the data dir on first start."""
     if settings.secret_key:
@@ -146,7 +146,7 @@ def build_runtime(settings: Settings, forms: dict[str, Form] | None = None) -> R
     database = open_database(settings.db_url)
     migrate(database)
     repo = Repository(database)
-    blobs = open_blobs(settings, _secret(settings))
+    blobs = open_blobs(settings, secret_key(settings))
     catalog = open_catalog(settings)
     engines = Engines(settings.resident_models)
     scratch = (settings.data_dir / "scratch").resolve()
@@ -174,7 +174,7 @@ def build_runtime(settings: Settings, forms: dict[str, Form] | None = None) -> R
         catalog=catalog,
         enqueue=queue.enqueue,
         base_url=settings.base_url,
-        secret=_secret(settings),
+        secret=secret_key(settings),
         accounts=Accounts(AccountStore(database)),
         idempotency=Idempotency(IdempotencyStore(database)),
         webhooks=webhooks,

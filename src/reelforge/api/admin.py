@@ -10,6 +10,12 @@ is not an admin's); errors use reelforge's own body, as every route outside a di
 - `PATCH /admin/v1/keys/{key_id}`: `rpm` is the key's; `credits_usd` (sets the balance) and
   `concurrency` are its account's. A field left out is unchanged; `null` clears the limit
   (credits and concurrency: unlimited; rpm: the server's `REELFORGE_CREATE_RPM`).
+- A key's Leonardo webhook callback (api/dialects/leonardo/webhooks.py), on create and PATCH:
+  `webhook_url` (Leonardo's `webhookCallbackUrl`; vetted like every webhook URL, 400 when refused;
+  a new URL also re-enables a callback disabled for failed deliveries; `null` removes the
+  callback) and `webhook_api_key` (`webhookCallbackApiKey`, sent as `Authorization: Bearer`;
+  needs a URL; `null` removes it). Answers show `webhook_url`, `webhook_state` and only whether a
+  `webhook_api_key` is set (`webhook_api_key_set`), never the key.
 - `GET /admin/v1/accounts`, `GET /admin/v1/accounts/{account_id}/usage` (jobs per state, USD spent).
 - `GET /admin/v1/webhook-deliveries` (newest first; filters `account_id`, `webhook_id`, `status`),
   `GET /admin/v1/webhook-deliveries/{delivery_id}`, and `POST .../{delivery_id}/redeliver`: the same
@@ -29,17 +35,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects.leonardo.webhooks import FORM as LEONARDO
 from reelforge.api.errors import NativeError
 from reelforge.api.openapi import error_responses
 from reelforge.core.accounts import DISPLAY_CHARS, KEY_PREFIX, Account, ApiKey, Caller
 from reelforge.core.errors import Forbidden, InvalidRequest
 from reelforge.core.request import MAX_NAME
-from reelforge.core.webhooks import Delivery, DeliveryStatus
+from reelforge.core.webhooks import Delivery, DeliveryStatus, Webhook, WebhookState
+from reelforge.service.accounts import IssuedKey
 from reelforge.service.jobs import JobService
+from reelforge.service.webhooks import MAX_URI
 
 MAX_CREDITS = Decimal(1_000_000_000)  # USD; far above any real balance, well inside the column
 MAX_RPM = 1_000_000
 MAX_CONCURRENCY = 10_000
+MAX_BEARER = 1024
 
 Credits = Annotated[
     Decimal | None,
@@ -53,6 +63,26 @@ Concurrency = Annotated[
     int | None,
     Field(ge=1, le=MAX_CONCURRENCY, description="jobs queued or running at once; null: unlimited"),
 ]
+
+
+WebhookUrl = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=MAX_URI,
+        description="Leonardo's webhookCallbackUrl: where this key's generations are POSTed when they end",
+    ),
+]
+WebhookApiKey = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=MAX_BEARER,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Leonardo's webhookCallbackApiKey: sent as `Authorization: Bearer <it>`; never shown",
+    ),
+]
+WEBHOOK_FIELDS = {"webhook_url": "uri", "webhook_api_key": "bearer"}  # -> Webhooks.set_key_webhook
 
 
 async def require_admin(caller: CallerDep) -> Caller:
@@ -83,6 +113,8 @@ class KeyCreate(BaseModel):
         description="add the key to this existing account (rotation keeps its jobs); "
         "without it the key gets a new account",
     )
+    webhook_url: WebhookUrl = None
+    webhook_api_key: WebhookApiKey = None
 
     @model_validator(mode="after")
     def _limits_belong_to_a_new_account(self) -> "KeyCreate":
@@ -102,13 +134,20 @@ class KeyUpdate(BaseModel):
     credits_usd: Credits = None
     rpm: Rpm = None
     concurrency: Concurrency = None
+    webhook_url: WebhookUrl = None
+    webhook_api_key: WebhookApiKey = None
 
     def changes(self) -> dict:
         """The arguments of `Accounts.update`: the fields sent, and only those."""
-        sent = self.model_dump(include=self.model_fields_set)
+        sent = self.model_dump(include=self.model_fields_set - set(WEBHOOK_FIELDS))
         if "credits_usd" in sent:
             sent["credits"] = sent.pop("credits_usd")
         return sent
+
+    def webhook_changes(self) -> dict:
+        """The arguments of `Webhooks.set_key_webhook`: the webhook fields sent."""
+        sent = self.model_dump(include=self.model_fields_set & set(WEBHOOK_FIELDS))
+        return {WEBHOOK_FIELDS[name]: value for name, value in sent.items()}
 
 
 class AccountOut(BaseModel):
@@ -129,6 +168,11 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None = Field(description="to the minute")
     revoked_at: datetime | None
     account: AccountOut
+    webhook_url: str | None = Field(description="Leonardo's webhookCallbackUrl; null: none")
+    webhook_state: WebhookState | None = Field(
+        description="enabled, or disabled_due_to_failed_deliveries; null: no callback"
+    )
+    webhook_api_key_set: bool = Field(description="whether a webhookCallbackApiKey is set (never shown)")
 
 
 class IssuedKeyOut(KeyOut):
@@ -160,7 +204,7 @@ def _account(account: Account) -> dict:
     }
 
 
-def _key(key: ApiKey, account: Account) -> dict:
+def _key(key: ApiKey, account: Account, webhook: Webhook | None) -> dict:
     return {
         "id": key.id,
         "name": key.name,
@@ -171,6 +215,9 @@ def _key(key: ApiKey, account: Account) -> dict:
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
         "account": _account(account),
+        "webhook_url": webhook.uri if webhook else None,
+        "webhook_state": webhook.state if webhook else None,
+        "webhook_api_key_set": bool(webhook and webhook.bearer),
     }
 
 
@@ -187,23 +234,57 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"entries per page, 
 Offset = Annotated[int, Query(ge=0, description="entries to skip")]
 
 
-@router.post("/keys", status_code=201, response_model=IssuedKeyOut, responses=NOT_FOUND)
-def create_key(body: KeyCreate, service: ServiceDep) -> dict:
+def issue_key(service: JobService, body: KeyCreate) -> tuple[IssuedKey, Webhook | None]:
+    """A new key (and its callback): what `POST /keys` and `reelforge keys create` do. A refused
+    callback URL is refused before the key is issued."""
+    if body.webhook_url is not None:
+        service.webhooks.vet(body.webhook_url, "webhook_url")
+    elif body.webhook_api_key is not None:
+        raise InvalidRequest("webhook_api_key needs a webhook_url", "webhook_api_key")
     issued = service.accounts.issue(
         body.name, body.admin, body.credits_usd, body.rpm, body.concurrency, body.account_id
     )
-    return {**_key(issued.api_key, issued.account), "key": issued.key}
+    webhook = None
+    if body.webhook_url is not None:
+        webhook = service.webhooks.set_key_webhook(
+            issued.account.id, issued.api_key.id, LEONARDO, body.webhook_url, body.webhook_api_key
+        )
+    return issued, webhook
+
+
+def update_key_of(
+    service: JobService, key_ref: str, body: KeyUpdate
+) -> tuple[ApiKey, Account, Webhook | None]:
+    """What `PATCH /keys/{key_id}` and `reelforge keys update` do; the callback URL is vetted
+    before anything changes."""
+    found = service.accounts.find(key_ref)
+    webhook_changes = body.webhook_changes()
+    if webhook_changes.get("uri") is not None:
+        service.webhooks.vet(webhook_changes["uri"], "webhook_url")
+    key, account = service.accounts.update(found.id, **body.changes())
+    webhook = service.webhooks.of_keys([key.id]).get(key.id)
+    if webhook_changes:
+        webhook = service.webhooks.set_key_webhook(account.id, key.id, LEONARDO, **webhook_changes)
+    return key, account, webhook
+
+
+@router.post("/keys", status_code=201, response_model=IssuedKeyOut, responses=NOT_FOUND)
+def create_key(body: KeyCreate, service: ServiceDep) -> dict:
+    issued, webhook = issue_key(service, body)
+    return {**_key(issued.api_key, issued.account, webhook), "key": issued.key}
 
 
 @router.get("/keys", response_model=KeyList)
 def list_keys(service: ServiceDep, limit: Limit = 100, offset: Offset = 0) -> dict:
     """Keys oldest first, a page at a time."""
     issued = service.accounts.keys(limit, offset)  # (key, account) pairs
-    return {"data": [_key(key, account) for key, account in issued]}
+    webhooks = service.webhooks.of_keys([key.id for key, _ in issued])
+    return {"data": [_key(key, account, webhooks.get(key.id)) for key, account in issued]}
 
 
 def _with_account(service: JobService, key: ApiKey) -> dict:
-    return _key(key, service.accounts.account(key.account_id))
+    webhook = service.webhooks.of_keys([key.id]).get(key.id)
+    return _key(key, service.accounts.account(key.account_id), webhook)
 
 
 @router.get("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
@@ -218,8 +299,7 @@ def revoke_key(key_id: str, service: ServiceDep) -> dict:
 
 @router.patch("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
 def update_key(key_id: str, body: KeyUpdate, service: ServiceDep) -> dict:
-    key, account = service.accounts.update(_ref(key_id), **body.changes())
-    return _key(key, account)
+    return _key(*update_key_of(service, _ref(key_id), body))
 
 
 @router.get("/accounts", response_model=AccountList)

@@ -11,24 +11,34 @@ from reelforge import __version__
 from reelforge.api import admin, health, media
 from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
-from reelforge.api.dialects.google import gemini, vertex, webhooks
+from reelforge.api.dialects.google import gemini, vertex
+from reelforge.api.dialects.google import webhooks as gemini_webhooks
 from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
+from reelforge.api.dialects.leonardo import webhooks as leonardo_webhooks
 from reelforge.api.dialects.leonardo import wire as leonardo
 from reelforge.api.dialects.openai import videos
+from reelforge.api.dialects.openai import webhooks as native_webhooks
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
+from reelforge.blobs import open_blobs
 from reelforge.config import Settings, get_settings
 from reelforge.core.logs import redact_access_log
-from reelforge.runtime import build_runtime
+from reelforge.runtime import build_runtime, secret_key
+from reelforge.service.media import Media
 from reelforge.service.webhooks import Form
 
 
 def webhook_forms(settings: Settings) -> dict[str, Form]:
-    """The dialects' webhook payload forms, for every process that dispatches webhook events."""
-    return {webhooks.FORM: webhooks.gemini_form(settings.base_url)}
+    """The dialects' webhook payload forms, for every process that dispatches webhook events
+    (the native one is the engine's own)."""
+    media = Media(open_blobs(settings, secret_key(settings)))
+    return {
+        gemini_webhooks.FORM: gemini_webhooks.gemini_form(settings.base_url),
+        leonardo_webhooks.FORM: leonardo_webhooks.leonardo_form(media),
+    }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,11 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error, highway.STATUSES)
     renderers.register(gemini.PREFIX, gemini.render_error, google.STATUSES)
-    for prefix in webhooks.PREFIXES:
+    for prefix in gemini_webhooks.PREFIXES:
         renderers.register(prefix, google.render_error, google.STATUSES)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error, google.STATUSES)
-    for prefix in videos.PREFIXES:
+    for prefix in videos.PREFIXES + native_webhooks.PREFIXES:
         renderers.register(prefix, openai.render_error, openai.STATUSES)
     install_error_handlers(app, renderers)
     app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
@@ -71,10 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(aimlapi.router)
     app.include_router(highway.router)
     app.include_router(gemini.router)
-    for router in webhooks.routers:
+    for router in gemini_webhooks.routers:
         app.include_router(router)
     app.include_router(vertex.router)
     app.include_router(videos.router)
+    app.include_router(native_webhooks.router)
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(admin.router)

@@ -76,6 +76,7 @@ class JobExtras:
     storage_uri: str | None = None  # Vertex's `storageUri`: answer with URLs, not inline bytes
     webhook_uris: tuple[str, ...] = ()  # per-request webhooks (Gemini's `webhookConfig.uris`)
     webhook_metadata: dict | None = None  # sent back with them (Gemini's `user_metadata`)
+    key_id: str | None = None  # the API key that made the job, whose callback it gets (Leonardo)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, False, ())}

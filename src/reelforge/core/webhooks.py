@@ -2,7 +2,8 @@
 
 A webhook has a form (the vendor whose payload shape and headers it gets: `gemini`, `native`,
 `leonardo`), the events it subscribes to (in that form's names), a state, and its signing secrets:
-one, or several during a rotation, each until its `expires_at` (None: no expiry).
+one, or several during a rotation, each until its `expires_at` (None: no expiry). A webhook of
+one API key (`key_id`: Leonardo's per-key callback) gets only the events of the jobs that key made.
 """
 
 import enum
@@ -49,6 +50,7 @@ class Webhook:
     consecutive_failures: int
     created_at: datetime
     updated_at: datetime
+    key_id: str | None = None  # only the jobs of this API key (`JobExtras.key_id`); None: the account's
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ class WebhookRow(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str | None] = mapped_column(String(36), index=True)  # a key's webhook (Leonardo)
 
 
 class WebhookEventRow(Base):

@@ -51,6 +51,7 @@ def _webhook(row: WebhookRow) -> Webhook:
         consecutive_failures=row.consecutive_failures,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
+        key_id=row.key_id,
     )
 
 
@@ -119,6 +120,7 @@ class WebhookStore:
                     consecutive_failures=0,
                     created_at=webhook.created_at,
                     updated_at=webhook.updated_at,
+                    key_id=webhook.key_id,
                 )
             )
 
@@ -134,6 +136,12 @@ class WebhookStore:
             query = query.where(WebhookRow.form == form)
         with self._session.begin() as s:
             return [_webhook(r) for r in s.scalars(query.order_by(WebhookRow.created_at, WebhookRow.id))]
+
+    def of_keys(self, key_ids: list[str]) -> dict[str, Webhook]:
+        """The webhooks of these API keys, by key id."""
+        query = select(WebhookRow).where(WebhookRow.key_id.in_(key_ids))
+        with self._session.begin() as s:
+            return {r.key_id: _webhook(r) for r in s.scalars(query)}
 
     def update(self, webhook_id: str, **values) -> None:
         """Set columns: name, uri, subscribed_events (list), state (str), secrets, bearer,

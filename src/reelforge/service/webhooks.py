@@ -162,8 +162,10 @@ class Webhooks:
         subscribed_events: list[str] | tuple[str, ...],
         name: str = "",
         bearer: str | None = None,
+        key_id: str | None = None,
     ) -> tuple[Webhook, str]:
-        """A new enabled webhook and its signing secret (shown once to the client)."""
+        """A new enabled webhook and its signing secret (shown once to the client); with `key_id`,
+        it gets only the events of that API key's jobs."""
         events = self._events(self._form(form), subscribed_events)
         self.vet(uri)
         at = now()
@@ -181,6 +183,7 @@ class Webhooks:
             consecutive_failures=0,
             created_at=at,
             updated_at=at,
+            key_id=key_id,
         )
         self._store.add(webhook)
         return webhook, secret
@@ -225,6 +228,34 @@ class Webhooks:
         if changes:
             self._store.update(webhook.id, **changes)
         return self.get(webhook.id)
+
+    def of_keys(self, key_ids: list[str]) -> dict[str, Webhook]:
+        """The per-key webhooks of these API keys, by key id."""
+        return self._store.of_keys(key_ids)
+
+    def set_key_webhook(
+        self, account_id: str, key_id: str, form: str, uri=UNSET, bearer=UNSET
+    ) -> Webhook | None:
+        """Set the webhook of one API key (Leonardo's `webhookCallbackUrl` and
+        `webhookCallbackApiKey`): a `uri` creates it or moves it (and enables it again), None
+        removes it; `bearer` (None: no `Authorization` header) needs a webhook. Returns the key's
+        webhook, if it has one."""
+        webhook = self._store.of_keys([key_id]).get(key_id)
+        if uri is None:
+            if webhook is not None:
+                self._store.delete(webhook.id)
+            return None
+        if webhook is None and uri is UNSET:
+            if bearer not in (UNSET, None):
+                raise InvalidRequest("webhook_api_key needs a webhook_url", "webhook_api_key")
+            return None
+        if webhook is None:
+            events = self._form(form).events
+            given = None if bearer is UNSET else bearer
+            return self.register(account_id, form, uri, events, f"key {key_id}", given, key_id)[0]
+        if uri is UNSET:
+            return self.update(webhook.id, bearer=bearer)
+        return self.update(webhook.id, uri=uri, bearer=bearer, state=WebhookState.ENABLED)
 
     def delete(self, webhook_id: str, account_id: str | None = None) -> None:
         self._store.delete(self.get(webhook_id, account_id).id)
@@ -302,6 +333,8 @@ class Webhooks:
             if webhook.state is not WebhookState.ENABLED:
                 continue
             form = self.forms.get(webhook.form)
+            if webhook.key_id is not None and webhook.key_id != job.extras.key_id:
+                continue  # another key's callback (Leonardo)
             if form is None:
                 log.error("event %s left undispatched: no %r webhook form here", event.id, webhook.form)
                 return None

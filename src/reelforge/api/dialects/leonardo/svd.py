@@ -57,9 +57,9 @@ def to_draft(body: MotionSvdBody) -> Draft:
     )
 
 
-def extras(body: MotionSvdBody) -> JobExtras:
+def extras(body: MotionSvdBody, key_id: str) -> JobExtras:
     strength = DEFAULT_MOTION_STRENGTH if body.motionStrength is None else body.motionStrength
-    return JobExtras(dialect="leonardo", public=bool(body.isPublic), motion_strength=strength)
+    return JobExtras(dialect="leonardo", public=bool(body.isPublic), motion_strength=strength, key_id=key_id)
 
 
 class LeonardoMotionSvdResponse(WireModel):
@@ -72,5 +72,5 @@ class LeonardoMotionSvdResponse(WireModel):
 def motion_svd(body: MotionSvdBody, service: ServiceDep, caller: CreatorDep) -> LeonardoMotionSvdResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):
-        job = service.submit(draft, caller.id, extras(body))
+        job = service.submit(draft, caller.id, extras(body, caller.key_id))
     return LeonardoMotionSvdResponse(motionSvdGenerationJob=created(job))

@@ -270,7 +270,8 @@ def init_image(media: Media, asset: Asset) -> LeonardoInitImage:
 
 def _submit(service, caller, draft: Draft, public: bool | None) -> Job:
     with client_fields(CLIENT_FIELDS):
-        return service.submit(draft, caller.id, JobExtras(dialect="leonardo", public=bool(public)))
+        extras = JobExtras(dialect="leonardo", public=bool(public), key_id=caller.key_id)
+        return service.submit(draft, caller.id, extras)
 
 
 @router.post(

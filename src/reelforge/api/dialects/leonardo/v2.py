@@ -140,5 +140,6 @@ def create_generation(
 ) -> LeonardoV2GenerateResponse:
     draft = to_draft(body)
     with client_fields(CLIENT_FIELDS):
-        job = service.submit(draft, caller.id, JobExtras(dialect="leonardo", public=body.public))
+        extras = JobExtras(dialect="leonardo", public=body.public, key_id=caller.key_id)
+        job = service.submit(draft, caller.id, extras)
     return LeonardoV2GenerateResponse(generate=created(job))

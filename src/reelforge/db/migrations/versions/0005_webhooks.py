@@ -28,8 +28,10 @@ def upgrade() -> None:
         sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("key_id", sa.String(36), nullable=True),
     )
     op.create_index("ix_webhooks_account_id", "webhooks", ["account_id"])
+    op.create_index("ix_webhooks_key_id", "webhooks", ["key_id"])
     op.create_table(
         "webhook_events",
         sa.Column("id", sa.String(36), primary_key=True),
