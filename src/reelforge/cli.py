@@ -206,7 +206,7 @@ def worker(
         broker_url=broker_url,
         catalog_path=catalog,
     )
-    build_runtime(settings, webhook_forms(settings)).run_celery_worker(concurrency)
+    build_runtime(settings, webhook_forms).run_celery_worker(concurrency)
 
 
 @app.command()
@@ -269,7 +269,7 @@ def doctor(
 @contextmanager
 def _operator(settings: Settings) -> Iterator[Runtime]:
     """The system these settings configure, for one operator command; errors end the command."""
-    runtime = build_runtime(settings, webhook_forms(settings))
+    runtime = build_runtime(settings, webhook_forms)
     try:
         yield runtime
     except ReelforgeError as exc:

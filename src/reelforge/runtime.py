@@ -8,6 +8,7 @@ publishes them and `reelforge worker` processes render.
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,11 +25,14 @@ from reelforge.queue.inprocess import InProcessQueue
 from reelforge.service.accounts import Accounts
 from reelforge.service.idempotency import Idempotency
 from reelforge.service.jobs import JobService
+from reelforge.service.media import Media
 from reelforge.service.ratelimits import RateLimits, open_rate_limits
 from reelforge.service.webhooks import Form, Webhooks
 from reelforge.worker.reconcile import reconcile, reconcile_forever
 from reelforge.worker.retention import RETENTION_INTERVAL, Swept, sweep, sweep_forever
 from reelforge.worker.run import Worker
+
+FormsOf = Callable[[str, Media], dict[str, Form]]  # (base URL, media) -> the dialects' webhook forms
 
 if TYPE_CHECKING:
     from reelforge.queue.celery import CeleryQueue
@@ -140,9 +144,9 @@ class Runtime:
             self.stop()
 
 
-def build_runtime(settings: Settings, forms: dict[str, Form] | None = None) -> Runtime:
-    """The system these settings configure; `forms` are the webhook payload forms of the dialects
-    (service/webhooks.py has the native one)."""
+def build_runtime(settings: Settings, forms: FormsOf | None = None) -> Runtime:
+    """The system these settings configure; `forms(base_url, media)` gives the webhook payload
+    forms of the dialects (service/webhooks.py has the native one)."""
     database = open_database(settings.db_url)
     migrate(database)
     repo = Repository(database)
@@ -161,7 +165,7 @@ def build_runtime(settings: Settings, forms: dict[str, Form] | None = None) -> R
     webhooks = Webhooks(
         WebhookStore(database),
         repo,
-        forms or {},
+        forms(settings.base_url, Media(blobs)) if forms else {},
         settings.webhook_allowlist,
         settings.retry_schedule,
         settings.webhook_give_up_after,

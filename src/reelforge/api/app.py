@@ -23,20 +23,18 @@ from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
-from reelforge.blobs import open_blobs
 from reelforge.config import Settings, get_settings
 from reelforge.core.logs import redact_access_log
-from reelforge.runtime import build_runtime, secret_key
+from reelforge.runtime import build_runtime
 from reelforge.service.media import Media
 from reelforge.service.webhooks import Form
 
 
-def webhook_forms(settings: Settings) -> dict[str, Form]:
+def webhook_forms(base_url: str, media: Media) -> dict[str, Form]:
     """The dialects' webhook payload forms, for every process that dispatches webhook events
-    (the native one is the engine's own)."""
-    media = Media(open_blobs(settings, secret_key(settings)))
+    (the native one is the engine's own); `media` is the runtime's, which signs their URLs."""
     return {
-        gemini_webhooks.FORM: gemini_webhooks.gemini_form(settings.base_url),
+        gemini_webhooks.FORM: gemini_webhooks.gemini_form(base_url),
         leonardo_webhooks.FORM: leonardo_webhooks.leonardo_form(media),
     }
 
@@ -47,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         redact_access_log()  # after the server configured its logging
-        runtime = build_runtime(settings, webhook_forms(settings))
+        runtime = build_runtime(settings, webhook_forms)
         runtime.start()
         app.state.runtime = runtime
         try:

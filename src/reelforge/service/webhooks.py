@@ -92,6 +92,43 @@ def _native(job: Job, event: Event) -> tuple[str, dict] | None:
 native_form = Form("native", tuple(NATIVE_EVENTS.values()), _native)
 
 
+def _compact(body: dict) -> str:
+    """The exact text a delivery sends (and signs)."""
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _pending(
+    event_id: str,
+    account_id: str,
+    webhook_id: str | None,
+    uri: str,
+    form: str,
+    event_type: str,
+    body: str,
+    at: datetime,
+    give_up_at: datetime,
+) -> Delivery:
+    """A new delivery, due at once, with a `webhook-id` of its own."""
+    return Delivery(
+        id=f"msg_{uuid.uuid4().hex}",
+        event_id=event_id,
+        account_id=account_id,
+        webhook_id=webhook_id,
+        uri=uri,
+        form=form,
+        event_type=event_type,
+        body=body,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=at,
+        give_up_at=give_up_at,
+        last_status_code=None,
+        last_error=None,
+        created_at=at,
+        delivered_at=None,
+    )
+
+
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -299,23 +336,16 @@ class Webhooks:
         """Queue a test event to one webhook (a vendor's ping), signed, retried and listed like a
         job's; its event id is its own (`ping_...`)."""
         at = now()
-        delivery = Delivery(
-            id=f"msg_{uuid.uuid4().hex}",
-            event_id=f"ping_{uuid.uuid4().hex[:31]}",
-            account_id=webhook.account_id,
-            webhook_id=webhook.id,
-            uri=webhook.uri,
-            form=webhook.form,
-            event_type=event_type,
-            body=json.dumps(body, separators=(",", ":")),
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            next_attempt_at=at,
-            give_up_at=at + self._give_up_after,
-            last_status_code=None,
-            last_error=None,
-            created_at=at,
-            delivered_at=None,
+        delivery = _pending(
+            f"ping_{uuid.uuid4().hex[:31]}",
+            webhook.account_id,
+            webhook.id,
+            webhook.uri,
+            webhook.form,
+            event_type,
+            _compact(body),
+            at,
+            at + self._give_up_after,
         )
         self._store.add_delivery(delivery)
         self.wake.set()
@@ -345,30 +375,23 @@ class Webhooks:
         for uri, (webhook, form) in targets.items():
             if form.name not in bodies:
                 built = form.build(job, event)
-                bodies[form.name] = built and (built[0], json.dumps(built[1], separators=(",", ":")))
+                bodies[form.name] = built and (built[0], _compact(built[1]))
             if bodies[form.name] is None:
                 continue
             kind, body = bodies[form.name]
             if webhook is not None and kind not in webhook.subscribed_events:
                 continue
             deliveries.append(
-                Delivery(
-                    id=f"msg_{uuid.uuid4().hex}",
-                    event_id=event.id,
-                    account_id=event.account_id,
-                    webhook_id=webhook.id if webhook else None,
-                    uri=uri,
-                    form=form.name,
-                    event_type=kind,
-                    body=body,
-                    status=DeliveryStatus.PENDING,
-                    attempts=0,
-                    next_attempt_at=at,
-                    give_up_at=event.created_at + self._give_up_after,
-                    last_status_code=None,
-                    last_error=None,
-                    created_at=at,
-                    delivered_at=None,
+                _pending(
+                    event.id,
+                    event.account_id,
+                    webhook.id if webhook else None,
+                    uri,
+                    form.name,
+                    kind,
+                    body,
+                    at,
+                    event.created_at + self._give_up_after,
                 )
             )
         return deliveries
