@@ -68,6 +68,6 @@ def test_generate_refuses_bad_input_clearly(tmp_path):
         "generate", "x", "--duration", "5", "--data-dir", str(tmp_path / "d"), "-o", "x.mp4", cwd=tmp_path
     )
     assert done.returncode == 2
-    assert "duration must be one of 4, 6, 8" in done.stdout
+    assert "duration must be one of 4, 6, 8" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.mp4").exists()
