@@ -6,13 +6,18 @@ blob store and the media access on it. Plain helpers live in the `testkit` packa
 Keys are issued on the server's database (`ServerProcess.key(name)`): tests name accounts, and
 `client`, `google_client` and `testkit.native` send the named account's key."""
 
+import os
+import tempfile
 import threading
 import uuid
 
 import httpx
 import pytest
 
-from reelforge.blobs.local import LocalBlobs
+# the default data dir (the platform's user data dir) of anything a test starts without --data-dir
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="reelforge-xdg-")
+
+from reelforge.blobs.local import LocalBlobs  # noqa: E402
 from reelforge.service.media import Media
 from testkit.imageserver import ImageServer
 from testkit.leonardo import Jobs, user_id_of

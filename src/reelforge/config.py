@@ -1,6 +1,8 @@
 """Settings, read from REELFORGE_* environment variables (CLI flags set the same variables).
 
-Everything has an embedded default: one process, SQLite and local files under the data dir.
+Everything has an embedded default: one process, SQLite and local files under the data dir, which
+is the platform's user data dir (`~/.local/share/reelforge` on Linux, via platformdirs) so every
+command finds the same database whatever the current directory.
 `get_settings()` is cached so the app, worker and CLI share one instance; tests clear the cache.
 """
 
@@ -9,14 +11,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The platform's user data dir for reelforge (XDG_DATA_HOME is honoured on Linux)."""
+    return Path(user_data_dir("reelforge", appauthor=False))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELFORGE_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("reelforge-data"), description="where the database and media live")
+    data_dir: Path = Field(default_factory=default_data_dir, description="where the database and media live")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str | None = Field(

@@ -74,13 +74,21 @@ class Runtime:
         return self.service.webhooks
 
     def start(self) -> None:
-        """Embedded mode: recover jobs a dead process left running (each counts an attempt) and
-        remove their scratch folders, then start the worker threads, the webhook delivery loop (and
-        the retention passes, if set). Every `serve` process runs the delivery loop, also an API
-        node in scale-out mode: claims are leases, so several loops share the work safely."""
+        """Embedded mode: recover jobs whose run is over (its process on this host is gone, or its
+        heartbeat went silent; each counts an attempt) and remove their scratch folders, then start
+        the worker threads with a reconciler beside them (a job another process on the same
+        database is rendering stays with it), the webhook delivery loop (and the retention passes,
+        if set). Every `serve` process runs the delivery loop, also an API node in scale-out mode:
+        claims are leases, so several loops share the work safely."""
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
-            self.repo.recover_running(self.settings.max_attempts)
-            self.worker.remove_dead_scratch()
+            self.reconcile()
+            interval = self.settings.reconcile_interval
+            threading.Thread(
+                target=reconcile_forever,
+                args=(self.reconcile, interval, self.stopping),
+                daemon=True,
+                name="reconciler",
+            ).start()
         if isinstance(self.queue, InProcessQueue):
             self._start_retention(self.stopping)
         self._start_webhooks(self.stopping)
@@ -107,11 +115,12 @@ class Runtime:
         self._webhook_loop.start()
 
     def reconcile(self):
-        """One reconciliation pass (scale-out mode): see worker/reconcile.py; it also removes the
-        scratch folders of this machine's dead runs."""
+        """One reconciliation pass: see worker/reconcile.py; it also removes the scratch folders of
+        this machine's dead runs."""
         s = self.settings
+        reconciled = reconcile(self.repo, self.queue.enqueue, s.worker_lost_after, s.max_attempts)
         self.worker.remove_dead_scratch()
-        return reconcile(self.repo, self.queue.enqueue, s.worker_lost_after, s.max_attempts)
+        return reconciled
 
     def retention(self) -> Swept:
         """One retention pass: see worker/retention.py."""

@@ -15,6 +15,7 @@ right after loses no event. A deleted job sends none: its row, and so its payloa
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -349,19 +350,34 @@ class Repository:
             )
 
     def recover_running(
-        self, max_attempts: int, silent_since: datetime | None = None
+        self,
+        max_attempts: int,
+        silent_since: datetime | None = None,
+        gone: Callable[[str], bool] | None = None,
     ) -> tuple[list[str], list[str]]:
-        """Take back running jobs whose run is gone: all of them (embedded start-up, when this process
-        owns every job) or those whose heartbeat is older than `silent_since`. A job that has used
-        up `max_attempts` fails with `worker_lost`; the others go back to the queue.
+        """Take back running jobs whose run is over: all of them when neither `silent_since` nor
+        `gone` is given, else those whose heartbeat is older than `silent_since` or whose lease
+        token `gone(token)` says belongs to a dead process. A job that has used up `max_attempts`
+        fails with `worker_lost`; the others go back to the queue. Each update is fenced by the
+        lease token it saw, so a run that just renewed or finished keeps its job.
         Returns (requeued ids, failed ids)."""
-        conditions = [JobRow.status == JobStatus.RUNNING.value]
-        if silent_since is not None:
-            conditions.append(JobRow.heartbeat_at < silent_since)
+        every = silent_since is None and gone is None
         requeued, failed = [], []
         with self._tx() as s:
-            for job_id, attempts in s.execute(select(JobRow.id, JobRow.attempts).where(*conditions)).all():
-                where = update(JobRow).where(JobRow.id == job_id, *conditions)
+            rows = s.execute(
+                select(JobRow.id, JobRow.attempts, JobRow.lease_token, JobRow.heartbeat_at).where(
+                    JobRow.status == JobStatus.RUNNING.value
+                )
+            ).all()
+            for job_id, attempts, token, beat in rows:
+                conditions = [JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value]
+                if gone is not None and token is not None and gone(token):
+                    conditions.append(JobRow.lease_token == token)  # a dead process renews nothing
+                elif silent_since is not None and beat is not None and _aware(beat) < silent_since:
+                    conditions.append(JobRow.heartbeat_at < silent_since)  # unless it just renewed
+                elif not every:
+                    continue
+                where = update(JobRow).where(*conditions)
                 if attempts >= max_attempts:
                     message = f"the worker running this job stopped responding ({attempts} attempts)"
                     values = dict(

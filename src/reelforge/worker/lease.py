@@ -5,15 +5,45 @@ and its worker can hand the job back.
 
 Only the run holding the lease token may report progress or finish the job, so a run that was
 given up on (its heartbeat went silent and the job went to another worker) can no longer touch it.
+A token names the host and process of its run (`run_token`), so a process on the same host can
+tell a run whose process is gone (`run_is_dead`) from one that is alive, without waiting for its
+heartbeat to go silent: a second process on the same database never takes a live run's job.
 """
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 
 from reelforge.db.repository import Repository
 
 log = logging.getLogger(__name__)
+
+
+def _host() -> str:
+    return socket.gethostname()[:32]
+
+
+def run_token() -> str:
+    """A new lease token: `<host>-<pid>-<random>`."""
+    return f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+
+
+def run_is_dead(token: str) -> bool:
+    """Whether the run holding `token` is known to be dead: it ran on this host in a process that
+    no longer exists. Runs of other hosts, of this process, or of a live process are not."""
+    host, _, rest = token.rpartition("-")[0].rpartition("-")
+    if host != _host() or not rest.isdigit() or int(rest) == os.getpid():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
 
 
 class Lease:

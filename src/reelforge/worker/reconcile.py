@@ -1,6 +1,7 @@
-"""Recovering lost runs in scale-out mode: one pass hands back jobs whose run went silent (no
-heartbeat for `worker_lost_after`), fails them after `max_attempts`, and republishes queued jobs
-that were never delivered. All of it is conditional updates, so many reconcilers are safe.
+"""Recovering lost runs: one pass hands back jobs whose run went silent (no heartbeat for
+`worker_lost_after`) or whose process on this host is gone, fails them after `max_attempts`, and
+republishes queued jobs that were never delivered. All of it is conditional updates, so many
+reconcilers (Celery workers, embedded servers, on one database) are safe.
 """
 
 import logging
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from reelforge.core.clock import now
 from reelforge.db.repository import Repository
+from reelforge.worker.lease import run_is_dead
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ def reconcile(
     repo: Repository, enqueue: Callable[[str], None], worker_lost_after: float, max_attempts: int
 ) -> Reconciled:
     silent_since = now() - timedelta(seconds=worker_lost_after)
-    requeued, failed = repo.recover_running(max_attempts, silent_since)
+    requeued, failed = repo.recover_running(max_attempts, silent_since, gone=run_is_dead)
     for job_id in failed:
         log.error("job %s failed: its worker stopped responding %d times", job_id, max_attempts)
     published = repo.unpublished(silent_since)

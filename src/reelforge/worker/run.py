@@ -12,11 +12,8 @@ Scratch folders of dead runs (a killed process) are removed by `remove_dead_scra
 """
 
 import logging
-import os
 import shutil
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +29,7 @@ from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, R
 from reelforge.engines.registry import Engines
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
-from reelforge.worker.lease import Lease
+from reelforge.worker.lease import Lease, run_token
 
 log = logging.getLogger(__name__)
 log.addFilter(Repeats())  # a job failing like the one before it (a full disk) logs no second traceback
@@ -70,7 +67,7 @@ class Worker:
         """Lease the next queued job (or `only`) and run it. False if there was nothing to run."""
         if self.stopping.is_set():
             return False
-        token = f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:16]}"  # who runs it
+        token = run_token()  # who runs it
         job_id = self.repo.claim(token, only)
         if job_id is None:
             return False
