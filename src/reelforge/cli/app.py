@@ -42,9 +42,31 @@ def main(
 console = Console(width=None if sys.stdout.isatty() else 200)  # full ids when piped
 errors = Console(stderr=True)
 
+
+def setting(name: str, help: str, default: str, *flags: str):
+    """An option that sets `REELFORGE_<name>`: read from that variable when the flag is not given;
+    `--help` shows both, with the default the settings use (tests/test_cli.py keeps them equal)."""
+    return typer.Option(*flags, envvar=f"REELFORGE_{name}", help=help, show_default=default)
+
+
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="REELFORGE_DATA_DIR", help="database and media directory"),
+    setting(
+        "DATA_DIR",
+        "database and media directory",
+        "the user data dir, ~/.local/share/reelforge on Linux",
+        "--data-dir",
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None, setting("DATABASE_URL", "SQLAlchemy database URL", "sqlite:///<data dir>/reelforge.db")
+]
+StorageUrl = Annotated[
+    str | None, setting("STORAGE_URL", "media directory or s3://bucket/prefix", "<data dir>/media")
+]
+BrokerUrl = Annotated[str | None, setting("BROKER_URL", "Celery broker URL", "redis://127.0.0.1:6379/0")]
+CatalogPath = Annotated[
+    Path | None, setting("CATALOG_PATH", "model catalog JSON file", "the built-in catalog", "--catalog")
 ]
 
 

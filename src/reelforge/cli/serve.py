@@ -6,30 +6,43 @@ On a database without any API key, `serve` issues an admin key into `<data dir>/
 """
 
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reelforge.cli.app import DataDir, app, console, errors, operator, settings_of
+from reelforge.cli.app import (
+    BrokerUrl,
+    CatalogPath,
+    DatabaseUrl,
+    DataDir,
+    StorageUrl,
+    app,
+    console,
+    errors,
+    operator,
+    setting,
+    settings_of,
+)
 
 INITIAL_KEY_FILE = "initial-admin.key"
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    host: Annotated[str | None, setting("HOST", "interface to listen on", "127.0.0.1")] = None,
+    port: Annotated[int | None, setting("PORT", "port to listen on", "8000")] = None,
     data_dir: DataDir = None,
-    workers: Annotated[int | None, typer.Option(help="jobs rendered at once (0: API only)")] = None,
-    public_base_url: Annotated[str | None, typer.Option(help="base of media URLs given to clients")] = None,
-    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL")] = None,
-    storage_url: Annotated[str | None, typer.Option(help="media directory or s3://bucket/prefix")] = None,
-    queue: Annotated[
-        str | None, typer.Option(help="inprocess, or celery (render in `reelforge worker`)")
+    workers: Annotated[int | None, setting("WORKERS", "jobs rendered at once (0: API only)", "1")] = None,
+    public_base_url: Annotated[
+        str | None, setting("PUBLIC_BASE_URL", "base of media URLs given to clients", "http://<host>:<port>")
     ] = None,
-    broker_url: Annotated[str | None, typer.Option(help="Celery broker URL")] = None,
-    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+    database_url: DatabaseUrl = None,
+    storage_url: StorageUrl = None,
+    queue: Annotated[
+        str | None, setting("QUEUE", "inprocess, or celery (render in `reelforge worker`)", "inprocess")
+    ] = None,
+    broker_url: BrokerUrl = None,
+    catalog: CatalogPath = None,
 ) -> None:
     """Run the HTTP server with its embedded worker."""
     import uvicorn
@@ -92,10 +105,10 @@ def _initial_admin_key(settings) -> None:
 def worker(
     concurrency: Annotated[int, typer.Option(help="jobs rendered at once (1 per GPU)")] = 1,
     data_dir: DataDir = None,
-    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL")] = None,
-    storage_url: Annotated[str | None, typer.Option(help="media directory or s3://bucket/prefix")] = None,
-    broker_url: Annotated[str | None, typer.Option(help="Celery broker URL")] = None,
-    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+    database_url: DatabaseUrl = None,
+    storage_url: StorageUrl = None,
+    broker_url: BrokerUrl = None,
+    catalog: CatalogPath = None,
 ) -> None:
     """Run a Celery worker that renders jobs published by API nodes (queue=celery)."""
     settings = settings_of(
