@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from testkit.catalogs import BROKEN, catalog_with
-from testkit.support import ServerProcess, client
+from testkit.support import ServerProcess, client, free_port
 
 VIDEO = {"prompt": "a lighthouse", "model": "veo-3.1-lite", "seconds": "4", "size": "1280x720"}
 VIDEO_ROUTE = "/v1/videos/{video_id}"
@@ -38,9 +38,13 @@ def scrape(http: httpx.Client) -> Samples:
     resp = http.get("/metrics")
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith("text/plain")
+    return parsed(resp.text)
+
+
+def parsed(text: str) -> Samples:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(resp.text)
+        for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
 
@@ -141,3 +145,39 @@ def test_an_operator_may_open_metrics_to_any_scraper(tmp_path):
         assert value(samples, "reelforge_queue_depth", status="queued") == 0
     finally:
         server.stop()
+
+
+def test_celery_worker_serves_metrics_and_a_host_sums_its_processes(tmp_path):
+    """Scale-out: the worker's own metrics port, and with PROMETHEUS_MULTIPROC_DIR shared by the
+    API node and the worker, the API's /metrics shows the job the worker rendered."""
+    from testkit.cluster import cluster, wait_until
+
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    port = free_port()
+    with cluster(tmp_path, metrics_port=port) as c:
+        c.env["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+        api_node = c.api()
+        c.worker()
+        api_node.key("metrics-admin", admin=True)
+        with client(api_node, "metrics-admin", timeout=60) as admin, client(api_node, "cluster-user") as api:
+            video = api.post("/v1/videos", json=VIDEO).json()
+            done, _ = wait_status(api, video["id"], {"completed", "failed"})
+            assert done["status"] == "completed"
+            worker = wait_until(
+                lambda: _scrape_open(f"http://127.0.0.1:{port}/metrics"), 30, "the worker's metrics port"
+            )
+            host = scrape(admin)
+    labels = {"model": VIDEO["model"], "status": "succeeded", "failure_code": "none"}
+    assert value(worker, "reelforge_jobs_finished_total", **labels) == 1  # recorded in the worker
+    assert value(host, "reelforge_jobs_finished_total", **labels) == 1  # shown by the API node too
+    assert value(host, "reelforge_jobs_submitted_total", model=VIDEO["model"]) == 1
+    assert value(worker, "reelforge_render_seconds_count", model=VIDEO["model"], engine="preview") == 1
+
+
+def _scrape_open(url: str) -> Samples | None:
+    try:
+        resp = httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+    return parsed(resp.text)
