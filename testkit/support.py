@@ -72,11 +72,21 @@ def stop_process(proc: subprocess.Popen | None, grace: float = 20) -> None:
 class ServerProcess:
     """`python -m reelforge serve` on a free port with its own data dir."""
 
-    def __init__(self, data_dir: Path, workers: int = 1, port: int | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        workers: int = 1,
+        port: int | None = None,
+        env: dict | None = None,
+        separate_stderr: bool = False,
+    ):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.workers = workers
         self.env = env or {}
+        # stderr (the logs) in `stderr_path` instead of the log file with stdout (the CLI's own lines)
+        self.separate_stderr = separate_stderr
+        self.stderr_path = data_dir.parent / f"server-{self.port}.stderr"
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -94,9 +104,15 @@ class ServerProcess:
             str(self.workers),
         ]
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.data_dir.parent / f"server-{self.port}.log", "ab") as log:
+        with (
+            open(self.data_dir.parent / f"server-{self.port}.log", "ab") as log,
+            open(self.stderr_path, "ab") if self.separate_stderr else log as err,
+        ):
             self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+                cmd,
+                stdout=log,
+                stderr=err if self.separate_stderr else subprocess.STDOUT,
+                env={**os.environ, **self.env},
             )
         wait_healthy(self.proc, f"{self.url}/healthz", timeout, "server")
         return self

@@ -113,11 +113,30 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=60, description="total deadline of one delivery attempt (connect included), s"
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: human-readable lines; json: one JSON object per line"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="the least severe log level written"
+    )
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics without an admin key (a scraper on a private network)"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="`reelforge worker`: serve Prometheus metrics on this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="interface of the worker's metrics port")
+
     allowed_hosts: str = Field(
         default="",
         description="comma-separated host names (`*.example.com` for a domain) the Host header may name; "
         "default: loopback names in open mode on a loopback host (no DNS rebinding), any otherwise",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
 
     @field_validator("public_base_url")
     @classmethod

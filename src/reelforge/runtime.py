@@ -6,6 +6,7 @@ wiring to trust. With the in-process queue the server renders jobs itself; with 
 publishes them and `reelforge worker` processes render.
 """
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from reelforge.service.webhooks import Form, Webhooks
 from reelforge.worker.reconcile import reconcile, reconcile_forever
 from reelforge.worker.retention import RETENTION_INTERVAL, Swept, sweep, sweep_forever
 from reelforge.worker.run import Worker
+
+log = logging.getLogger(__name__)
 
 FormsOf = Callable[[str, Media], dict[str, Form]]  # (base URL, media) -> the dialects' webhook forms
 
@@ -146,11 +149,24 @@ class Runtime:
         self._start_retention(stop)
         self._start_webhooks(stop)
         self.worker.remove_dead_scratch()
+        self._serve_metrics()
         try:
             run_worker(self.settings, self.queue.app, self.worker.work_next, self.worker.stop, concurrency)
         finally:
             stop.set()
             self.stop()
+
+    def _serve_metrics(self) -> None:
+        """With `metrics_port` set: Prometheus metrics over HTTP in a thread (workers serve no HTTP
+        otherwise). No key is asked for: the port is bound to `metrics_host`, loopback by default."""
+        if self.settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            from reelforge.core.metrics import GpuMemory, registry
+
+            s = self.settings
+            start_http_server(s.metrics_port, s.metrics_host, registry=registry(GpuMemory()))
+            log.info("metrics on http://%s:%d/metrics", s.metrics_host, s.metrics_port)
 
 
 def build_runtime(settings: Settings, forms: FormsOf | None = None) -> Runtime:

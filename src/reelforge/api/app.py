@@ -8,7 +8,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from reelforge import __version__
-from reelforge.api import admin, health, media
+from reelforge.api import admin, health, media, metrics
 from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    metrics.install(app, settings.metrics_public)  # its latency middleware goes outermost
 
     def openapi() -> dict:
         if app.openapi_schema is None:

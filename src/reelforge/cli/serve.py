@@ -49,6 +49,7 @@ def serve(
 
     from reelforge.api.app import create_app
     from reelforge.config import is_loopback
+    from reelforge.core.logs import logging_config, setup_logging
 
     settings = settings_of(
         host=host,
@@ -62,6 +63,7 @@ def serve(
         broker_url=broker_url,
         catalog_path=catalog,
     )
+    setup_logging(settings.log_format, settings.log_level)
     if settings.auth == "open":
         if not is_loopback(settings.host):
             errors.print(
@@ -79,7 +81,13 @@ def serve(
     console.print(
         f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level.lower(),
+    )
 
 
 def _initial_admin_key(settings) -> None:
@@ -120,6 +128,8 @@ def worker(
         catalog_path=catalog,
     )
     from reelforge.api.app import webhook_forms
+    from reelforge.core.logs import setup_logging
     from reelforge.runtime import build_runtime
 
+    setup_logging(settings.log_format, settings.log_level)
     build_runtime(settings, webhook_forms).run_celery_worker(concurrency)

@@ -1,11 +1,16 @@
-"""Logging filters: repeated errors are summarised rather than logged again and again (a full disk
-made the worker log a traceback every second), and API keys in query strings (Google's `?key=`)
-never reach the access log."""
+"""How reelforge logs: one set-up (`logging_config`) for `serve`, uvicorn and `reelforge worker`,
+as text lines or one JSON object per line (python-json-logger) with the records' structured fields
+(`extra=`: job id, model, engine, seconds...); and logging filters: repeated errors are summarised
+rather than logged again and again (a full disk made the worker log a traceback every second), and
+API keys in query strings (Google's `?key=`) never reach the access log."""
 
 import logging
+import logging.config
 import re
 import threading
 import time
+
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from reelforge.core.errors import storage_failure
 
@@ -70,3 +75,49 @@ def redact_access_log() -> None:
     access = logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(f, RedactQueryKeys) for f in access.filters):
         access.addFilter(RedactQueryKeys())
+
+
+class UtcText(logging.Formatter):
+    """`<ISO 8601 UTC time> <LEVEL> <logger>: <message>`."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def logging_config(log_format: str, level: str) -> dict:
+    """A `logging.config.dictConfig` document: every record, reelforge's, uvicorn's (access lines
+    included) and Celery's, goes through the root logger to stderr at `level` and above, as `text`
+    lines or `json` objects with timestamp (ISO 8601 UTC), level, logger, message and the record's
+    extra fields. Uvicorn takes it as its `log_config`."""
+    formatter = (
+        {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],  # uvicorn's ANSI copy of the message
+        }
+        if log_format == "json"
+        else {"()": UtcText}
+    )
+    # uvicorn's loggers: their handlers removed, so their records reach the root handler
+    inherit = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"main": formatter},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "main", "stream": "ext://sys.stderr"}
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: inherit for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def setup_logging(log_format: str, level: str) -> None:
+    """Configure this process's logging (see `logging_config`)."""
+    logging.config.dictConfig(logging_config(log_format, level))

@@ -15,8 +15,9 @@ import inspect
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class ResidentPipelines:
     _entries: "OrderedDict[LoadKey, Loaded]" = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     loads: dict[str, int] = field(default_factory=dict)  # weights -> times loaded in this process
+    # told (model, engine, weights, seconds) after each load: engines/registry.py logs and counts it
+    loaded: Callable[[str, str, str, float], None] = lambda model, engine, weights, seconds: None
 
     @contextmanager
     def use(self, key: LoadKey, load, ctx: RenderContext) -> Iterator[Loaded]:
@@ -241,7 +244,10 @@ class DiffusersEngine:
 
     def _load(self, key: LoadKey) -> Loaded:
         message = f"GPU out of memory loading {key.weights} for {self.model}; enable offload"
-        return _freeing_memory(lambda: self._load_pipelines(key), message)
+        started = time.monotonic()
+        loaded = _freeing_memory(lambda: self._load_pipelines(key), message)
+        self.resident.loaded(self.model, self.name, key.weights, time.monotonic() - started)
+        return loaded
 
     def _load_pipelines(self, key: LoadKey) -> Loaded:
         source = Path(key.weights).expanduser()

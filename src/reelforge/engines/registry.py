@@ -6,17 +6,21 @@ engines import torch and diffusers only when first used, so a server without the
 extra never imports them; what `check_catalog` needs comes from `diffusers_options`, which is light.
 """
 
+import logging
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import first_error
+from reelforge.core.metrics import MODEL_LOAD
 from reelforge.engines.base import Engine, EngineUnavailable
 from reelforge.engines.diffusers_options import FAMILIES, DiffusersOptions, check_options, missing_modules
 
 if TYPE_CHECKING:
     from reelforge.engines.diffusers_common import ResidentPipelines
+
+log = logging.getLogger(__name__)
 
 ENGINES = ("preview", *FAMILIES)
 INSTALL_HINT = "pip install 'reelforge[diffusers]'"
@@ -50,6 +54,13 @@ def parse_options(options: dict) -> DiffusersOptions:
     except ValidationError as exc:
         field, message, _ = first_error(exc)
         raise ValueError(f"engine_options.{field}: {message}" if field else message) from None
+
+
+def model_loaded(model: str, engine: str, weights: str, seconds: float) -> None:
+    """Log and time a diffusers pipeline load."""
+    MODEL_LOAD.labels(model, engine).observe(seconds)
+    fields = {"model": model, "engine": engine, "weights": weights, "seconds": round(seconds, 3)}
+    log.info("model %s loaded (engine %s, %s) in %.1f s", model, engine, weights, seconds, extra=fields)
 
 
 class Engines:
@@ -86,7 +97,7 @@ class Engines:
         if self._resident is None:
             from reelforge.engines.diffusers_common import ResidentPipelines
 
-            self._resident = ResidentPipelines(capacity=self.resident_models)
+            self._resident = ResidentPipelines(capacity=self.resident_models, loaded=model_loaded)
         return self._resident
 
     def resident_status(self) -> list[dict]:

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable
 
 from celery import Celery
-from celery.signals import worker_shutting_down
+from celery.signals import setup_logging, worker_shutting_down
 
 from reelforge.config import Settings
 from reelforge.db.repository import Repository
@@ -100,6 +100,8 @@ def run_worker(
         shut_down()
 
     worker_shutting_down.connect(on_shutting_down, weak=False)
+    # a receiver here makes Celery leave logging alone: the process's set-up (core/logs.py) stands
+    setup_logging.connect(lambda **kwargs: None, weak=False)
 
     name = f"reelforge-{socket.gethostname()}-{os.getpid()}@%h"
     app.worker_main(
@@ -109,7 +111,7 @@ def run_worker(
             f"--concurrency={concurrency}",
             "-Q",
             settings.queue_name,
-            "--loglevel=INFO",
+            f"--loglevel={settings.log_level}",
             "-n",
             name,
             "--without-gossip",

@@ -10,6 +10,7 @@ from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.metrics import JOBS_FINISHED, NO_FAILURE
 from reelforge.core.request import Draft
 from reelforge.db.repository import Repository
 from reelforge.media.fetch import TOTAL_TIMEOUT
@@ -90,8 +91,8 @@ class JobService:
         stops at its next step and is then recorded canceled (credits back, files removed). A
         finished job is left as it is. Returns the job as it is now; dialects decide how to
         answer a cancel of a finished one."""
-        self.get(job_id, owner)
-        self._repo.request_cancel(job_id)
+        before = self.get(job_id, owner)
+        _count_cancel(before, self._repo.request_cancel(job_id))
         return self.get(job_id, owner)
 
     def delete(self, job_id: str, owner: str | None = None) -> None:
@@ -101,7 +102,7 @@ class JobService:
         it wrote. A create racing this delete for the same upload can lose its image: that job
         then fails with `invalid_input`."""
         job = self.get(job_id, owner)
-        self._repo.request_cancel(job_id)
+        _count_cancel(job, self._repo.request_cancel(job_id))
         self._repo.delete_job(job_id)
         self._blobs.delete_prefix(f"outputs/{job_id}")
         inputs = [a for a in (job.request.start_image, job.request.end_image) if a is not None]
@@ -114,3 +115,9 @@ class JobService:
     def ping(self) -> None:
         """Raises unless the database answers."""
         self._repo.ping()
+
+
+def _count_cancel(before: Job, after: JobStatus | None) -> None:
+    """A queued job this cancel ended is a finished job (a running one is counted by its worker)."""
+    if before.status is JobStatus.QUEUED and after is JobStatus.CANCELED:
+        JOBS_FINISHED.labels(before.request.model, JobStatus.CANCELED.value, NO_FAILURE).inc()

@@ -32,6 +32,7 @@ from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.clock import now
 from reelforge.core.errors import InvalidRequest, TooManyRequests
 from reelforge.core.job import Job, JobExtras, JobStatus
+from reelforge.core.metrics import JOBS_SUBMITTED
 from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation, build_request
 from reelforge.db.repository import Repository
 from reelforge.media.fetch import (
@@ -92,6 +93,7 @@ class Submissions:
             )
             self.repo.add_job(job)
         self._enqueue(job.id)
+        JOBS_SUBMITTED.labels(job.request.model).inc()
         return job
 
     def checked(self, draft: Draft, owner: str) -> tuple[GenerationRequest, Decimal]:

@@ -44,6 +44,7 @@ from standardwebhooks import Webhook as Signer
 from reelforge.core.clock import now
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import Job, JobStatus
+from reelforge.core.metrics import WEBHOOK_DELIVERIES
 from reelforge.core.webhooks import FORMS, Delivery, DeliveryStatus, Event, Secret, Webhook, WebhookState
 from reelforge.db.repository import Repository
 from reelforge.db.webhooks import WebhookStore
@@ -411,6 +412,7 @@ class Webhooks:
     def _record(self, d: Delivery, result: Attempt) -> None:
         if result.error is None:
             self._store.delivered(d, result.status_code)
+            WEBHOOK_DELIVERIES.labels(d.form, "delivered").inc()
             return
         delay = self._schedule[min(d.attempts, len(self._schedule)) - 1]
         retry_at = now() + timedelta(seconds=delay * (1 + 0.25 * random.random()))
@@ -418,6 +420,7 @@ class Webhooks:
             retry_at = None
             log.warning("webhook delivery %s to %s failed for good: %s", d.id, d.uri, result.error)
         self._store.attempt_failed(d, result.status_code, result.error, retry_at)
+        WEBHOOK_DELIVERIES.labels(d.form, "failed_attempt" if retry_at else "gave_up").inc()
 
     async def _send_all(self, deliveries: list[Delivery]) -> list[Attempt]:
         results: list[Attempt | None] = [None] * len(deliveries)

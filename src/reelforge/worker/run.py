@@ -9,11 +9,16 @@ Shutting down (`stop`) is not a cancel: the running renders stop within one step
 goes back to the queue with its attempt given back (`Repository.hand_back`) and is published again
 (`requeue`), so restarts never use up a job's attempts. Only a run that went silent counts.
 Scratch folders of dead runs (a killed process) are removed by `remove_dead_scratch`.
+
+Each run logs its start and its end (status, seconds, failure code) on the `reelforge.jobs` logger
+with the fields as structured extras, never the prompt, and records the queue wait, step, render
+and finished-job metrics (core/metrics.py).
 """
 
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from reelforge.core.catalog import Catalog
 from reelforge.core.errors import InvalidRequest, storage_failure
 from reelforge.core.job import FailureCode, Job, JobStatus, Outcome, Output
 from reelforge.core.logs import Repeats
+from reelforge.core.metrics import JOBS_FINISHED, NO_FAILURE, QUEUE_WAIT, RENDER, STEP
 from reelforge.db.repository import Repository
 from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, RenderFailed
 from reelforge.engines.registry import Engines
@@ -33,6 +39,7 @@ from reelforge.worker.lease import Lease, run_token
 
 log = logging.getLogger(__name__)
 log.addFilter(Repeats())  # a job failing like the one before it (a full disk) logs no second traceback
+jobs_log = logging.getLogger("reelforge.jobs")  # a line per job start and end, never summarised
 
 # what a client reads about a failure whose details are the server's own
 FAILURE_MESSAGES = {
@@ -85,25 +92,35 @@ class Worker:
         self.blobs.delete_prefix(f"outputs/{job.id}")
         scratch = self.scratch_dir / f"{job.id}-{token}"
         prefix = f"outputs/{job.id}/{job.attempts}"
+        model = job.request.model
+        engine = self.catalog.get(model).engine if model in self.catalog else "unknown"
+        fields = {"job_id": job.id, "model": model, "engine": engine, "attempt": job.attempts}
+        if job.started_at is not None:
+            QUEUE_WAIT.labels(model).observe((job.started_at - job.created_at).total_seconds())
+        started_line = "job %s started: model %s, engine %s, attempt %d"
+        jobs_log.info(started_line, job.id, model, engine, job.attempts, extra=fields)
         lease = Lease(self.repo, job.id, token, job.request.samples, self.heartbeat, self.stopping)
+        started = time.monotonic()
         try:
             with lease:
-                outcome = self._attempt(job, lease, scratch, prefix)
+                outcome = self._attempt(job, lease, scratch, prefix, StepTimer(model, engine))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        seconds = round(time.monotonic() - started, 3)
         if (
             outcome.status is JobStatus.CANCELED
             and self.stopping.is_set()
             and self.repo.hand_back(job.id, token)
         ):
             self.blobs.delete_prefix(prefix)
-            log.info("job %s handed back to the queue: shutting down", job.id)
+            jobs_log.info("job %s handed back to the queue: shutting down", job.id, extra=fields)
             self.requeue(job.id)
             return JobStatus.QUEUED
         if not self.repo.finish(job.id, token, outcome):
             self.blobs.delete_prefix(prefix)
             return None  # deleted, or given to another run, while this one finished
         self.ended()
+        _finished(job, engine, outcome, seconds, fields)
         if outcome.status is not JobStatus.SUCCEEDED:
             self.blobs.delete_prefix(prefix)
         return outcome.status
@@ -122,18 +139,16 @@ class Worker:
             log.info("removed %d scratch folders of dead runs", len(removed))
         return removed
 
-    def _attempt(self, job: Job, lease: Lease, scratch: Path, prefix: str) -> Outcome:
+    def _attempt(self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer") -> Outcome:
         try:
-            return Outcome(JobStatus.SUCCEEDED, tuple(self._render(job, lease, scratch, prefix)))
+            return Outcome(JobStatus.SUCCEEDED, tuple(self._render(job, lease, scratch, prefix, steps)))
         except Canceled:
             return Outcome(JobStatus.CANCELED)
         except InvalidRequest as exc:
             return Outcome(JobStatus.FAILED, failure=FailureCode.INVALID_INPUT, message=exc.message)
         except EngineUnavailable as exc:  # a deployment problem, reported by `reelforge doctor` too
-            log.error("job %s: %s", job.id, exc)
             return Outcome(JobStatus.FAILED, failure=FailureCode.ENGINE_UNAVAILABLE, message=str(exc)[:500])
         except RenderFailed as exc:
-            log.error("job %s: %s", job.id, exc)
             return Outcome(JobStatus.FAILED, failure=FailureCode.RENDER_FAILED, message=str(exc)[:500])
         except Exception as exc:  # the details (paths, host, pid) go to the log, never to the client
             log.exception("job %s failed", job.id)
@@ -150,7 +165,7 @@ class Worker:
             raise InvalidRequest(f"input image {asset_id} no longer exists")
         return fit_to_size(decode_image(self.blobs.read_bytes(asset.key)), width, height)
 
-    def _render(self, job: Job, lease: Lease, scratch: Path, prefix: str) -> list[Output]:
+    def _render(self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer") -> list[Output]:
         req = job.request
         engine = self.engines.get(self.catalog.get(req.model))
         start = self._frame(req.start_image, req.width, req.height)
@@ -160,7 +175,8 @@ class Worker:
         for index in range(req.samples):
             lease.sample = index
             seed = job.sample_seed(index)
-            clip = engine.generate(RenderContext(req, seed, start, end, lease.report, lease.is_canceled))
+            progress = steps.timing(lease.report)
+            clip = engine.generate(RenderContext(req, seed, start, end, progress, lease.is_canceled))
             video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
             media = encode_mp4(clip, req.width, req.height, video, poster)
             if lease.is_canceled():
@@ -183,3 +199,42 @@ class Worker:
                 )
             )
         return outputs
+
+
+class StepTimer:
+    """Records the time between an engine's progress reports (its steps) into reelforge_step_seconds.
+    A sample's first report is not a step: its interval holds the model load and set-up."""
+
+    def __init__(self, model: str, engine: str):
+        self.histogram = STEP.labels(model, engine)
+
+    def timing(self, report: Callable[[float], None]) -> Callable[[float], None]:
+        """`report`, timing the calls of one sample."""
+        last: float | None = None
+
+        def progress(fraction: float) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if last is not None:
+                self.histogram.observe(now - last)
+            last = now
+            report(fraction)
+
+        return progress
+
+
+def _finished(job: Job, engine: str, outcome: Outcome, seconds: float, fields: dict) -> None:
+    """Log a run's end and count it: render seconds of a success, the failure code of a failure."""
+    failure = outcome.failure.value if outcome.failure else NO_FAILURE
+    JOBS_FINISHED.labels(job.request.model, outcome.status.value, failure).inc()
+    fields = {**fields, "status": outcome.status.value, "seconds": seconds}
+    if outcome.status is JobStatus.SUCCEEDED:
+        RENDER.labels(job.request.model, engine).observe(seconds)
+        jobs_log.info("job %s succeeded in %.1f s", job.id, seconds, extra=fields)
+    elif outcome.status is JobStatus.FAILED:
+        fields["failure_code"] = failure
+        jobs_log.error(
+            "job %s failed (%s) after %.1f s: %s", job.id, failure, seconds, outcome.message, extra=fields
+        )
+    else:
+        jobs_log.info("job %s %s after %.1f s", job.id, outcome.status.value, seconds, extra=fields)
