@@ -6,12 +6,15 @@ wiring to trust. With the in-process queue the server renders jobs itself; with 
 publishes them and `reelforge worker` processes render.
 """
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
+from reelforge import doctor
 from reelforge.blobs import BlobStore, open_blobs
 from reelforge.config import Settings
 from reelforge.core.catalog import Catalog, load_catalog
@@ -31,6 +34,8 @@ from reelforge.service.webhooks import Form, Webhooks
 from reelforge.worker.reconcile import reconcile, reconcile_forever
 from reelforge.worker.retention import RETENTION_INTERVAL, Swept, sweep, sweep_forever
 from reelforge.worker.run import Worker
+
+log = logging.getLogger(__name__)
 
 FormsOf = Callable[[str, Media], dict[str, Form]]  # (base URL, media) -> the dialects' webhook forms
 
@@ -67,6 +72,7 @@ class Runtime:
     queue: "InProcessQueue | CeleryQueue"
     limits: RateLimits  # requests per minute per API key, counted by the API (api/auth.py)
     stopping: threading.Event = field(default_factory=threading.Event)  # ends background passes
+    model_problems: dict[str, list[str]] = field(default_factory=dict)  # set by check_models at start
     _webhook_loop: threading.Thread | None = None
 
     @property
@@ -78,6 +84,7 @@ class Runtime:
         remove their scratch folders, then start the worker threads, the webhook delivery loop (and
         the retention passes, if set). Every `serve` process runs the delivery loop, also an API
         node in scale-out mode: claims are leases, so several loops share the work safely."""
+        self.check_models()
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
             self.repo.recover_running(self.settings.max_attempts)
             self.worker.remove_dead_scratch()
@@ -97,6 +104,26 @@ class Runtime:
             self.webhooks.wake.set()
             self._webhook_loop.join(self.settings.webhook_timeout + 5)
         self.repo.close()
+
+    def check_models(self) -> None:
+        """Log a warning for each catalog model that cannot run here (doctor.py's model check), and
+        keep the answer for /readyz, which then costs no file system reads."""
+        self.model_problems = doctor.model_problems(self.service.catalog)
+        for model_id, problems in self.model_problems.items():
+            log.warning("catalog model %s cannot run here: %s", model_id, "; ".join(problems))
+
+    def probes(self) -> dict[str, Callable[[], str]]:
+        """What /readyz checks besides the catalog (doctor.py's probes): the database, the queue (the
+        embedded worker threads, or the Celery broker) and blob storage."""
+        if isinstance(self.queue, InProcessQueue):
+            queue = partial(doctor.workers_status, self.queue.alive, self.queue.concurrency)
+        else:
+            queue = partial(doctor.broker_status, self.settings.broker_url)
+        return {
+            "database": partial(doctor.database_status, self.repo.database),
+            "queue": queue,
+            "storage": partial(doctor.storage_status, self.blobs),
+        }
 
     def _start_webhooks(self, stop: threading.Event) -> None:
         """A thread dispatching job events and delivering webhooks until `stop` is set."""
@@ -129,6 +156,7 @@ class Runtime:
         hands the running jobs back to the queue."""
         from reelforge.queue.celery import run_worker
 
+        self.check_models()
         stop = threading.Event()
         interval = self.settings.reconcile_interval
         threading.Thread(
