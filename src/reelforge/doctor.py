@@ -9,6 +9,7 @@ probes (database, broker, storage, worker threads) each return what they saw or 
 `run_probes` runs them side by side with a deadline, so a dead dependency cannot hang a caller.
 """
 
+import importlib.util
 import json
 import threading
 import time
@@ -269,9 +270,9 @@ def codecs_status() -> str:
 def torch_status() -> str:
     """Whether torch is installed, and the CUDA devices it sees; a problem only when it is
     installed but cannot be imported."""
-    version = package_versions()["torch"]
-    if version is None:
+    if importlib.util.find_spec("torch") is None:
         return f"torch: not installed (diffusers engines cannot run; install with: {INSTALL_HINT})"
+    version = package_versions()["torch"]
     try:
         gpus = devices()
     except Exception as exc:  # a broken install: a wrong CUDA build, a missing shared library

@@ -101,7 +101,9 @@ class Submissions:
         spec = self.catalog.get(draft.model) if draft.model is not None else self.catalog.default
         if not spec.available:
             reason = f": {spec.unavailable_reason}" if spec.unavailable_reason else ""
-            raise InvalidRequest(f"model {draft.model or spec.id!r} is not available on this server{reason}", "model")
+            raise InvalidRequest(
+                f"model {draft.model or spec.id!r} is not available on this server{reason}", "model"
+            )
         request = self.request(draft, spec, owner)
         return request, spec.price(request)
 
