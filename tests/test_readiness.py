@@ -139,17 +139,24 @@ def test_a_create_for_a_model_marked_unavailable_is_refused(marked):
         assert http.post("/v1/videos", json={"prompt": "a fox", "seconds": "4"}).status_code == 200
 
 
-def test_not_ready_when_postgresql_goes_away(tmp_path):
+def test_not_ready_while_postgresql_refuses_the_database(tmp_path):
+    """PostgreSQL refuses this server's database (connections ended, new ones not allowed): 503,
+    and no details even for an admin (no key can be checked); once it answers again, ready."""
     with postgres_database() as url:
+        name = url.rsplit("/", 1)[1]
         srv = ServerProcess(tmp_path / "data", env={"REELFORGE_DATABASE_URL": url}).start()
         try:
             admin = _admin(srv)
             assert _readyz(srv, admin).status_code == 200
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-            resp = _readyz(srv, admin)
-            # No key can be checked without the database: the admin gets the plain answer too.
-            assert (resp.status_code, resp.json()) == (503, {"status": "not ready"})
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
+                )
+                down = _readyz(srv, admin)
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            assert (down.status_code, down.json()) == (503, {"status": "not ready"})
+            assert _readyz(srv, admin).json()["checks"]["database"]["ok"]
         finally:
             srv.stop()
 
