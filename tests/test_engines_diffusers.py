@@ -248,7 +248,9 @@ def test_resident_pipelines_are_reused_and_evicted_least_recently_used(
     assert [entry["weights"] for entry in resident.status()] == [weights["ltx"]]
 
 
-def test_missing_weights_are_a_clear_error_and_reported_by_doctor(catalog_path, engines, weights, resident):
+def test_missing_weights_are_a_clear_error_and_reported_by_doctor(
+    catalog_path, engines, weights, resident, tmp_path
+):
     with pytest.raises(EngineUnavailable, match="weights directory .*not-there does not exist"):
         engines.get(_spec(catalog_path, "test-missing")).generate(_context("test-missing"))
     report = {m["id"]: m for m in catalog_report(load_catalog(catalog_path), engines)["models"]}
@@ -256,9 +258,10 @@ def test_missing_weights_are_a_clear_error_and_reported_by_doctor(catalog_path, 
     assert not report["test-missing"]["ok"]
     assert "not-there does not exist" in report["test-missing"]["problems"][0]
 
-    result = CliRunner().invoke(cli_app, ["doctor", "--catalog", str(catalog_path)])
+    args = ["doctor", "--catalog", str(catalog_path), "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 1, result.output
-    assert "not ready" in result.output and "test-ltx2" in result.output
+    assert "problem model test-missing" in result.output and "ok      model test-ltx2" in result.output
 
 
 def test_doctor_refuses_ti2v_weights_for_first_and_last_frame(weights, tmp_path):

@@ -1,19 +1,34 @@
-"""Can this installation serve its catalog? Packages, weights and devices, checked before any job runs.
+"""Can this installation serve its catalog and reach what it depends on? Checked before any job runs.
 
-A missing weights directory or optional package would otherwise surface as a failed first job;
-`reelforge doctor` and GET /healthz/engines report it at start-up instead. The checks read
-package metadata and the weights' `model_index.json` only, so they are cheap and import neither
-torch nor diffusers; `devices()` (the CLI's) imports torch to see the GPUs.
+A missing weights directory or optional package, an unreachable database, broker or store would
+otherwise surface as a failed first job; `reelforge doctor`, GET /readyz, GET /healthz/engines and
+the start-up warnings of `serve` and `reelforge worker` all report them with the checks here. The
+model checks read package metadata and the weights' `model_index.json` only, so they are cheap and
+import neither torch nor diffusers; `devices()` (the CLI's) imports torch to see the GPUs. The
+probes (database, broker, storage, worker threads) each return what they saw or raise the problem;
+`run_probes` runs them side by side with a deadline, so a dead dependency cannot hang a caller.
 """
 
+import importlib.util
 import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog, ModelSpec
+from reelforge.db.connect import MIGRATIONS
 from reelforge.engines.diffusers_options import FAMILIES, Mode, missing_modules
 from reelforge.engines.registry import INSTALL_HINT, Engines, parse_options
+
+PROBE_TIMEOUT = 3.0  # seconds a probe may take before its dependency counts as not answering
 
 PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "ftfy", "sentencepiece")
 
@@ -43,6 +58,10 @@ def package_versions() -> dict[str, str | None]:
 
 def check_model(spec: ModelSpec) -> ModelReport:
     report = ModelReport(spec.id, spec.engine)
+    if not spec.available:
+        reason = f": {spec.unavailable_reason}" if spec.unavailable_reason else ""
+        report.notes.append(f"marked unavailable in the catalog{reason}; its creates are refused")
+        return report
     if spec.engine == "preview":
         report.notes.append("CPU preview renderer: no weights needed")
         return report
@@ -111,3 +130,151 @@ def devices() -> list[str]:
         f"{torch.cuda.get_device_properties(i).total_memory / 2**30:.0f} GiB"
         for i in range(torch.cuda.device_count())
     ]
+
+
+def model_problems(catalog: Catalog) -> dict[str, list[str]]:
+    """Model id -> what stops it from running here, for the models that cannot run (and are not
+    marked unavailable)."""
+    reports = (check_model(spec) for spec in catalog.models)
+    return {report.id: report.problems for report in reports if report.problems}
+
+
+class Problem(Exception):
+    """What a probe found wrong, in words for an operator."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str  # what the probe saw, or the problem
+
+
+def run_probes(probes: dict[str, Callable[[], str]], timeout: float = PROBE_TIMEOUT) -> list[Check]:
+    """Every probe at once, each in a daemon thread; one that raises is a problem, one still
+    running after `timeout` seconds is a dependency that does not answer (its thread is left to end
+    on its own)."""
+    results: dict[str, Check] = {}
+
+    def run(name: str, probe: Callable[[], str]) -> None:
+        try:
+            results[name] = Check(name, True, probe())
+        except Exception as exc:  # any failure of a dependency is the problem to report
+            results[name] = Check(name, False, _reason(exc))
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in probes.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [
+        results.get(name) or Check(name, False, f"did not answer within {timeout:g} s") for name in probes
+    ]
+
+
+def _reason(exc: Exception) -> str:
+    """One line about a failure: the driver's own message rather than SQLAlchemy's wrapping."""
+    if isinstance(exc, Problem):
+        return str(exc)
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else 'no message'}"
+
+
+@lru_cache(maxsize=1)
+def _migrations():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def database_status(database: Engine) -> str:
+    """The database answers and its schema is one this reelforge knows: at the newest migration,
+    or older (`serve` migrates it at start). A revision unknown here (a newer reelforge migrated the
+    database) is a problem."""
+    from alembic.runtime.migration import MigrationContext
+
+    with database.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    script = _migrations()
+    heads = set(script.get_heads())
+    where = database.url.render_as_string(hide_password=True)
+    if current == heads:
+        return f"{where}: schema at the newest migration ({', '.join(sorted(heads))})"
+    unknown = current - {revision.revision for revision in script.walk_revisions()}
+    if unknown:
+        raise Problem(
+            f"{where}: schema at revision {', '.join(sorted(unknown))}, unknown to this reelforge "
+            "(a newer version migrated it): upgrade reelforge"
+        )
+    at = f"at {', '.join(sorted(current))}" if current else "empty"
+    return f"{where}: schema {at}; `reelforge serve` migrates it at start"
+
+
+def broker_status(url: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """The Celery broker (Redis or AMQP) accepts a connection, through kombu, within `timeout`."""
+    from kombu import Connection
+
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
+        return f"broker {conn.as_uri()} answers"
+
+
+def storage_status(blobs: BlobStore) -> str:
+    """Blob storage takes a write, a read and a delete of a tiny probe object: a read-only, full or
+    unreachable store fails here rather than at the end of a render."""
+    key = f".readiness-{uuid.uuid4().hex}"
+    data = b"reelforge readiness probe"
+    blobs.put_bytes(key, data)
+    try:
+        if blobs.read_bytes(key) != data:
+            raise Problem("a probe object read back different bytes")
+    finally:
+        blobs.delete(key)
+    return "write, read and delete of a probe object work"
+
+
+def workers_status(alive: Callable[[], int], wanted: int) -> str:
+    """The embedded worker threads are all running."""
+    running = alive()
+    if running < wanted:
+        raise Problem(f"{running} of {wanted} embedded worker threads are running")
+    return f"{running} embedded worker threads" if wanted else "no embedded worker (workers=0: API only)"
+
+
+def codecs_status() -> str:
+    """PyAV's ffmpeg has the encoders media/encode.py writes MP4s with (H.264 and AAC)."""
+    import av
+
+    from reelforge.media.encode import AUDIO_CODEC, VIDEO_CODEC
+
+    missing = []
+    for name in (VIDEO_CODEC, AUDIO_CODEC):
+        try:
+            av.codec.Codec(name, "w")
+        except av.codec.codec.UnknownCodecError:
+            missing.append(name)
+    if missing:
+        raise Problem(
+            f"PyAV {av.__version__}'s ffmpeg has no {' or '.join(missing)} encoder: install PyAV's own "
+            "wheel (pip install --force-reinstall av), which bundles them"
+        )
+    return f"{VIDEO_CODEC} and {AUDIO_CODEC} encoders in PyAV {av.__version__}"
+
+
+def torch_status() -> str:
+    """Whether torch is installed, and the CUDA devices it sees; a problem only when it is
+    installed but cannot be imported."""
+    if importlib.util.find_spec("torch") is None:
+        return f"torch: not installed (diffusers engines cannot run; install with: {INSTALL_HINT})"
+    version = package_versions()["torch"]
+    try:
+        gpus = devices()
+    except Exception as exc:  # a broken install: a wrong CUDA build, a missing shared library
+        raise Problem(f"torch {version} is installed but cannot be imported: {_reason(exc)}") from None
+    return "CUDA devices: " + (", ".join(gpus) if gpus else f"none (torch {version} on CPU)")

@@ -11,8 +11,10 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
+from reelforge import doctor
 from reelforge.blobs import BlobStore, open_blobs
 from reelforge.config import Settings
 from reelforge.core.catalog import Catalog, load_catalog
@@ -70,6 +72,7 @@ class Runtime:
     queue: "InProcessQueue | CeleryQueue"
     limits: RateLimits  # requests per minute per API key, counted by the API (api/auth.py)
     stopping: threading.Event = field(default_factory=threading.Event)  # ends background passes
+    model_problems: dict[str, list[str]] = field(default_factory=dict)  # set by check_models at start
     _webhook_loop: threading.Thread | None = None
 
     @property
@@ -82,7 +85,9 @@ class Runtime:
         the worker threads with a reconciler beside them (a job another process on the same
         database is rendering stays with it), the webhook delivery loop (and the retention passes,
         if set). Every `serve` process runs the delivery loop, also an API node in scale-out mode:
-        claims are leases, so several loops share the work safely."""
+        claims are leases, so several loops share the work safely. Models that cannot run here are
+        logged first (`check_models`)."""
+        self.check_models()
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
             self.reconcile()
             interval = self.settings.reconcile_interval
@@ -108,6 +113,26 @@ class Runtime:
             self.webhooks.wake.set()
             self._webhook_loop.join(self.settings.webhook_timeout + 5)
         self.repo.close()
+
+    def check_models(self) -> None:
+        """Log a warning for each catalog model that cannot run here (doctor.py's model check), and
+        keep the answer for /readyz, which then costs no file system reads."""
+        self.model_problems = doctor.model_problems(self.service.catalog)
+        for model_id, problems in self.model_problems.items():
+            log.warning("catalog model %s cannot run here: %s", model_id, "; ".join(problems))
+
+    def probes(self) -> dict[str, Callable[[], str]]:
+        """What /readyz checks besides the catalog (doctor.py's probes): the database, the queue (the
+        embedded worker threads, or the Celery broker) and blob storage."""
+        if isinstance(self.queue, InProcessQueue):
+            queue = partial(doctor.workers_status, self.queue.alive, self.queue.concurrency)
+        else:
+            queue = partial(doctor.broker_status, self.settings.broker_url)
+        return {
+            "database": partial(doctor.database_status, self.repo.database),
+            "queue": queue,
+            "storage": partial(doctor.storage_status, self.blobs),
+        }
 
     def _start_webhooks(self, stop: threading.Event) -> None:
         """A thread dispatching job events and delivering webhooks until `stop` is set."""
@@ -141,6 +166,7 @@ class Runtime:
         hands the running jobs back to the queue."""
         from reelforge.queue.celery import run_worker
 
+        self.check_models()
         stop = threading.Event()
         interval = self.settings.reconcile_interval
         threading.Thread(

@@ -1,6 +1,11 @@
-"""Health endpoints for load balancers and operators: is the API up (its database answers), and
-can the catalog's engines run here. `/healthz` needs no key and says only ok or not ok; with an
-admin key it adds the version and the job counts, which are nobody else's business."""
+"""Health endpoints for load balancers and operators. `/healthz` is liveness: the API is up and its
+database answers. `/readyz` is readiness: the database, the queue and blob storage answer (each
+probe with a short deadline, side by side) and every catalog model can run here or is marked
+unavailable (checked once at start). Both need no key and say only ok or not ok; with an admin key
+they add what they saw (version and job counts; each check with its problem), which is nobody
+else's business. When the database does not answer no key can be checked, so `/readyz` then gives
+every caller the plain answer.
+"""
 
 import logging
 
@@ -14,7 +19,7 @@ from reelforge.api.deps import ServiceDep
 from reelforge.api.errors import NativeError
 from reelforge.api.openapi import error_responses
 from reelforge.core.errors import ReelforgeError
-from reelforge.doctor import catalog_report
+from reelforge.doctor import Check, catalog_report, run_probes
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["reelforge"], responses=error_responses(NativeError, 500))
@@ -25,6 +30,19 @@ class Health(BaseModel):
     version: str | None = Field(default=None, description="With an admin key only.")
     jobs: dict[str, int] | None = Field(
         default=None, description="With an admin key only: the number of jobs in each state."
+    )
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    detail: str = Field(description="what the check saw, or its problem")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description='"ready", or "not ready" (with 503)')
+    checks: dict[str, CheckResult] | None = Field(
+        default=None,
+        description="With an admin key only: database, queue, storage and catalog, each with its problem",
     )
 
 
@@ -66,6 +84,30 @@ def health(request: Request, service: ServiceDep):
     if not _admin(request):
         return {"status": "ok"}
     return {"status": "ok", "version": __version__, "jobs": service.stats()}
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses={503: {"model": Readiness, "description": "A dependency or a catalog model is not ready"}},
+)
+def ready(request: Request):
+    runtime = request.app.state.runtime
+    checks = [*run_probes(runtime.probes()), _catalog_check(runtime.model_problems)]
+    ready = all(check.ok for check in checks)
+    body: dict = {"status": "ready" if ready else "not ready"}
+    database = next(check for check in checks if check.name == "database")
+    if database.ok and _admin(request):
+        body["checks"] = {check.name: {"ok": check.ok, "detail": check.detail} for check in checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _catalog_check(problems: dict[str, list[str]]) -> Check:
+    if not problems:
+        return Check("catalog", True, "every model can run here or is marked unavailable")
+    detail = "; ".join(f"{model_id}: {', '.join(found)}" for model_id, found in problems.items())
+    return Check("catalog", False, detail)
 
 
 @router.get("/healthz/engines", response_model=EnginesHealth)

@@ -1,43 +1,93 @@
-"""`reelforge doctor`: can every catalog model run here (packages, weights, GPUs)."""
+"""`reelforge doctor`: what this machine can actually do with its settings: torch and CUDA, each
+catalog model (packages, weights), PyAV's encoders, the database, the broker (Celery mode) and
+blob storage, one line each, ok or the problem. It changes nothing but a probe object in storage:
+no migration, no key file."""
 
+import secrets
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reelforge.cli.app import app, console, settings_of
+from reelforge.cli.app import DataDir, app, console, settings_of
 
 
 @app.command()
 def doctor(
-    catalog: Annotated[Path | None, typer.Option(help="model catalog JSON file")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(envvar="REELFORGE_CATALOG_PATH", help="model catalog JSON file")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="REELFORGE_DATABASE_URL", help="SQLAlchemy database URL")
+    ] = None,
+    storage_url: Annotated[
+        str | None,
+        typer.Option(envvar="REELFORGE_STORAGE_URL", help="media directory or s3://bucket/prefix"),
+    ] = None,
 ) -> None:
-    """Check that every catalog model can run here: packages, weights, GPUs. Exits 1 on a problem."""
-    from rich.table import Table
+    """Check what this machine can run and reach: torch, CUDA, models, codecs, database, broker,
+    storage. Exits 1 on a problem."""
+    from rich.markup import escape
 
     from reelforge import doctor as checks
+    from reelforge.blobs import open_blobs
     from reelforge.runtime import open_catalog
 
-    try:
-        models = open_catalog(settings_of(catalog_path=catalog))
-    except (OSError, ValueError) as exc:
-        console.print(f"[red]catalog:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_of(
+        catalog_path=catalog, data_dir=data_dir, database_url=database_url, storage_url=storage_url
+    )
+    problems = 0
+
+    def line(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += not ok
+        mark = "[green]ok[/green]     " if ok else "[red]problem[/red]"
+        console.print(f"{mark} {escape(text)}")
+
+    def probe(name: str, run, timeout: float = checks.PROBE_TIMEOUT) -> None:
+        [check] = checks.run_probes({name: run}, timeout)
+        line(check.ok, check.detail if name == "torch" else f"{name}: {check.detail}")
+
     versions = checks.package_versions()
     console.print(
-        "packages: "
-        + ", ".join(f"{name} {version or '[dim]absent[/dim]'}" for name, version in versions.items())
+        "packages: " + ", ".join(f"{name} {version or 'absent'}" for name, version in versions.items()),
+        markup=False,
     )
-    console.print("GPUs: " + (", ".join(checks.devices()) or "none (diffusers engines run on the CPU)"))
-    table = Table("model", "engine", "status", "details")
-    reports = [checks.check_model(spec) for spec in models.models]
-    for report in reports:
-        details = [f"[red]{p}[/red]" for p in report.problems] + report.notes
-        if report.ok:
-            details += [f"{modes}: {where}" for modes, where in report.weights.items()]
-        table.add_row(
-            report.id, report.engine, "ok" if report.ok else "[red]not ready[/red]", "\n".join(details)
-        )
-    console.print(table)
-    if not all(report.ok for report in reports):
+    probe("torch", checks.torch_status, timeout=120)  # importing torch takes seconds
+    try:
+        models = open_catalog(settings)
+    except (OSError, ValueError) as exc:
+        line(False, f"catalog: {exc}")
+    else:
+        for report in map(checks.check_model, models.models):
+            details = report.problems or [
+                *report.notes,
+                *(f"{modes}: {where}" for modes, where in report.weights.items()),
+            ]
+            line(report.ok, f"model {report.id} ({report.engine}): {'; '.join(details) or 'ready'}")
+    probe("codecs", checks.codecs_status)
+    probe("database", lambda: _database(settings.db_url))
+    if settings.queue == "celery":
+        probe("queue", lambda: checks.broker_status(settings.broker_url))
+    # The probe signs no URL, so a throw-away secret keeps doctor from creating the server's key file.
+    probe("storage", lambda: checks.storage_status(open_blobs(settings, secrets.token_bytes(32))))
+    if problems:
         raise typer.Exit(1)
+
+
+def _database(url: str) -> str:
+    """The database's status; a SQLite file that does not exist yet is not created here."""
+    from sqlalchemy.engine import make_url
+
+    from reelforge.db.connect import open_database
+    from reelforge.doctor import database_status
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return f"{url}: not created yet; `reelforge serve` creates it"
+    database = open_database(url)
+    try:
+        return database_status(database)
+    finally:
+        database.dispose()

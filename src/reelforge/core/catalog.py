@@ -5,6 +5,10 @@ a deployer replaces it with their own file (REELFORGE_CATALOG_PATH) to route mod
 engines or change prices. Model-dependent request checks (durations, sizes, audio, frames,
 samples) live here so every dialect enforces the same capabilities. Whether an entry's engine and
 `engine_options` can work is the engines' business (`engines.registry.check_catalog`).
+
+An entry a deployer knowingly ships without its weights says `"available": false` (and why, in
+`unavailable_reason`): its creates are refused with a 400 naming the model instead of becoming
+failed jobs, and it does not make `/readyz` fail.
 """
 
 import json
@@ -40,6 +44,8 @@ class ModelSpec(BaseModel):
     end_frame: bool = False
     max_samples: int = Field(default=1, ge=1, le=4)
     price_per_second: dict[str, dict[str, float]]
+    available: bool = True  # False: shipped without weights on purpose; creates for it are refused
+    unavailable_reason: str | None = None  # told to clients whose create is refused
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelSpec":

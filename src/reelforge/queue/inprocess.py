@@ -45,6 +45,10 @@ class InProcessQueue:
             thread.join(timeout)
         self._threads.clear()
 
+    def alive(self) -> int:
+        """How many worker threads are running (`/readyz` wants `concurrency` of them)."""
+        return sum(thread.is_alive() for thread in self._threads)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:

@@ -3,7 +3,8 @@
 In this order, so that a refused request costs nothing and leaves nothing behind:
 1. fill the draft's defaults from the model's catalog entry and build the canonical request,
    with placeholders for frames that are not uploads yet;
-2. check it against the catalog once and price it once;
+2. check it against the catalog once and price it once (a model the catalog marks unavailable
+   is refused here, before anything else);
 3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and data URIs
    are decoded and validated, then stored as assets;
 4. record the job, then enqueue it (commit before publish).
@@ -100,6 +101,11 @@ class Submissions:
         """The draft's canonical request (frames as placeholders) and its price; InvalidRequest if
         the catalog refuses it."""
         spec = self.catalog.get(draft.model) if draft.model is not None else self.catalog.default
+        if not spec.available:
+            reason = f": {spec.unavailable_reason}" if spec.unavailable_reason else ""
+            raise InvalidRequest(
+                f"model {draft.model or spec.id!r} is not available on this server{reason}", "model"
+            )
         request = self.request(draft, spec, owner)
         return request, spec.price(request)
 
