@@ -90,7 +90,12 @@ def test_first_and_last_frame_from_paths_and_bytes(sdk, tmp_path):
     start = tmp_path / "start.png"
     start.write_bytes(make_image(800, 800))
     video = sdk.generate(
-        "morph", image=start, end_image=make_image(640, 480, "JPEG"), aspect_ratio="9:16", audio=False, **SHORT
+        "morph",
+        image=start,
+        end_image=make_image(640, 480, "JPEG"),
+        aspect_ratio="9:16",
+        audio=False,
+        **SHORT,
     )
     assert (video.size, video.generate_audio) == ("720x1280", False)
     assert video.raw["has_input_reference"] and video.raw["has_last_frame"]
