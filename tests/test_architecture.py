@@ -15,7 +15,7 @@ PACKAGE = "reelforge"
 # bottom to top; a module may import its own room and the rooms of lower floors only
 FLOORS = (
     ("__init__", "core", "config"),
-    ("media", "db", "blobs"),
+    ("media", "db", "blobs", "client"),
     ("engines", "queue"),
     ("service", "worker", "doctor"),
     ("runtime",),

@@ -17,7 +17,7 @@ from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import webhooks as leonardo_webhooks
 from reelforge.api.dialects.leonardo import wire as leonardo
-from reelforge.api.dialects.openai import videos
+from reelforge.api.dialects.openai import events, videos
 from reelforge.api.dialects.openai import webhooks as native_webhooks
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(vertex.router)
     app.include_router(videos.router)
+    app.include_router(events.router)
     app.include_router(native_webhooks.router)
     app.include_router(media.router)
     app.include_router(health.router)

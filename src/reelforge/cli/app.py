@@ -81,7 +81,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """End the command with one line on stderr and a non-zero exit."""
     from rich.markup import escape
 
-    errors.print(f"[red]error:[/red] {escape(message)}")
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
 

@@ -1,6 +1,7 @@
 """JobService: the one entry point dialects, the CLI and tests use to submit, read, cancel and
-delete jobs, take uploads (`uploads`), reach stored media (`media`), manage keys (`accounts`) and webhooks
-(`webhooks`) and keep the answers of creates sent with an Idempotency-Key (`idempotency`).
+delete jobs, follow one live (`progress`), take uploads (`uploads`), reach stored media (`media`),
+manage keys (`accounts`) and webhooks (`webhooks`) and keep the answers of creates sent with an
+Idempotency-Key (`idempotency`).
 Every lookup is scoped to the calling owner; None as owner means the operator, who sees every job.
 """
 
@@ -17,6 +18,7 @@ from reelforge.media.fetch import TOTAL_TIMEOUT
 from reelforge.service.accounts import Accounts
 from reelforge.service.idempotency import Idempotency
 from reelforge.service.media import Media
+from reelforge.service.progress import Progress
 from reelforge.service.submissions import Submissions
 from reelforge.service.uploads import Uploads
 from reelforge.service.webhooks import Webhooks
@@ -47,6 +49,7 @@ class JobService:
         self.webhooks = webhooks
         self.uploads = Uploads(repo, blobs, base_url, secret)
         self.media = Media(blobs)
+        self.progress = Progress(self.get)
         self._submissions = Submissions(
             repo,
             self.uploads,
