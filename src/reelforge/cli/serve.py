@@ -33,9 +33,10 @@ def serve(
 ) -> None:
     """Run the HTTP server with its embedded worker."""
     import uvicorn
+    from rich.markup import escape
 
     from reelforge.api.app import create_app
-    from reelforge.config import is_loopback
+    from reelforge.config import is_loopback, is_wildcard
 
     settings = settings_of(
         host=host,
@@ -63,10 +64,20 @@ def serve(
         )
     else:
         _initial_admin_key(settings)
+    if is_wildcard(settings.host) and settings.public_base_url is None:
+        errors.print(
+            f"[yellow]warning:[/yellow] listening on {escape(settings.host)} without "
+            "REELFORGE_PUBLIC_BASE_URL: media and upload URLs follow each request's Host, but webhooks "
+            f"sent in the background name {escape(settings.base_url)}; set REELFORGE_PUBLIC_BASE_URL "
+            "(--public-base-url)"
+        )
     console.print(
         f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # proxy headers are read inside the app, from REELFORGE_TRUSTED_PROXIES only (api/app.py)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=False
+    )
 
 
 def _initial_admin_key(settings) -> None:
