@@ -19,6 +19,13 @@ from starlette.types import Scope
 
 ASSETS = f"/docs-assets/{version('fastapi-offline')}"
 _CACHE = "public, max-age=31536000, immutable"
+# The pages load nothing from elsewhere, even what the bundles ask for (ReDoc's sidebar logo comes
+# from Redocly's CDN, with no option to turn it off; without it the logo is hidden).
+_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 class _Assets(StaticFiles):
@@ -39,22 +46,31 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=favicon,
-            oauth2_redirect_url=None,
-            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+        return _confined(
+            get_swagger_ui_html(
+                openapi_url=app.openapi_url,
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS}/swagger-ui.css",
+                swagger_favicon_url=favicon,
+                oauth2_redirect_url=None,
+                swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+            )
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=app.openapi_url,
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=favicon,
-            with_google_fonts=False,
+        return _confined(
+            get_redoc_html(
+                openapi_url=app.openapi_url,
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=favicon,
+                with_google_fonts=False,
+            )
         )
+
+
+def _confined(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = _POLICY
+    return page
