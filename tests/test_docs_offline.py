@@ -8,7 +8,8 @@ issue 2108); the page's Content-Security-Policy stops it before it is sent, whic
 as the one console error these pages are allowed.
 """
 
-import httpx
+import re
+
 import pytest
 
 from testkit.browser import chromium, origin_page
@@ -79,8 +80,6 @@ def test_pages_and_assets_are_public_and_local(anonymous, page):
 
 
 def _assets(html: str) -> list[str]:
-    import re
-
     found = re.findall(r'(?:href|src)="(/[^"]+)"', html)
     assert found, html
     return found
