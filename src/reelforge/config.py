@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str | None = Field(
-        default=None, description="base of media URLs handed to clients; default http://host:port"
+        default=None,
+        description="base of media URLs handed to clients; default: each request's origin "
+        "(http://host:port outside a request: webhooks)",
     )
     database_url: str | None = Field(default=None, description="default sqlite:///<data_dir>/reelforge.db")
     storage_url: str | None = Field(
