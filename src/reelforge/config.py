@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str | None = Field(
-        default=None, description="base of media URLs handed to clients; default http://host:port"
+        default=None,
+        description="base of media URLs handed to clients; default: each request's origin "
+        "(http://host:port outside a request: webhooks)",
     )
     database_url: str | None = Field(default=None, description="default sqlite:///<data_dir>/reelforge.db")
     storage_url: str | None = Field(
@@ -133,6 +135,19 @@ class Settings(BaseSettings):
         "default: loopback names in open mode on a loopback host (no DNS rebinding), any otherwise",
     )
 
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-Proto/-Host/-For and "
+        "Forwarded headers are believed (media URLs, client address); empty: none",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: str) -> str:
+        for item in _items(v):
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return v
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:
@@ -161,6 +176,10 @@ class Settings(BaseSettings):
         return ["*"]
 
     @property
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(item, strict=False) for item in _items(self.trusted_proxies)]
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"
 
@@ -172,6 +191,10 @@ class Settings(BaseSettings):
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def is_loopback(host: str) -> bool:
     """Whether the listen address is the loopback interface (a name other than localhost may
     resolve to anything)."""
@@ -179,6 +202,14 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether the listen address is every interface (0.0.0.0, ::), which no client can reach as such."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
     except ValueError:
         return False
 

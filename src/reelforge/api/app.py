@@ -6,9 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reelforge import __version__
-from reelforge.api import admin, health, media, metrics
+from reelforge.api import admin, docs, health, media, metrics
 from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
@@ -23,6 +24,7 @@ from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
 from reelforge.api.idempotency import IdempotencyKeys, with_idempotency_keys
 from reelforge.api.openapi import without_validation_422
+from reelforge.api.origin import RequestOrigin
 from reelforge.config import Settings, get_settings
 from reelforge.core.logs import redact_access_log
 from reelforge.runtime import build_runtime
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.stop()
 
-    app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     renderers = ErrorRenderers()
@@ -72,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, renderers)
     app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
+    # client address and scheme from trusted proxies only (`serve` turns uvicorn's own copy off)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    if settings.public_base_url is None:  # outermost: it must see the peer before the line above
+        app.add_middleware(RequestOrigin, proxies=settings.proxy_networks)
 
     app.include_router(v1.router)
     app.include_router(svd.router)
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    docs.install(app)
     metrics.install(app, settings.metrics_public)  # its latency middleware goes outermost
 
     def openapi() -> dict:

@@ -1,10 +1,12 @@
 """Local-directory blob storage, the embedded default. Keys map to files under one root directory,
-and reelforge serves them itself at `<base_url>/media/<key>` (api/media.py).
+and reelforge serves them itself at `<base_url>/media/<key>` (api/media.py); `<base_url>` is the
+origin of the request being answered (core/origin.py) or, outside a request, the configured one.
 
 Those URLs carry the same contract as a bucket's presigned URLs: an expiry and a signature,
 `<base_url>/media/<key>?expires=<unix time>&signature=<hex HMAC-SHA256>`, signed with the secret
 every API node shares (so any node checks a URL another handed out) and valid for `url_ttl`
-seconds. The signature covers the key and the expiry, so neither can be changed. Python's own
+seconds. The signature covers the key and the expiry, so neither can be changed; not the host, so
+a URL stays valid whichever name of the server it was handed out under. Python's own
 `hmac` does the signing: the format is ours, and a library's signed-token format would not be it.
 """
 
@@ -15,6 +17,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from reelforge.core import origin
 from reelforge.core.clock import now
 
 _MAX_EXPIRES_DIGITS = 12  # a unix time, seconds, for the next 30,000 years
@@ -74,7 +77,8 @@ class LocalBlobs:
     def url(self, key: str) -> str:
         """A fresh signed URL of `key`, valid for `url_ttl` seconds from now."""
         expires = int(now().timestamp()) + self.url_ttl
-        return f"{self.base_url}/media/{key}?expires={expires}&signature={self.signature(key, expires)}"
+        base_url = origin.base_url(self.base_url)
+        return f"{base_url}/media/{key}?expires={expires}&signature={self.signature(key, expires)}"
 
     def verify_url(self, key: str, expires: str | None, signature: str | None) -> bool:
         """Whether `expires` and `signature` are those of a URL `url` handed out for `key`, and it

@@ -46,9 +46,10 @@ def serve(
 ) -> None:
     """Run the HTTP server with its embedded worker."""
     import uvicorn
+    from rich.markup import escape
 
     from reelforge.api.app import create_app
-    from reelforge.config import is_loopback
+    from reelforge.config import is_loopback, is_wildcard
     from reelforge.core.logs import logging_config, setup_logging
 
     settings = settings_of(
@@ -78,6 +79,13 @@ def serve(
         )
     else:
         _initial_admin_key(settings)
+    if is_wildcard(settings.host) and settings.public_base_url is None:
+        errors.print(
+            f"[yellow]warning:[/yellow] listening on {escape(settings.host)} without "
+            "REELFORGE_PUBLIC_BASE_URL: media and upload URLs follow each request's Host, but webhooks "
+            f"sent in the background name {escape(settings.base_url)}; set REELFORGE_PUBLIC_BASE_URL "
+            "(--public-base-url)"
+        )
     console.print(
         f"reelforge listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
     )
@@ -87,6 +95,7 @@ def serve(
         port=settings.port,
         log_config=logging_config(settings.log_format, settings.log_level),
         log_level=settings.log_level.lower(),
+        proxy_headers=False,  # read inside the app, from REELFORGE_TRUSTED_PROXIES only (api/app.py)
     )
 
 

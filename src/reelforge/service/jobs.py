@@ -8,6 +8,7 @@ Every lookup is scoped to the calling owner; None as owner means the operator, w
 from collections.abc import Callable
 
 from reelforge.blobs import BlobStore
+from reelforge.core import origin
 from reelforge.core.catalog import Catalog
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Job, JobExtras, JobStatus
@@ -43,7 +44,7 @@ class JobService:
         self._repo = repo
         self._blobs = blobs
         self.catalog = catalog  # read-only: dialects list models and map their names onto it
-        self.base_url = base_url
+        self._base_url = base_url
         self.accounts = accounts
         self.idempotency = idempotency
         self.webhooks = webhooks
@@ -59,6 +60,12 @@ class JobService:
             image_fetches_per_account,
             image_fetch_timeout,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where this server is reached: the origin of the request being answered, or the
+        configured base (core/origin.py)."""
+        return origin.base_url(self._base_url)
 
     def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
         """Validate, price, store the inputs and queue the job (service/submissions.py). Frames

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from reelforge.blobs import BlobStore
+from reelforge.core import origin
 from reelforge.core.clock import now
 from reelforge.core.errors import Conflict, InvalidRequest, NotFound
 from reelforge.core.job import Asset
@@ -51,7 +52,7 @@ class Uploads:
         if post is not None:
             return asset, UploadTarget(*post)
         fields = {"key": asset.key, "asset_id": asset_id, "signature": self.token(asset_id)}
-        return asset, UploadTarget(f"{self.base_url}/uploads", fields)
+        return asset, UploadTarget(f"{origin.base_url(self.base_url)}/uploads", fields)
 
     def token(self, asset_id: str) -> str:
         return hmac.new(self._secret, f"upload:{asset_id}".encode(), hashlib.sha256).hexdigest()
