@@ -24,7 +24,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from reelforge.api.auth import CallerDep
-from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.openai.wire import STATUS_WORDS, OpenAIError, OpenAIVideo, video_object
 from reelforge.api.openapi import error_responses
 from reelforge.core.job import Job, JobStatus
@@ -80,9 +80,9 @@ def event_of(snapshot: Snapshot, number: int, base_url: str) -> ServerSentEvent:
     },
 )
 async def video_events(
-    video: Annotated[Job, Depends(_owned)], service: ServiceDep, caller: CallerDep, settings: SettingsDep
+    video: Annotated[Job, Depends(_owned)], service: ServiceDep, caller: CallerDep
 ) -> AsyncIterator[ServerSentEvent]:
-    number = 0
+    number, base_url = 0, service.base_url  # the request's origin, as every URL the API hands out
     async for snapshot in service.progress.watch(video.id, caller.id):
         number += 1
-        yield event_of(snapshot, number, settings.base_url)
+        yield event_of(snapshot, number, base_url)
