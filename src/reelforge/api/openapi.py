@@ -28,6 +28,15 @@ def error_responses(body: type[BaseModel], *statuses: int) -> dict[int | str, di
     return {status: {"model": body, "description": DESCRIPTIONS[status]} for status in statuses}
 
 
+def json_error_responses(body: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`error_responses` for a route whose own answer is not JSON (an event stream): FastAPI files a
+    `model` under the route's media type, so the JSON body is named by reference (other routes
+    put it in the components)."""
+    schema = {"$ref": f"#/components/schemas/{body.__name__}"}
+    content = {"application/json": {"schema": schema}}
+    return {status: {"description": DESCRIPTIONS[status], "content": content} for status in statuses}
+
+
 def without_validation_422(document: dict) -> dict:
     """The OpenAPI document without FastAPI's 422 responses and the schemas only they used."""
     for path in document.get("paths", {}).values():

@@ -26,13 +26,11 @@ from pydantic import BaseModel, Field
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.openai.wire import STATUS_WORDS, OpenAIError, OpenAIVideo, video_object
-from reelforge.api.openapi import error_responses
+from reelforge.api.openapi import json_error_responses
 from reelforge.core.job import Job, JobStatus
 from reelforge.service.progress import Snapshot
 
-router = APIRouter(
-    prefix="/v1", tags=["OpenAI videos (native)"], responses=error_responses(OpenAIError, 401, 429, 500)
-)
+router = APIRouter(prefix="/v1", tags=["OpenAI videos (native)"])
 VARIANTS = ("video", "thumbnail", "spritesheet")
 
 
@@ -76,7 +74,7 @@ def event_of(snapshot: Snapshot, number: int, base_url: str) -> ServerSentEvent:
             "`data:` an OpenAIVideoEvent as JSON; it ends after the `completed` or `failed` event.",
             "content": {"text/event-stream": {"itemSchema": OpenAIVideoEvent.model_json_schema()}},
         },
-        **error_responses(OpenAIError, 404),
+        **json_error_responses(OpenAIError, 401, 404, 429, 500),
     },
 )
 async def video_events(
