@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+import httpx
 import numpy as np
 import pytest
 
@@ -409,8 +410,10 @@ def test_http_refuses_audio_for_wan(engine_http):
     assert resp.json()["path"] == ["parameters", "motion_has_audio"]
 
 
-def test_http_engine_health(engine_http, weights):
-    report = engine_http.get("/healthz/engines").json()
+def test_http_engine_health(engine_server, engine_http, weights):
+    assert engine_http.get("/healthz/engines").status_code == 403  # weights paths are operators' business
+    admin = {"Authorization": f"Bearer {engine_server.key('engines-admin', admin=True)}"}
+    report = httpx.get(f"{engine_server.url}/healthz/engines", headers=admin, timeout=30).json()
     models = {m["id"]: m for m in report["models"]}
     assert models["test-ltx2"]["ok"] and not models["test-missing"]["ok"]
     assert report["packages"]["torch"].startswith("2.13")

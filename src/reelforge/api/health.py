@@ -9,11 +9,12 @@ every caller the plain answer.
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from reelforge import __version__
+from reelforge.api.admin import require_admin
 from reelforge.api.auth import resolve_caller
 from reelforge.api.deps import ServiceDep
 from reelforge.api.errors import NativeError
@@ -110,8 +111,14 @@ def _catalog_check(problems: dict[str, list[str]]) -> Check:
     return Check("catalog", False, detail)
 
 
-@router.get("/healthz/engines", response_model=EnginesHealth)
+@router.get(
+    "/healthz/engines",
+    response_model=EnginesHealth,
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(NativeError, 401, 403),
+)
 def engines_health(request: Request) -> dict:
-    """Whether each catalog model can run here (packages, weights) and which models are loaded."""
+    """Whether each catalog model can run here (packages, weights) and which models are loaded; for
+    an admin key (it names the weights' paths)."""
     runtime = request.app.state.runtime
     return catalog_report(runtime.service.catalog, runtime.engines)
