@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from reelforge.db.connect import migrate, open_database
+from testkit.catalogs import BROKEN
 from testkit.databases import PG_ADMIN, postgres_database
 from testkit.native import nothing_created
 from testkit.support import ServerProcess, client, free_port
@@ -21,15 +22,6 @@ PRICES = {"silent": {"720p": 0.03}}
 PREVIEW = {
     "id": "veo-3.1-lite",
     "engine": "preview",
-    "durations": [4],
-    "default_duration": 4,
-    "sizes": ["1280x720"],
-    "price_per_second": PRICES,
-}
-BROKEN = {  # a diffusers entry whose weights directory is not there
-    "id": "broken-ltx",
-    "engine": "ltx",
-    "engine_options": {"weights": "/nonexistent/ltx-video"},
     "durations": [4],
     "default_duration": 4,
     "sizes": ["1280x720"],

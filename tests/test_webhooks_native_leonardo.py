@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 import time
-from importlib import resources
 
 import httpx
 import pytest
 from openai import OpenAI
 
+from testkit.catalogs import BROKEN, catalog_with
 from testkit.receiver import Receiver
 from testkit.support import ServerProcess, client, download_mp4, probe_mp4
 
@@ -29,22 +29,6 @@ ENV = {
     "REELFORGE_WEBHOOK_INTERVAL": "0.2",
 }
 VIDEO = {"prompt": "a koala", "model": "veo-3.1-lite", "seconds": "4", "size": "1280x720"}
-# a model whose weights are missing: every video of it fails (engine_unavailable), deterministically
-BROKEN = {
-    "id": "broken-ltx",
-    "engine": "ltx",
-    "engine_options": {
-        "weights": "/nonexistent/ltx",
-        "steps": 2,
-        "max_sequence_length": 16,
-        "render_size": {"1280x720": "64x32"},
-    },
-    "durations": [4],
-    "default_duration": 4,
-    "sizes": ["1280x720"],
-    "audio": False,
-    "price_per_second": {"silent": {"720p": 0.05}},
-}
 LEONARDO_V2 = {
     "model": "veo-3.1-lite",
     "parameters": {"prompt": "a heron", "duration": 4, "width": 1280, "height": 720},
@@ -54,10 +38,7 @@ LEONARDO_V2 = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("webhooks-native")
-    catalog = json.loads(resources.files("reelforge").joinpath("catalog.default.json").read_text())
-    catalog["models"].append(BROKEN)
-    (root / "catalog.json").write_text(json.dumps(catalog))
-    env = {**ENV, "REELFORGE_CATALOG_PATH": str(root / "catalog.json")}
+    env = {**ENV, "REELFORGE_CATALOG_PATH": str(catalog_with(root / "catalog.json", BROKEN))}
     server = ServerProcess(root / "data", env=env).start()
     yield server
     server.stop()

@@ -5,26 +5,18 @@ no migration, no key file."""
 
 import secrets
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from reelforge.cli.app import DataDir, app, console, settings_of
+from reelforge.cli.app import CatalogPath, DatabaseUrl, DataDir, StorageUrl, app, console, settings_of
 
 
 @app.command()
 def doctor(
-    catalog: Annotated[
-        Path | None, typer.Option(envvar="REELFORGE_CATALOG_PATH", help="model catalog JSON file")
-    ] = None,
+    catalog: CatalogPath = None,
     data_dir: DataDir = None,
-    database_url: Annotated[
-        str | None, typer.Option(envvar="REELFORGE_DATABASE_URL", help="SQLAlchemy database URL")
-    ] = None,
-    storage_url: Annotated[
-        str | None,
-        typer.Option(envvar="REELFORGE_STORAGE_URL", help="media directory or s3://bucket/prefix"),
-    ] = None,
+    database_url: DatabaseUrl = None,
+    storage_url: StorageUrl = None,
 ) -> None:
     """Check what this machine can run and reach: torch, CUDA, models, codecs, database, broker,
     storage. Exits 1 on a problem."""

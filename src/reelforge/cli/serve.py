@@ -128,6 +128,10 @@ def worker(
     catalog: CatalogPath = None,
 ) -> None:
     """Run a Celery worker that renders jobs published by API nodes (queue=celery)."""
+    from reelforge.api.app import webhook_forms
+    from reelforge.core.logs import setup_logging
+    from reelforge.runtime import build_runtime
+
     settings = settings_of(
         queue="celery",
         data_dir=data_dir,
@@ -136,9 +140,5 @@ def worker(
         broker_url=broker_url,
         catalog_path=catalog,
     )
-    from reelforge.api.app import webhook_forms
-    from reelforge.core.logs import setup_logging
-    from reelforge.runtime import build_runtime
-
     setup_logging(settings.log_format, settings.log_level)
     build_runtime(settings, webhook_forms).run_celery_worker(concurrency)

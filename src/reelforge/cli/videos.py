@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from reelforge.cli.app import DataDir, app, console, fail, settings_of, when
+from reelforge.cli.app import DataDir, app, console, fail, operator, settings_of, when
 
 if TYPE_CHECKING:
     from reelforge.client import Client
-    from reelforge.runtime import Runtime
 
 Server = Annotated[
     str | None,
@@ -46,19 +45,9 @@ def remote(server: str, key: str | None) -> Iterator["Client"]:
         fail(str(exc))
 
 
-@contextmanager
-def local(data_dir: Path | None) -> Iterator["Runtime"]:
+def local(data_dir: Path | None):
     """The system on the local data dir, rendering nothing by itself; its errors end the command."""
-    from reelforge.core.errors import ReelforgeError
-    from reelforge.runtime import build_runtime
-
-    runtime = build_runtime(settings_of(data_dir=data_dir, workers=0))
-    try:
-        yield runtime
-    except ReelforgeError as exc:
-        fail(exc.message)
-    finally:
-        runtime.stop()
+    return operator(settings_of(data_dir=data_dir, workers=0))
 
 
 def _read(path: Path | None, option: str) -> bytes | None:
