@@ -87,7 +87,7 @@ def test_a_model_that_cannot_run_makes_the_server_not_ready(broken):
     checks = resp.json()["checks"]
     assert not checks["catalog"]["ok"]
     assert "broken-ltx" in checks["catalog"]["detail"]
-    assert "/nonexistent/ltx-video does not exist" in checks["catalog"]["detail"]
+    assert f"{BROKEN['engine_options']['weights']} does not exist" in checks["catalog"]["detail"]
     assert checks["database"]["ok"] and checks["queue"]["ok"] and checks["storage"]["ok"]
     # /healthz stays liveness: the server is up.
     assert httpx.get(f"{broken.url}/healthz", timeout=10).json() == {"status": "ok"}
@@ -97,7 +97,7 @@ def test_serve_warns_at_start_about_a_model_that_cannot_run(broken):
     log = (broken.data_dir.parent / f"server-{broken.port}.log").read_text()
     [warning] = [line for line in log.splitlines() if "broken-ltx" in line]
     assert "catalog model broken-ltx cannot run here" in warning
-    assert "/nonexistent/ltx-video does not exist" in warning
+    assert f"{BROKEN['engine_options']['weights']} does not exist" in warning
     assert "veo-3.1-lite" not in log  # models that can run are not named
 
 
@@ -223,7 +223,7 @@ def test_doctor_reports_a_broken_entry_and_the_install_hint_without_torch(tmp_pa
     assert lines["torch"] == f"ok torch: not installed (diffusers engines cannot run; install with: {hint})"
     problem = lines["model broken-ltx (ltx)"]
     assert problem.startswith("problem") and f"needs torch: {hint}" in problem
-    assert "/nonexistent/ltx-video does not exist" in problem
+    assert f"{BROKEN['engine_options']['weights']} does not exist" in problem
     assert "Traceback" not in done.stderr
 
 
