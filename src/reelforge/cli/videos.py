@@ -46,8 +46,9 @@ def remote(server: str, key: str | None) -> Iterator["Client"]:
 
 
 def local(data_dir: Path | None):
-    """The system on the local data dir, rendering nothing by itself; its errors end the command."""
-    return operator(settings_of(data_dir=data_dir, workers=0))
+    """The system on the local data dir, rendering nothing by itself; its errors end the command.
+    A job's webhook events wait in the outbox for a `serve` or `worker` to deliver them."""
+    return operator(settings_of(data_dir=data_dir, workers=0), webhook_forms=False)
 
 
 def _read(path: Path | None, option: str) -> bytes | None:
