@@ -16,6 +16,7 @@ import time
 import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 torch = pytest.importorskip("torch")  # the [diffusers] extra; CI installs it
 pytest.importorskip("diffusers")
@@ -419,6 +420,26 @@ def test_http_engine_health(engine_server, engine_http, weights):
     assert report["packages"]["torch"].startswith("2.13")
     # Jobs ran in this server: the models they used are resident, each loaded once.
     assert report["resident"] and all(entry["loads"] == 1 for entry in report["resident"])
+
+
+def test_http_model_loads_are_measured_and_logged(engine_server, engine_http, weights):
+    """Every pipeline load of the jobs this server ran is in `reelforge_model_load_seconds` and has
+    its log line, with the model and engine it was loaded for."""
+    admin = {"Authorization": f"Bearer {engine_server.key('engines-admin', admin=True)}"}
+    text = httpx.get(f"{engine_server.url}/metrics", headers=admin, timeout=30).text
+    loads = {
+        (sample.labels["model"], sample.labels["engine"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "reelforge_model_load_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    }
+    # the HTTP tests above ran every mode of these three models in this server
+    assert {model for model, _ in loads} >= {"test-ltx2", "test-wan", "test-ltx"}, loads
+    assert all(count >= 1 for count in loads.values()), loads
+    log = (engine_server.data_dir.parent / f"server-{engine_server.port}.log").read_text()
+    for model, engine in loads:
+        assert f"model {model} loaded (engine {engine}," in log
 
 
 def test_start_frame_reaches_the_model(catalog_path, engines, resident):

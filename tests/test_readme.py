@@ -1,5 +1,6 @@
-"""The README's commands run as written, in a fresh home directory (so `~/.local/share/reelforge` is
-the default data dir they name) from a directory holding the project's `.venv` and `examples/`.
+"""The README's commands (and docs/client.md's examples) run as written, in a fresh home directory
+(so `~/.local/share/reelforge` is the default data dir they name) from a directory holding the
+project's `.venv` and `examples/`.
 Two things are filled in: the server's port (a free one instead of 8000) and each `<id>`
 placeholder (the id the command before it printed)."""
 
@@ -18,6 +19,7 @@ from testkit.support import free_port, probe_mp4, stop_process, wait_healthy
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```(sh|python)\n(.*?)```", README, re.S)
+CLIENT_DOC = re.findall(r"```python\n(.*?)```", (ROOT / "docs/client.md").read_text(), re.S)
 KEY_LINE = "KEY=$(cat ~/.local/share/reelforge/initial-admin.key)"
 
 
@@ -91,6 +93,16 @@ def test_the_quick_start_against_a_server(shell):
         key = (shell.home / ".local/share/reelforge/initial-admin.key").read_text().strip()
         shell(f"api_key = {key!r}\n{client}", language="python")
         assert probe_mp4((shell.work / "koala.mp4").read_bytes()).frames == 96
+
+        sync_example, async_example = (block for block in CLIENT_DOC if "client.generate" in block)
+        sync_example = sync_example.replace('"rf_…"', repr(key)).replace(
+            "127.0.0.1:8000", f"127.0.0.1:{port}"
+        )
+        shell(sync_example, language="python")
+        assert probe_mp4((shell.work / "boat.mp4").read_bytes()).frames == 96
+        server_env = f"REELFORGE_SERVER='http://127.0.0.1:{port}', REELFORGE_API_KEY={key!r}"
+        shell(f"import os\nos.environ.update({server_env})\n{async_example}", language="python")
+        assert probe_mp4((shell.work / "lighthouse.mp4").read_bytes()).frames == 96
 
         shell(_block("reelforge keys create --name my-app"))
         shell(f"{KEY_LINE}\n{_block('/admin/v1/accounts')}", port)
