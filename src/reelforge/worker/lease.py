@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 
+from reelforge.core.errors import storage_failure
 from reelforge.db.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,11 @@ class Lease:
             try:
                 if not self.repo.heartbeat(self.job_id, self.token):
                     self.stop = True
-            except Exception:  # a database hiccup: the next beat or progress write tries again
-                log.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+            except Exception as exc:  # a database hiccup: the next beat or progress write tries again
+                if storage_failure(exc):  # a full or failing store: the render's own failure says more
+                    log.warning("heartbeat of job %s not written: %s", self.job_id, exc)
+                else:
+                    log.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
 
     def report(self, fraction: float) -> None:
         self.percent = min(99, int((self.sample + max(0.0, min(1.0, fraction))) / self.samples * 100))
