@@ -9,7 +9,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reelforge import __version__
-from reelforge.api import admin, docs, health, media, metrics
+from reelforge.api import admin, docs, health, media, metrics, studio
 from reelforge.api.bodies import BodyLimit, JsonBodies
 from reelforge.api.dialects import aimlapi, highway
 from reelforge.api.dialects.google import gemini, vertex
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     docs.install(app)
+    studio.install(app)
     metrics.install(app, settings.metrics_public)  # its latency middleware goes outermost
 
     def openapi() -> dict:
