@@ -18,7 +18,7 @@ from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import webhooks as leonardo_webhooks
 from reelforge.api.dialects.leonardo import wire as leonardo
-from reelforge.api.dialects.openai import events, videos
+from reelforge.api.dialects.openai import account, events, videos
 from reelforge.api.dialects.openai import webhooks as native_webhooks
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         renderers.register(prefix, google.render_error, google.STATUSES)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error, google.STATUSES)
-    for prefix in videos.PREFIXES + native_webhooks.PREFIXES:
+    for prefix in videos.PREFIXES + account.PREFIXES + native_webhooks.PREFIXES:
         renderers.register(prefix, openai.render_error, openai.STATUSES)
     install_error_handlers(app, renderers)
     app.add_middleware(IdempotencyKeys, renderers=renderers, limit=settings.max_body_bytes)
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vertex.router)
     app.include_router(videos.router)
     app.include_router(events.router)
+    app.include_router(account.router)
     app.include_router(native_webhooks.router)
     app.include_router(media.router)
     app.include_router(health.router)

@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from reelforge.core.accounts import Caller
+from reelforge.core.accounts import Caller, display_prefix
 from reelforge.core.errors import Unauthorized
 
 _KEY_NAMESPACE = uuid.UUID("6f1c1b1e-7d4e-4c55-9a0e-2f1f3c5a9e10")
@@ -53,7 +53,8 @@ def _key(request: Request) -> str:
 
 def _open_caller(key: str) -> Caller:
     user_id = str(uuid.uuid5(_KEY_NAMESPACE, key))
-    return Caller(id=user_id, key_id=f"open-{user_id}", name=f"user-{user_id[:8]}")
+    name = f"user-{user_id[:8]}"
+    return Caller(id=user_id, key_id=f"open-{user_id}", name=name, prefix=display_prefix(key))
 
 
 def resolve_caller(request: Request) -> Caller:

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from reelforge.config import Settings
 from reelforge.service.jobs import JobService
+from reelforge.service.ratelimits import RateLimits
 
 
 async def get_service(request: Request) -> JobService:
@@ -20,3 +21,10 @@ async def get_runtime_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_runtime_settings)]
+
+
+async def get_limits(request: Request) -> RateLimits:
+    return request.app.state.runtime.limits
+
+
+LimitsDep = Annotated[RateLimits, Depends(get_limits)]

@@ -58,3 +58,4 @@ class Caller:
     name: str
     admin: bool = False
     rpm: int | None = None
+    prefix: str = ""  # the key's display prefix (`rf_Ab3dE9xQ`), for showing which key is in use

@@ -1,5 +1,6 @@
 """Accounts and API keys for the operator (CLI, admin API) and for every request: issuing a key
-(shown once), finding the caller of a key, revoking, limits, credits and usage.
+(shown once), finding the caller of a key, revoking, limits, credits and usage, and what a caller
+sees of its own account (`view`).
 """
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from decimal import Decimal
 
 from reelforge.core.accounts import Account, ApiKey, Caller, display_prefix, key_hash, new_key
 from reelforge.core.errors import InvalidRequest, NotFound, Unauthorized
+from reelforge.core.job import JobStatus
 from reelforge.db.accounts import AccountStore
 
 UNSET = object()  # `update` leaves a setting alone unless it is given (None clears a limit)
@@ -17,6 +19,18 @@ class IssuedKey:
     key: str  # the secret itself: shown once, never stored
     api_key: ApiKey
     account: Account
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What a caller may see of its own account: its balance, concurrency limit and jobs under way."""
+
+    id: str
+    name: str
+    balance_usd: Decimal | None  # None: unlimited
+    concurrency: int | None  # None: unlimited
+    queued: int
+    running: int
 
 
 class Accounts:
@@ -50,7 +64,9 @@ class Accounts:
         if api_key is None or api_key.revoked_at is not None:
             raise Unauthorized("invalid or revoked API key")
         self._store.touch(api_key)
-        return Caller(api_key.account_id, api_key.id, api_key.name, api_key.admin, api_key.rpm)
+        return Caller(
+            api_key.account_id, api_key.id, api_key.name, api_key.admin, api_key.rpm, api_key.prefix
+        )
 
     def find(self, key_or_prefix: str) -> ApiKey:
         """A key by its secret, its id, or an unambiguous display prefix."""
@@ -106,6 +122,20 @@ class Accounts:
     def usage(self, account_id: str) -> dict:
         self.account(account_id)
         return self._store.usage(account_id)
+
+    def view(self, caller: Caller) -> AccountView:
+        """The caller's own account. An owner without an account (in open mode each key is its own
+        implicit account) has neither a balance nor a concurrency limit, as the repository bills it."""
+        account = self._store.account(caller.id)
+        jobs = self._store.usage(caller.id)["jobs"]
+        return AccountView(
+            id=caller.id,
+            name=account.name if account else caller.name,
+            balance_usd=account.balance_usd if account else None,
+            concurrency=account.concurrency if account else None,
+            queued=jobs[JobStatus.QUEUED.value],
+            running=jobs[JobStatus.RUNNING.value],
+        )
 
     def has_keys(self) -> bool:
         return self._store.count_keys() > 0

@@ -40,16 +40,20 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url, **options))
         self._warned_at = -WARN_EVERY
         self._create_rpm = create_rpm
-        self._read_rpm = read_rpm
+        self.read_rpm = read_rpm
         self.in_memory = storage_url == IN_MEMORY  # counting never blocks (no network round trip)
+
+    def create_rpm(self, caller: Caller) -> int:
+        """The creates per minute the caller's key may make: its own `rpm`, else the server's."""
+        return caller.rpm or self._create_rpm
 
     def create(self, caller: Caller) -> None:
         """Count a create of the caller's key; TooManyRequests over its create limit."""
-        self._hit("create", caller.rpm or self._create_rpm, caller.key_id)
+        self._hit("create", self.create_rpm(caller), caller.key_id)
 
     def read(self, caller: Caller) -> None:
         """Count any other request of the caller's key; TooManyRequests over the read limit."""
-        self._hit("read", self._read_rpm, caller.key_id)
+        self._hit("read", self.read_rpm, caller.key_id)
 
     def _hit(self, kind: str, per_minute: int, key_id: str) -> None:
         item = RateLimitItemPerMinute(per_minute, namespace=f"reelforge-{kind}")

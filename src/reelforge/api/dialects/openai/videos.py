@@ -208,11 +208,11 @@ def video_content(
 
 @router.get("/models", response_model=OpenAIModelList)
 def list_models(service: ServiceDep, caller: CallerDep) -> dict:
-    return {"object": "list", "data": [model_object(name) for name, _ in service.catalog.names()]}
+    return {"object": "list", "data": [model_object(name, spec) for name, spec in service.catalog.names()]}
 
 
 @router.get("/models/{model:path}", response_model=OpenAIModel, responses=error_responses(OpenAIError, 404))
 def get_model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
     if model not in service.catalog:
         raise NotFound(f"The model '{model}' does not exist")
-    return model_object(model)
+    return model_object(model, service.catalog.get(model))

@@ -1,5 +1,7 @@
-"""The OpenAI videos shape's answers and errors: the video object and lists, status words, and
-the error body. Pure functions of a `Job`; decisions are listed in videos.py."""
+"""The OpenAI videos shape's answers and errors: the video object and lists, status words, the
+error body, and reelforge's extensions: catalog fields on the model objects and the account
+object. Pure functions of a `Job`, a `ModelSpec` or an `AccountView`; decisions are listed in
+videos.py and account.py."""
 
 from typing import Literal
 
@@ -9,12 +11,14 @@ from pydantic import (
     ValidationError,
 )
 
-from reelforge.core.catalog import resolution_tier
+from reelforge.core.accounts import Caller
+from reelforge.core.catalog import ModelSpec, resolution_tier
 from reelforge.core.errors import Conflict, InsufficientCredits, InvalidRequest, TooManyRequests, first_error
 from reelforge.core.job import Job, JobStatus
 from reelforge.core.request import (
     PersonGeneration,
 )
+from reelforge.service.accounts import AccountView
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "queued",
@@ -130,10 +134,31 @@ class OpenAIVideoDeleted(BaseModel):
 
 
 class OpenAIModel(BaseModel):
+    """A catalog model under one of its names: OpenAI's four fields, then reelforge's extensions
+    (the same for every name of a model)."""
+
     id: str = Field(description="A model id or alias from the catalog.")
     object: Literal["model"]
     created: int = Field(description="Always 0: catalog models have no creation time.")
     owned_by: str
+    # extensions
+    aliases: list[str] = Field(
+        description="The catalog entry's aliases, the same on each of its names; an object whose `id` is "
+        "listed here is an alias."
+    )
+    durations: list[int] = Field(description="The clip lengths it renders, in seconds.")
+    default_duration: int = Field(description="The length of a clip whose request names none, in seconds.")
+    sizes: list[str] = Field(description='The sizes it renders, "WIDTHxHEIGHT"; the first is the default.')
+    audio: bool = Field(description="Whether it can make an audio track.")
+    text_to_video: bool = Field(description="Whether a prompt alone will do (false: it needs a start frame).")
+    start_frame: bool = Field(description="Whether it takes a start frame (`input_reference`).")
+    end_frame: bool = Field(description="Whether it takes an end frame (`last_frame`).")
+    max_samples: int = Field(description="The most videos one request may ask for.")
+    price_per_second: dict[Literal["audio", "silent"], dict[str, float]] = Field(
+        description='List price in USD per second of video, with and without audio, by resolution ("720p").'
+    )
+    available: bool = Field(description="False: the server ships it without weights and refuses its videos.")
+    unavailable_reason: str | None = Field(description="Why it is unavailable, if it is.")
 
 
 class OpenAIModelList(BaseModel):
@@ -190,5 +215,66 @@ def video_list(jobs: list[Job], limit: int) -> dict:
     }
 
 
-def model_object(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "reelforge"}
+def model_object(name: str, spec: ModelSpec) -> dict:
+    """The model `spec` under the name `name` (its id or an alias); `engine` and `engine_options`
+    (weights paths) stay the operator's."""
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "reelforge",
+        "aliases": list(spec.aliases),
+        "durations": list(spec.durations),
+        "default_duration": spec.default_duration,
+        "sizes": list(spec.sizes),
+        "audio": spec.audio,
+        "text_to_video": spec.text_to_video,
+        "start_frame": spec.start_frame,
+        "end_frame": spec.end_frame,
+        "max_samples": spec.max_samples,
+        "price_per_second": spec.price_per_second,
+        "available": spec.available,
+        "unavailable_reason": spec.unavailable_reason,
+    }
+
+
+class OpenAIAccountJobs(BaseModel):
+    queued: int = Field(description="The account's videos waiting for a worker.")
+    running: int = Field(description="The account's videos rendering now.")
+
+
+class OpenAIAccountKey(BaseModel):
+    prefix: str = Field(description="The first characters of the key in use, for recognising it.")
+    name: str = Field(description="Who or what the key was issued for.")
+    admin: bool = Field(description="Whether the key may call the admin API.")
+
+
+class OpenAIAccount(BaseModel):
+    """The calling key's account, as `GET /v1/account` answers it."""
+
+    object: Literal["account"]
+    id: str = Field(description="The account id, the owner of its videos and uploads.")
+    name: str
+    balance_usd: str | None = Field(
+        description='Credits left in USD, a decimal string with 4 places ("12.3400"); null: unlimited.'
+    )
+    concurrency: int | None = Field(description="Videos queued or running at once; null: unlimited.")
+    rpm: int = Field(description="Creates per minute this key may make: its own limit or the server's.")
+    read_rpm: int = Field(description="Other requests per minute this key may make.")
+    jobs: OpenAIAccountJobs
+    key: OpenAIAccountKey = Field(description="The key this request came with.")
+
+
+def account_object(view: AccountView, caller: Caller, rpm: int, read_rpm: int) -> dict:
+    """The caller's account `view` with its key's limits: `rpm` creates and `read_rpm` reads a minute."""
+    return {
+        "object": "account",
+        "id": view.id,
+        "name": view.name,
+        "balance_usd": None if view.balance_usd is None else f"{view.balance_usd:.4f}",
+        "concurrency": view.concurrency,
+        "rpm": rpm,
+        "read_rpm": read_rpm,
+        "jobs": {"queued": view.queued, "running": view.running},
+        "key": {"prefix": caller.prefix, "name": caller.name, "admin": caller.admin},
+    }
