@@ -45,4 +45,6 @@ def install(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
-        return FileResponse(f"{DIRECTORY}/index.html", media_type="text/html; charset=utf-8", headers=_HEADERS)
+        return FileResponse(
+            f"{DIRECTORY}/index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+        )
