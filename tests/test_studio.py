@@ -231,6 +231,7 @@ def test_text_to_video_progresses_then_plays_4_seconds(confined, server, api_key
     assert Path(download.value.path()).read_bytes()[4:8] == b"ftyp"
 
     page.mouse.move(0, 0)
+    page.evaluate("() => window.scrollTo(0, 0)")
     shot = page.screenshot()
     (tmp_path / "studio-1280x800.png").write_bytes(shot)
     if os.environ.get("REELFORGE_UPDATE_SCREENSHOT") == "1":
