@@ -1,10 +1,12 @@
 """The OpenAI videos dialect's translation, without a server: wire body -> Draft, Job -> wire body for
-every status, and errors, each answer checked against the response model `/openapi.json` documents.
+every status, catalog entries -> model objects, the account object, and errors, each answer checked
+against the response model `/openapi.json` documents.
 
 A response model must keep every key the mapping answers and add none (FastAPI serializes the
 answer through it), so each check compares the model's dump with the mapping's output.
 """
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,9 +16,13 @@ from pydantic import ValidationError
 from reelforge.api.dialects.openai import body as request_body
 from reelforge.api.dialects.openai import wire
 from reelforge.api.wire import client_fields
+from reelforge.core.accounts import Caller
+from reelforge.core.catalog import ModelSpec, load_catalog
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import FailureCode, Job, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.service.accounts import AccountView
+from testkit.catalogs import BROKEN
 from testkit.jobs import CREATED, make_job
 from testkit.wire import assert_answers
 
@@ -267,11 +273,90 @@ def test_an_empty_list():
     assert_answers(wire.OpenAIVideoList, page)
 
 
-def test_model_objects():
-    body = wire.model_object("veo-3.1-lite")
-    assert body == {"id": "veo-3.1-lite", "object": "model", "created": 0, "owned_by": "reelforge"}
+CATALOG = load_catalog()
+
+
+def test_model_objects_carry_the_catalog_entry_under_each_name():
+    spec = CATALOG.get("veo-3.1-lite")
+    body = wire.model_object("veo-3.1-lite", spec)
+    assert body == {
+        "id": "veo-3.1-lite",
+        "object": "model",
+        "created": 0,
+        "owned_by": "reelforge",
+        "aliases": [
+            "google/veo-3.1-lite-generate-001",
+            "veo-3.1-lite-generate-001",
+            "veo-3.1-lite-generate-preview",
+        ],
+        "durations": [4, 6, 8],
+        "default_duration": 8,
+        "sizes": ["1280x720", "720x1280", "1920x1080", "1080x1920"],
+        "audio": True,
+        "text_to_video": True,
+        "start_frame": True,
+        "end_frame": True,
+        "max_samples": 4,
+        "price_per_second": {"audio": {"720p": 0.05, "1080p": 0.08}, "silent": {"720p": 0.03, "1080p": 0.05}},
+        "available": True,
+        "unavailable_reason": None,
+    }
+    alias = wire.model_object("veo-3.1-lite-generate-001", spec)
+    assert alias == {**body, "id": "veo-3.1-lite-generate-001"} and alias["id"] in alias["aliases"]
     assert_answers(wire.OpenAIModel, body)
-    assert_answers(wire.OpenAIModelList, {"object": "list", "data": [body]})
+    assert_answers(wire.OpenAIModelList, {"object": "list", "data": [body, alias]})
+
+
+def test_an_unavailable_model_says_why_and_never_shows_its_engine_options():
+    spec = ModelSpec(**{**BROKEN, "available": False, "unavailable_reason": "weights not shipped"})
+    body = wire.model_object("broken-ltx", spec)
+    assert (body["available"], body["unavailable_reason"]) == (False, "weights not shipped")
+    assert (body["text_to_video"], body["end_frame"], body["audio"]) == (True, False, False)
+    assert body["price_per_second"] == {"silent": {"720p": 0.05}}
+    assert "engine" not in body and "engine_options" not in body
+    assert "/nonexistent" not in json.dumps(body)
+    assert_answers(wire.OpenAIModel, body)
+
+
+def account_view(**fields) -> AccountView:
+    defaults = {
+        "id": "a1",
+        "name": "studio",
+        "balance_usd": None,
+        "concurrency": None,
+        "queued": 0,
+        "running": 0,
+    }
+    return AccountView(**{**defaults, **fields})
+
+
+def test_the_account_object():
+    caller = Caller(id="a1", key_id="k1", name="laptop", admin=True, rpm=7, prefix="rf_Ab3dE9xQ")
+    view = account_view(balance_usd=Decimal("12.34"), concurrency=3, queued=2, running=1)
+    body = wire.account_object(view, caller, rpm=7, read_rpm=3000)
+    assert body == {
+        "object": "account",
+        "id": "a1",
+        "name": "studio",
+        "balance_usd": "12.3400",
+        "concurrency": 3,
+        "rpm": 7,
+        "read_rpm": 3000,
+        "jobs": {"queued": 2, "running": 1},
+        "key": {"prefix": "rf_Ab3dE9xQ", "name": "laptop", "admin": True},
+    }
+    assert_answers(wire.OpenAIAccount, body)
+
+
+@pytest.mark.parametrize(
+    "balance, shown",
+    [(None, None), (Decimal(0), "0.0000"), (Decimal("0.0001"), "0.0001"), (Decimal(5), "5.0000")],
+)
+def test_money_is_a_string_with_four_places_and_null_is_unlimited(balance, shown):
+    caller = Caller(id="a1", key_id="k1", name="laptop")
+    body = wire.account_object(account_view(balance_usd=balance), caller, rpm=600, read_rpm=3000)
+    assert (body["balance_usd"], body["concurrency"]) == (shown, None)
+    assert_answers(wire.OpenAIAccount, body)
 
 
 def test_deleted_object():

@@ -1,6 +1,7 @@
 """The OpenAI videos shape (reelforge's native API) over real HTTP: JSON and multipart creates,
 polling with `openai-poll-after-ms`, cursor-paged listing, delete, the three content variants,
-the extension fields, the models listing, and OpenAI-style errors that create nothing.
+the extension fields, the models listing with the catalog's fields, and OpenAI-style errors that
+create nothing.
 
 Decisions asserted here (written down in api/dialects/openai/videos.py):
 - model ids are the catalog's (`sora-2` is refused); defaults come from the model (8 s, 1280x720);
@@ -18,10 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reelforge.core.catalog import load_catalog
 from testkit.native import nothing_created
 from testkit.support import UNKNOWN_ID, client, make_image, probe_mp4
 
 MODEL = "veo-3.1-lite"
+CATALOG = load_catalog()  # the server's: the built-in catalog
 
 
 def assert_openai_error(resp: httpx.Response, status: int, param: str | None = None, code: str | None = None):
@@ -229,11 +232,20 @@ def test_models_listing(api):
     assert models["object"] == "list"
     ids = [m["id"] for m in models["data"]]
     assert MODEL in ids and "google/veo-3.1-lite-generate-001" in ids
+    assert ids == [name for name, _ in CATALOG.names()]
     assert all(m["object"] == "model" and m["owned_by"] == "reelforge" for m in models["data"])
-    assert (
-        api.get("/v1/models/google/veo-3.1-lite-generate-001").json()["id"]
-        == "google/veo-3.1-lite-generate-001"
-    )
+    for model in models["data"]:  # the catalog entry of each name, without its engine
+        spec = CATALOG.get(model["id"])
+        assert model == {
+            "id": model["id"],
+            "object": "model",
+            "created": 0,
+            "owned_by": "reelforge",
+            **spec.model_dump(mode="json", exclude={"id", "engine", "engine_options"}),
+        }
+    alias = api.get("/v1/models/google/veo-3.1-lite-generate-001").json()
+    assert alias == {**api.get(f"/v1/models/{MODEL}").json(), "id": "google/veo-3.1-lite-generate-001"}
+    assert alias["durations"] == [4, 6, 8] and alias["price_per_second"]["audio"]["720p"] == 0.05
     assert_openai_error(api.get("/v1/models/sora-2"), 404)
 
 
@@ -330,6 +342,7 @@ KEYED_ROUTES = [
     ("DELETE", f"/v1/videos/{UNKNOWN_ID}", {}),
     ("GET", f"/v1/videos/{UNKNOWN_ID}/content", {}),
     ("GET", "/v1/models", {}),
+    ("GET", "/v1/account", {}),
 ]
 
 

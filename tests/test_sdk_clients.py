@@ -6,7 +6,8 @@
 - `google-genai` in Vertex AI mode, with OAuth credentials on a project/location (inline video
   bytes) and in express mode with an API key (`output_gcs_uri`, so a video URI);
 - `openai`: `videos.create_and_poll` (which honours `openai-poll-after-ms`) + `download_content`,
-  with and without an `input_reference` upload, plus listing and deleting.
+  with and without an `input_reference` upload, plus listing and deleting; `models.list` and
+  `models.retrieve` with reelforge's catalog fields.
 
 google-genai 3.x dropped `generate_videos` from Gemini API mode (Vertex only), so the test extra
 pins it below 3; the wire format these tests prove is the Gemini API's either way.
@@ -201,6 +202,14 @@ def test_openai_input_reference_upload(oai):
     probe = probe_mp4(oai.videos.download_content(video.id).content)
     assert (probe.width, probe.height) == (720, 1280)
     assert probe.first[640, 100][0] > 180 and probe.first[640, 620][2] > 180  # red | blue halves
+
+
+def test_openai_models_list_and_retrieve_keep_reelforges_catalog_fields(oai):
+    models = list(oai.models.list())
+    assert "veo-3.1-lite" in [m.id for m in models] and all(m.owned_by == "reelforge" for m in models)
+    model = oai.models.retrieve("veo-3.1-lite").to_dict()
+    assert (model["durations"], model["default_duration"], model["end_frame"]) == ([4, 6, 8], 8, True)
+    assert model["price_per_second"]["audio"]["720p"] == 0.05
 
 
 def test_openai_errors_surface_as_sdk_exceptions(oai, server):

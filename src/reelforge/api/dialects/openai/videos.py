@@ -15,6 +15,9 @@ needs a first frame), `aspect_ratio` ("16:9" | "9:16"), `resolution` ("720p" | "
 Decisions where OpenAI documents nothing or Veo differs [open]:
 - Model ids are the catalog's (ids and aliases, listed by `GET /v1/models`); `sora-2` is not one
   and is refused with 400. Without `model` the catalog's first model is used (veo-3.1-lite).
+  A model object keeps OpenAI's four fields and adds its catalog entry's capabilities, list prices
+  and availability (the same under each of its names), so a client can build its form from it;
+  the entry's engine and `engine_options` (weights paths) are the operator's and never shown.
 - Defaults come from the model, not from Sora: `seconds` is the model's default duration (8 for
   Veo) and `size` its first size (1280x720). `size` and `aspect_ratio`/`resolution` may be mixed
   only if they agree. Audio is on when the model can make it.
