@@ -367,3 +367,24 @@ def test_views_have_no_serious_accessibility_violation_light_and_dark(confined, 
         outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none", page.evaluate("document.activeElement.outerHTML")
         page.get_by_role("button", name="Sign out").click()
+
+
+@pytest.mark.parametrize(
+    ("storage", "endpoint", "media"),
+    [
+        (None, None, "'self'"),
+        ("s3://bucket/prefix", "http://127.0.0.1:9000/", "'self' http://127.0.0.1:9000"),
+        ("s3://bucket/prefix", None, "'self' https://*.amazonaws.com"),
+    ],
+)
+def test_the_page_may_load_media_from_the_bucket_only_with_bucket_storage(tmp_path, storage, endpoint, media):
+    from reelforge.api.studio import headers
+    from reelforge.config import Settings
+
+    settings = Settings(data_dir=tmp_path, storage_url=storage, s3_endpoint_url=endpoint)
+    directives = headers(settings)["Content-Security-Policy"].split(";")
+    policy = dict(part.strip().split(" ", 1) for part in directives)
+    assert policy["connect-src"] == media
+    assert policy["media-src"] == f"{media} blob:"
+    assert policy["img-src"] == f"{media} blob: data:"
+    assert policy["script-src"] == "'self'"

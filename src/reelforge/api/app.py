@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     docs.install(app)
-    studio.install(app)
+    studio.install(app, settings)
     metrics.install(app, settings.metrics_public)  # its latency middleware goes outermost
 
     def openapi() -> dict:
