@@ -347,6 +347,27 @@ def test_same_settings_again_and_use_as_start_frame_send_the_expected_requests(
     assert "last_frame" not in fields
 
 
+def test_jobs_are_listed_newest_first_a_page_at_a_time(confined, server):
+    page = confined.page
+    with client(server, key="studio-paging") as api:
+        made = [
+            api.post("/v1/videos", json={"prompt": f"page {n}", "seconds": "4"}).json()["id"]
+            for n in range(14)
+        ]
+        try:
+            sign_in(page, server.url, server.key("studio-paging"))
+            cards = page.locator("li.job")
+            expect(cards).to_have_count(12)  # one page
+            assert cards.first.get_attribute("data-id") == made[-1]
+            page.get_by_role("button", name="Load more").click()
+            expect(cards).to_have_count(14)
+            expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+            assert [cards.nth(n).get_attribute("data-id") for n in range(14)] == made[::-1]
+        finally:
+            for video_id in made:
+                api.post(f"/v1/videos/{video_id}/cancel")
+
+
 def test_views_have_no_serious_accessibility_violation_light_and_dark(confined, server, api_key, key):
     page = confined.page
     with client(server, key=key) as http:  # a finished video on the jobs view

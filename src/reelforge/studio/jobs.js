@@ -4,6 +4,7 @@
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const FINISHED = new Set(["completed", "failed"]);
+const STREAMS = 2; // event streams open at once (see Card.follow)
 const TILE_WIDTH = 256; // media/spritesheet.py: up to 25 frames, 5 per row, 256 px wide tiles
 
 export class Jobs {
@@ -12,6 +13,8 @@ export class Jobs {
     this.actions = actions; // {again(video), start(blob)}
     this.cards = new Map(); // id -> Card
     this.after = null;
+    this.streaming = 0; // event streams open now
+    this.streamless = false; // set when a stream failed: cards poll instead
     this.list = $("#jobs");
     this.more = $("#load-more");
     this.more.addEventListener("click", () => this.load());
@@ -114,16 +117,24 @@ class Card {
     return $(`[data-action="${action}"]`, this.element);
   }
 
-  // Live progress: the event stream, or polling GET every openai-poll-after-ms when it fails.
+  // Live progress: the event stream while one of the page's few stream slots is free, else (or
+  // when streams fail) polling GET every openai-poll-after-ms. A browser opens 6 connections to a
+  // host, and every open stream holds one: a page of unfinished jobs must not starve the rest.
   async follow() {
-    if (FINISHED.has(this.video.status)) return;
     const signal = this.stop.signal;
-    try {
-      await this.api.events(this.video.id, (name, data) => this.show(data, data.eta_seconds), signal);
-    } catch (error) {
-      if (signal.aborted || error.status === 404) return;
-    }
     while (!signal.aborted && !FINISHED.has(this.video.status)) {
+      if (this.jobs.streaming < STREAMS && !this.jobs.streamless) {
+        this.jobs.streaming += 1;
+        try {
+          await this.api.events(this.video.id, (name, data) => this.show(data, data.eta_seconds), signal);
+        } catch (error) {
+          if (signal.aborted || error.status === 404) return;
+          this.jobs.streamless = true; // this server has no stream (or it fails): poll from now on
+        } finally {
+          this.jobs.streaming -= 1;
+        }
+        if (FINISHED.has(this.video.status)) return;
+      }
       await sleep(this.api.pollAfterMs, signal);
       if (signal.aborted) return;
       try {
