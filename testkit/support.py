@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import httpx
 import numpy as np
+import uvicorn
 from PIL import Image
 
 from reelforge.config import Settings
@@ -67,6 +68,24 @@ def stop_process(proc: subprocess.Popen | None, grace: float = 20) -> None:
             proc.wait(grace)
         except subprocess.TimeoutExpired:
             kill_process(proc)
+
+
+@contextmanager
+def serve_in_thread(app) -> Iterator[str]:
+    """An ASGI app served by uvicorn in a thread of the test's own process (so the test can patch
+    what it runs on); yields its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 class ServerProcess:

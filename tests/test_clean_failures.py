@@ -2,18 +2,14 @@
 connection stays usable; where a 500 does happen the answer says `Connection: close`, so a pooled
 client's next request does not run into a reset (issue 10, finding 3)."""
 
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 
 from reelforge.api.app import create_app
 from reelforge.api.bodies import MAX_JSON_DEPTH, MAX_JSON_VALUES
 from reelforge.config import Settings
 from testkit.bodies import CREATE_PATHS, dialect_error
-from testkit.support import ServerProcess, free_port
+from testkit.support import ServerProcess, serve_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +90,8 @@ def faulty_app_url(tmp_path):
     def boom() -> dict:
         raise RuntimeError("a bug")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_after_a_500_the_pooled_clients_next_request_succeeds(faulty_app_url):

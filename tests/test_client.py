@@ -13,8 +13,11 @@ import uuid
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fastapi.routing
+import httpx
 import pytest
 
+from reelforge.api.app import create_app
 from reelforge.client import (
     APIConnectionError,
     AsyncClient,
@@ -28,10 +31,12 @@ from reelforge.client import (
     ServerError,
     Video,
 )
-from testkit.support import UNKNOWN_ID, UNKNOWN_KEY, free_port, make_image, probe_mp4
+from reelforge.config import Settings
+from testkit.support import UNKNOWN_ID, UNKNOWN_KEY, free_port, make_image, probe_mp4, serve_in_thread
 from tests.test_architecture import GRAPH
 
 SHORT = {"seconds": 4, "resolution": "720p"}
+OPEN = {"Authorization": "Bearer anyone"}  # open mode: any key names the caller
 LONG = {"model": "VEO3_1", "seconds": 8, "resolution": "1080p"}  # several seconds of rendering
 
 
@@ -250,3 +255,27 @@ def test_async_client_does_it_all(server, key, tmp_path):
                 await stranger.list()
 
     asyncio.run(main())
+
+
+def test_keep_alive_pings_between_events_are_skipped(tmp_path, monkeypatch):
+    """The server pings an idle stream (`: ping`); httpx-sse hands each ping after an `id:` on as an
+    event without data (CI caught a render slower than the 15 s interval). Here the server pings
+    every 20 ms, so every gap between two progress events holds pings."""
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.02)
+    app = create_app(Settings(data_dir=tmp_path / "data", workers=1, auth="open"))
+    with serve_in_thread(app) as url, Client(url, "anyone") as client:
+        raw = client.create("pinged", **SHORT)
+        with httpx.stream("GET", f"{url}/v1/videos/{raw.id}/events", headers=OPEN, timeout=60) as stream:
+            lines = list(stream.iter_lines())
+        assert lines.count(": ping") >= 3 and lines.index(": ping") > lines.index("id: 1"), lines[:20]
+
+        seen: list[Video] = []
+        video = client.generate("pinged", on_progress=seen.append, timeout=120, **SHORT)
+        assert video.status == "completed" and all(v.id == video.id for v in seen) and len(seen) >= 3
+
+        async def follow() -> list[Video]:
+            async with AsyncClient(url, "anyone") as aclient:
+                return [v async for v in aclient.events((await aclient.create("pinged", **SHORT)).id)]
+
+        followed = asyncio.run(follow())
+        assert followed[-1].status == "completed" and len({v.id for v in followed}) == 1

@@ -149,7 +149,8 @@ class AsyncClient:
                     await source.response.aread()
                     raise error_from(source.response)
                 async for event in source.aiter_sse():
-                    yield Video.from_json(event.json())
+                    if event.data:  # httpx-sse turns each keep-alive after an `id:` into a dataless event
+                        yield Video.from_json(event.json())
         except httpx.TransportError as exc:
             raise unreachable(self.base_url, exc) from None
 

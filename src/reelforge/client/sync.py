@@ -143,7 +143,8 @@ class Client:
                     source.response.read()
                     raise error_from(source.response)
                 for event in source.iter_sse():
-                    yield Video.from_json(event.json())
+                    if event.data:  # httpx-sse turns each keep-alive after an `id:` into a dataless event
+                        yield Video.from_json(event.json())
         except httpx.ReadTimeout:
             if timeout is None:
                 raise unreachable(self.base_url, httpx.ReadTimeout("no event or keep-alive")) from None
