@@ -2,12 +2,25 @@
 real media directory: defaults from the catalog, one check before any input is stored, and no
 stored input left behind by a refused request."""
 
+import io
+
+import av
+import numpy as np
 import pytest
+from PIL import Image
 
 from reelforge.config import Settings
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import JobExtras, JobStatus
-from reelforge.core.request import MAX_NEGATIVE_PROMPT, MAX_PROMPT, Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import (
+    MAX_NEGATIVE_PROMPT,
+    MAX_PROMPT,
+    Draft,
+    FrameInput,
+    FrameKind,
+    Orientation,
+    OutputFrame,
+)
 from reelforge.runtime import build_runtime
 from testkit.support import make_image
 
@@ -138,3 +151,29 @@ def test_start_frame_orientation_follows_the_upload(runtime):
     )
     req = runtime.service.submit(draft, "me").request
     assert req.height > req.width
+
+
+def test_a_finished_videos_frame_becomes_the_next_ones_start(runtime):
+    service = runtime.service
+    first = service.submit(Draft(prompt="a fox", duration=4, resolution="720p"), "me")
+    unfinished = FrameInput(FrameKind.OUTPUT, OutputFrame(first.id), "generatedImageId")
+    with pytest.raises(InvalidRequest, match="has no finished output") as refused:
+        service.submit(Draft(prompt="next", start=unfinished), "me")
+    assert refused.value.field == "generatedImageId"
+    assert runtime.worker.work_next(first.id) and service.get(first.id).status is JobStatus.SUCCEEDED
+    video = runtime.blobs.read_bytes(service.get(first.id).outputs[0].video_key)
+    frames = [f.to_ndarray(format="rgb24") for f in av.open(io.BytesIO(video)).decode(video=0)]
+
+    for which, expected in (("last", frames[-1]), ("first", frames[0])):
+        frame = FrameInput(FrameKind.OUTPUT, OutputFrame(first.id, 0, which))
+        job = service.submit(Draft(prompt="next", start=frame), "me")
+        image = Image.open(
+            io.BytesIO(runtime.blobs.read_bytes(service.uploads.get(job.request.start_image).key))
+        )
+        assert np.array_equal(np.asarray(image.convert("RGB")), expected), which
+    assert not np.array_equal(frames[0], frames[-1])  # so the two checks above tell the frames apart
+
+    for owner, output in (("someone else", OutputFrame(first.id)), ("me", OutputFrame(first.id, sample=1))):
+        with pytest.raises(InvalidRequest, match="not found|no finished output"):
+            service.submit(Draft(prompt="next", start=FrameInput(FrameKind.OUTPUT, output)), owner)
+    assert len(_uploads(runtime)) == 2  # the two accepted above; the refused stored nothing

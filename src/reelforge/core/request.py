@@ -86,6 +86,17 @@ class FrameKind(enum.StrEnum):
     BYTES = "bytes"  # image bytes in hand (a multipart file part)
     BASE64 = "base64"  # base64 text and nothing else (Google's bytesBase64Encoded)
     SOURCE = "source"  # an http(s) URL, a data URI or base64 text
+    OUTPUT = "output"  # a frame of one of the caller's finished videos (an `OutputFrame`)
+
+
+@dataclass(frozen=True)
+class OutputFrame:
+    """A frame of a finished video of the caller's, reused as an input frame: sample `sample` of job
+    `job_id`, its `first` or `last` frame."""
+
+    job_id: str
+    sample: int = 0
+    frame: Literal["first", "last"] = "last"
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ class FrameInput:
     point somewhere more precise than the canonical `start_image` / `end_image`."""
 
     kind: FrameKind
-    value: str | bytes
+    value: str | bytes | OutputFrame
     field: str | None = None
 
 

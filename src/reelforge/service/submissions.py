@@ -6,7 +6,8 @@ In this order, so that a refused request costs nothing and leaves nothing behind
 2. check it against the catalog once and price it once (a model the catalog marks unavailable
    is refused here, before anything else);
 3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and data URIs
-   are decoded and validated, then stored as assets;
+   are decoded and validated, a frame of one of the caller's finished videos is decoded from it
+   (media/frames.py), then stored as assets;
 4. record the job, then enqueue it (commit before publish).
 Images stored in step 3 are deleted again if anything after them fails.
 
@@ -34,7 +35,15 @@ from reelforge.core.clock import now
 from reelforge.core.errors import InvalidRequest, TooManyRequests
 from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.core.metrics import JOBS_SUBMITTED
-from reelforge.core.request import Draft, FrameInput, FrameKind, GenerationRequest, Orientation, build_request
+from reelforge.core.request import (
+    Draft,
+    FrameInput,
+    FrameKind,
+    GenerationRequest,
+    Orientation,
+    OutputFrame,
+    build_request,
+)
 from reelforge.db.repository import Repository
 from reelforge.media.fetch import (
     TOTAL_TIMEOUT,
@@ -44,6 +53,7 @@ from reelforge.media.fetch import (
     is_image_url,
     validate_image_bytes,
 )
+from reelforge.media.frames import video_frame
 from reelforge.service.uploads import Uploads
 
 _PENDING = "pending"  # the stand-in asset id of a frame that is not stored yet
@@ -187,7 +197,7 @@ class Submissions:
                 if frame.kind is FrameKind.UPLOAD:
                     ids[name] = self.uploads.usable(str(frame.value), owner, field).id
                 else:
-                    ids[name] = self.uploads.add_image(owner, self._image_bytes(frame, field)).id
+                    ids[name] = self.uploads.add_image(owner, self._image_bytes(frame, field, owner)).id
                     stored.append(ids[name])
             yield ids
         except BaseException:
@@ -196,12 +206,23 @@ class Submissions:
                     self.uploads.delete(asset_id, owner)
             raise
 
-    def _image_bytes(self, frame: FrameInput, field: str) -> bytes:
+    def _image_bytes(self, frame: FrameInput, field: str, owner: str) -> bytes:
+        if frame.kind is FrameKind.OUTPUT:
+            return self._output_frame(frame.value, field, owner)
         if frame.kind is FrameKind.BYTES:
             return validate_image_bytes(bytes(frame.value), field)
         if frame.kind is FrameKind.BASE64:
             return validate_image_bytes(decode_base64_image(str(frame.value), field), field)
         return decode_image_source(str(frame.value), field)
+
+    def _output_frame(self, wanted: OutputFrame, field: str, owner: str) -> bytes:
+        """A frame of one of the owner's finished videos; another account's is "not found" too."""
+        job = self.repo.get_job(wanted.job_id)
+        if job is None or job.owner != owner:
+            raise InvalidRequest(f"video {wanted.job_id} not found", field)
+        if job.status is not JobStatus.SUCCEEDED or wanted.sample >= len(job.outputs):
+            raise InvalidRequest(f"video {wanted.job_id} has no finished output {wanted.sample}", field)
+        return video_frame(self.uploads.blobs.read_bytes(job.outputs[wanted.sample].video_key), wanted.frame)
 
 
 def _image_urls(draft: Draft) -> dict[str, FrameInput]:
