@@ -2,7 +2,11 @@
 the key, the models listing, and Google-style errors (400 / 401 / 404) that create nothing.
 
 Decisions asserted here (written down in api/dialects/gemini.py):
-- a missing key is 401 UNAUTHENTICATED; an unknown model in the URL, operation or file is 404;
+- a missing, unknown or revoked key is 403 PERMISSION_DENIED (Google's documented key error); an
+  unknown model in the URL, operation or download is 404, and 404 bodies say "operation" or "file";
+- files.get and files.delete of a file that is missing or another's are 403 PERMISSION_DENIED, as
+  Google answers them; the caller's files are listed newest first, `pageSize` 10 by default, at
+  most 100; deleting a file deletes its job; HEAD on a download URI answers GET's headers;
 - integers may be JSON numbers or decimal strings (protobuf's JSON mapping), never booleans;
 - images arrive as `bytesBase64Encoded` or `inlineData.data`; `gs://` URIs are refused;
 - video URIs need the owner's key, in `x-goog-api-key` or `?key=`.
@@ -149,6 +153,72 @@ def test_file_metadata(api):
     assert int(meta["sizeBytes"]) == len(api.get(uri).content)
 
 
+def _file_names(op: dict) -> list[str]:
+    samples = op["response"]["generateVideoResponse"]["generatedSamples"]
+    return [sample["video"]["uri"].split("/v1beta/")[1].split(":")[0] for sample in samples]
+
+
+def test_files_are_listed_newest_first_a_page_at_a_time_and_deleted(server):
+    with google_client(server, f"files-{uuid.uuid4()}") as own:
+        names = []
+        for samples in (1, 2, 1):  # oldest first
+            body = {
+                "instances": [{"prompt": "listed"}],
+                "parameters": {"durationSeconds": 4, "sampleCount": samples},
+            }
+            names = _file_names(_finish(own, _predict(own, body)["name"])) + names
+        first = own.get("/v1beta/files", params={"pageSize": 3}).json()
+        assert [f["name"] for f in first["files"]] == names[:3]
+        assert first["nextPageToken"]
+        last = own.get("/v1beta/files", params={"pageSize": 3, "pageToken": first["nextPageToken"]}).json()
+        assert [f["name"] for f in last["files"]] == names[3:] and "nextPageToken" not in last
+        middle = own.get("/v1beta/files", params={"pageSize": 2}).json()  # a page ending inside a job
+        rest = own.get("/v1beta/files", params={"pageSize": 2, "pageToken": middle["nextPageToken"]}).json()
+        assert [f["name"] for f in middle["files"] + rest["files"]] == names
+        assert first["files"][0] == own.get(f"/v1beta/{names[0]}").json()  # the same File resource
+        assert [
+            f["name"] for f in own.get("/v1beta/files", params={"pageSize": 1000}).json()["files"]
+        ] == names
+
+        assert own.delete(f"/v1beta/{names[0]}").json() == {}
+        assert_google_error(own.get(f"/v1beta/{names[0]}"), 403, "PERMISSION_DENIED")
+        assert own.get(first["files"][0]["downloadUri"]).status_code == 404
+        assert [f["name"] for f in own.get("/v1beta/files").json()["files"]] == names[1:]
+        assert_google_error(own.delete(f"/v1beta/{names[0]}"), 403, "PERMISSION_DENIED")
+        # deleting one sample deletes its job, with the job's other sample
+        assert own.delete(f"/v1beta/{names[2]}").json() == {}
+        assert [f["name"] for f in own.get("/v1beta/files").json()["files"]] == names[3:]
+        operation = own.get(f"/v1beta/models/{MODEL}/operations/{uuid.UUID(names[1][6:38])}")
+        assert_google_error(operation, 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"pageSize": -1}, "pageSize"),
+        ({"pageSize": "ten"}, "pageSize"),
+        ({"pageToken": "no-such-token"}, "pageToken"),
+        ({"pageToken": f"{UNKNOWN_ID.hex}v0"}, "pageToken"),
+    ],
+)
+def test_bad_file_listings_are_400(api, params, field):
+    assert_google_error(api.get("/v1beta/files", params=params), 400, "INVALID_ARGUMENT", field)
+
+
+def test_head_of_a_download_uri_has_the_headers_of_get_and_no_body(api):
+    op = _finish(
+        api, _predict(api, {"instances": [{"prompt": "head"}], "parameters": {"durationSeconds": 4}})["name"]
+    )
+    uri = op["response"]["generateVideoResponse"]["generatedSamples"][0]["video"]["uri"]
+    got, head = api.get(uri), api.head(uri)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"] == "video/mp4"
+    assert head.headers["content-length"] == got.headers["content-length"] == str(len(got.content))
+    assert head.headers["accept-ranges"] == "bytes" and head.headers["etag"] == got.headers["etag"]
+    ranged = api.head(uri, headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and ranged.headers["content-length"] == "100" and ranged.content == b""
+
+
 def test_models_listing_and_get(api):
     listed = api.get("/v1beta/models").json()["models"]
     names = [m["name"] for m in listed]
@@ -240,20 +310,24 @@ KEYED_ROUTES = [
     ("POST", PREDICT, {"instances": "not even valid"}),
     ("GET", f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}", None),
     ("GET", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", None),
+    ("GET", "/v1beta/files", None),
+    ("DELETE", f"/v1beta/files/{UNKNOWN_ID.hex}v0", None),
     ("GET", "/v1beta/models", None),
+    ("GET", "/v1beta/webhooks", None),
 ]
 
 
 @pytest.mark.parametrize("method, path, body", KEYED_ROUTES)
-def test_without_a_key_it_is_401(server, key, method, path, body):
+def test_without_a_key_it_is_403(server, key, method, path, body):
     with nothing_created(server, key), google_client(server) as anonymous:
         resp = anonymous.request(method, path, json=body)
-        assert_google_error(resp, 401, "UNAUTHENTICATED")
+        assert_google_error(resp, 403, "PERMISSION_DENIED")
+        assert "www-authenticate" not in resp.headers
 
 
 @pytest.mark.parametrize("method, path, body", KEYED_ROUTES)
 @pytest.mark.parametrize("place", ["header", "query"])
-def test_an_unknown_or_revoked_key_is_401(server, key, refused_key, place, method, path, body):
+def test_an_unknown_or_revoked_key_is_403(server, key, refused_key, place, method, path, body):
     sent = (
         {"headers": {"x-goog-api-key": refused_key}}
         if place == "header"
@@ -261,29 +335,53 @@ def test_an_unknown_or_revoked_key_is_401(server, key, refused_key, place, metho
     )
     with nothing_created(server, key), httpx.Client(base_url=server.url, **sent) as refused:
         resp = refused.request(method, path, json=body)
-        assert_google_error(resp, 401, "UNAUTHENTICATED")
+        assert_google_error(resp, 403, "PERMISSION_DENIED")
 
 
 @pytest.mark.parametrize(
-    "path",
+    "method, path, says",
     [
-        f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}",
-        f"/v1beta/models/{MODEL}/operations/not-a-uuid",
-        f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media",
-        "/v1beta/files/nonsense:download?alt=media",
-        f"/v1beta/files/{UNKNOWN_ID.hex}v0",
-        "/v1beta/no/such/route",
+        ("GET", f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}", f"operation {UNKNOWN_ID} not found"),
+        ("GET", f"/v1beta/models/{MODEL}/operations/not-a-uuid", "operation not-a-uuid not found"),
+        (
+            "POST",
+            f"/v1beta/models/{MODEL}/operations/{UNKNOWN_ID}:cancel",
+            f"operation {UNKNOWN_ID} not found",
+        ),
+        ("GET", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", f"file {UNKNOWN_ID.hex}v0 not found"),
+        ("GET", "/v1beta/files/nonsense:download?alt=media", "file nonsense not found"),
+        ("HEAD", f"/v1beta/files/{UNKNOWN_ID.hex}v0:download?alt=media", None),
+        ("GET", "/v1beta/no/such/route", None),
     ],
 )
-def test_unknown_ids_are_404(api, path):
-    assert_google_error(api.get(path), 404, "NOT_FOUND")
+def test_unknown_ids_are_404(api, method, path, says):
+    resp = api.request(method, path)
+    if method == "HEAD":
+        assert resp.status_code == 404 and resp.content == b""
+        return
+    error = assert_google_error(resp, 404, "NOT_FOUND")
+    assert says is None or error["message"] == says
+    assert "generation" not in error["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("name", [f"{UNKNOWN_ID.hex}v0", "nonsense"])
+def test_an_unknown_file_is_403_as_google_answers_it(api, method, name):
+    error = assert_google_error(api.request(method, f"/v1beta/files/{name}"), 403, "PERMISSION_DENIED")
+    assert error["message"].startswith(f"file {name} not found")
 
 
 def test_another_key_cannot_poll_or_download(server, api):
     created = _predict(api, {"instances": [{"prompt": "mine"}], "parameters": {"durationSeconds": 4}})
     op = _finish(api, created["name"])
     uri = op["response"]["generateVideoResponse"]["generatedSamples"][0]["video"]["uri"]
+    name = uri.split("/v1beta/")[1].split(":")[0]
     with google_client(server, f"intruder-{uuid.uuid4()}") as other:
         assert_google_error(other.get(f"/v1beta/{created['name']}"), 404, "NOT_FOUND")
         assert_google_error(other.get(uri), 404, "NOT_FOUND")
-    assert_google_error(httpx.get(uri), 401, "UNAUTHENTICATED")
+        assert other.head(uri).status_code == 404
+        assert_google_error(other.get(f"/v1beta/{name}"), 403, "PERMISSION_DENIED")
+        assert_google_error(other.delete(f"/v1beta/{name}"), 403, "PERMISSION_DENIED")
+        assert other.get("/v1beta/files").json() == {"files": []}
+    assert_google_error(httpx.get(uri), 403, "PERMISSION_DENIED")
+    assert api.get(uri).status_code == 200  # the intruder's delete deleted nothing

@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from reelforge.api.app import create_app
-from reelforge.api.dialects.google import gemini, vertex, wire
+from reelforge.api.dialects.google import files, gemini, vertex, wire
 from reelforge.api.wire import client_fields
 from reelforge.core.catalog import ModelSpec
 from reelforge.core.errors import InvalidRequest, NotFound
@@ -413,13 +413,13 @@ def test_a_canceled_vertex_operation_is_cancelled(media):
 
 def test_file_names_and_uris():
     job = succeeded()
-    assert gemini.file_name(job, job.outputs[1]) == f"{HEX}v1"
-    assert gemini.file_uri(BASE, job, job.outputs[1]) == f"{BASE}/v1beta/files/{HEX}v1:download?alt=media"
+    assert files.file_name(job, job.outputs[1]) == f"{HEX}v1"
+    assert files.file_uri(BASE, job, job.outputs[1]) == f"{BASE}/v1beta/files/{HEX}v1:download?alt=media"
 
 
 def test_file_metadata():
     job = succeeded()
-    body = wire_of(gemini.file_resource(BASE, f"{HEX}v1", job, job.outputs[1]))
+    body = wire_of(files.file_resource(BASE, f"{HEX}v1", job, job.outputs[1]))
     assert body == {
         "name": f"files/{HEX}v1",
         "mimeType": "video/mp4",
@@ -431,7 +431,7 @@ def test_file_metadata():
         "state": "ACTIVE",
         "source": "GENERATED",
     }
-    assert_answers(gemini.GeminiFile, body)
+    assert_answers(files.GeminiFile, body)
 
 
 SPEC = ModelSpec(
@@ -532,16 +532,22 @@ VERTEX_SCOPES = [
     "/v1/publishers/google/models/{model}",
     "/v1beta1/publishers/google/models/{model}",
 ]
-PREDICT = {"200", "400", "401", "402", "404", "409", "429", "500"}  # 402: no credits, 409: Idempotency-Key
+# 402: no credits, 409: Idempotency-Key; a key the Gemini API refuses is 403, Vertex AI's 401
+GEMINI_PREDICT = {"200", "400", "402", "403", "404", "409", "429", "500"}
+PREDICT = {"200", "400", "401", "402", "404", "409", "429", "500"}
+FILE = {"200", "206", "307", "400", "403", "404", "416", "429", "500"}
 DOCUMENTED = {
-    ("post", "/v1beta/models/{model}:predictLongRunning"): PREDICT,
-    ("get", "/v1beta/models/{model}/operations/{operation_id}"): {"200", "401", "404", "429", "500"},
-    ("post", "/v1beta/models/{model}/operations/{operation_id}:cancel"): {"200", "401", "404", "429", "500"},
-    ("get", "/v1beta/files/{ref}"): {"200", "206", "307", "400", "401", "404", "416", "429", "500"},
-    ("get", "/v1beta/models"): {"200", "400", "401", "429", "500"},
-    ("get", "/v1beta/models/{model}"): {"200", "401", "404", "429", "500"},
+    ("post", "/v1beta/models/{model}:predictLongRunning"): GEMINI_PREDICT,
+    ("get", "/v1beta/models/{model}/operations/{operation_id}"): {"200", "403", "404", "429", "500"},
+    ("post", "/v1beta/models/{model}/operations/{operation_id}:cancel"): {"200", "403", "404", "429", "500"},
+    ("get", "/v1beta/files"): {"200", "400", "403", "429", "500"},
+    ("get", "/v1beta/files/{ref}"): FILE,
+    ("head", "/v1beta/files/{ref}"): FILE,
+    ("delete", "/v1beta/files/{ref}"): {"200", "403", "404", "429", "500"},
+    ("get", "/v1beta/models"): {"200", "400", "403", "429", "500"},
+    ("get", "/v1beta/models/{model}"): {"200", "403", "404", "429", "500"},
     **{
-        (method, f"/v1beta/webhooks{path}"): {"200", "401", "429", "500", *statuses}
+        (method, f"/v1beta/webhooks{path}"): {"200", "403", "429", "500", *statuses}
         for method, path, statuses in (
             ("post", "", {"400"}),
             ("get", "", {"400"}),
@@ -594,8 +600,9 @@ def test_every_operation_id_is_unique():
     assert len(vertex_ids) == 16
 
 
-def test_the_file_route_documents_metadata_bytes_and_the_redirect():
-    responses = DOCUMENT["paths"]["/v1beta/files/{ref}"]["get"]["responses"]
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_the_file_route_documents_metadata_bytes_and_the_redirect(method):
+    responses = DOCUMENT["paths"]["/v1beta/files/{ref}"][method]["responses"]
     assert responses["200"]["content"] == {
         "application/json": {"schema": {"$ref": "#/components/schemas/GeminiFile"}},
         "video/mp4": {"schema": {"type": "string", "format": "binary"}},

@@ -64,9 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     renderers.register(aimlapi.PREFIX, aimlapi.render_error, aimlapi.STATUSES)
     renderers.register(aimlapi.MODELS_PATH, aimlapi.render_models_error)
     renderers.register(highway.PREFIX, highway.render_error, highway.STATUSES)
-    renderers.register(gemini.PREFIX, gemini.render_error, google.STATUSES)
+    renderers.register(gemini.PREFIX, gemini.render_error, gemini.STATUSES)
     for prefix in gemini_webhooks.PREFIXES:
-        renderers.register(prefix, google.render_error, google.STATUSES)
+        renderers.register(prefix, google.render_error, gemini.STATUSES)
     for prefix in vertex.PREFIXES:
         renderers.register(prefix, vertex.render_error, google.STATUSES)
     for prefix in videos.PREFIXES + account.PREFIXES + native_webhooks.PREFIXES:

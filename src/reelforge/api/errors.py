@@ -13,7 +13,8 @@ Any other exception is a 500 without details (the traceback goes to the log) tha
 client that was not told so would send its next request into a reset.
 
 A missing API key wins over a bad body: FastAPI parses the JSON body before it resolves the
-caller, so a body error on a route that needs a key is answered 401 when the key is missing.
+caller, so a body error on a route that needs a key is answered as a missing key (401, or the
+dialect's own status for it: 403 on the Gemini API) when the key is missing.
 """
 
 import logging
@@ -160,14 +161,14 @@ def install_error_handlers(app: FastAPI, renderers: ErrorRenderers) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         if unauthorized := _missing_key(request):
-            return renderers.respond(request, 401, unauthorized.message, None, unauthorized.code)
+            return renderers.render(request, unauthorized)
         message, field = _validation_message(exc)
         return renderers.respond(request, 400, message, field, InvalidRequest.code)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
         if exc.status_code == 400 and (unauthorized := _missing_key(request)):  # unparseable body
-            return renderers.respond(request, 401, unauthorized.message, None, unauthorized.code)
+            return renderers.render(request, unauthorized)
         if isinstance(exc.__cause__, ReelforgeError):  # FastAPI wraps errors raised while reading the body
             return await _reelforge(request, exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")

@@ -61,37 +61,36 @@ Decisions where Google documents nothing, or reelforge differs [open]:
 """
 
 import json
-import re
-import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep
-from reelforge.api.dialects.google import wire
+from reelforge.api.dialects.google import files, wire
+from reelforge.api.dialects.google.files import file_uri
 from reelforge.api.dialects.google.wire import (
     GoogleError,
     GoogleOperationError,
     GoogleStartedOperation,
     Message,
 )
-from reelforge.api.media import serve_media
 from reelforge.api.openapi import error_responses
-from reelforge.api.wire import iso_z
 from reelforge.core.catalog import ModelSpec
-from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.core.job import Job, JobExtras, JobStatus, Output
+from reelforge.core.errors import InvalidRequest, NotFound, Unauthorized
+from reelforge.core.job import Job, JobExtras, JobStatus
 from reelforge.service.jobs import JobService
 
 PREFIX = "/v1beta/"
 router = APIRouter(
-    prefix="/v1beta", tags=["Gemini API"], responses=error_responses(GoogleError, 401, 429, 500)
+    prefix="/v1beta", tags=["Gemini API"], responses=error_responses(GoogleError, 403, 429, 500)
 )
 render_error = wire.render_error
+# a missing, unknown or revoked key: 403 PERMISSION_DENIED, the only key error the Gemini API documents
+STATUSES = wire.STATUSES | {Unauthorized: 403}
 
 # Gemini's own answers ---------------------------------------------------------------------------
 
@@ -129,20 +128,6 @@ class GeminiOperation(Message):
     )
     response: GeminiPredictResponse | None = Field(default=None, description="The videos, once it succeeded.")
     error: GoogleOperationError | None = Field(default=None, description="Why it failed or was canceled.")
-
-
-class GeminiFile(Message):
-    """A generated video as a Files API resource."""
-
-    name: str = Field(description="`files/{file}`.")
-    mimeType: Literal["video/mp4"] = "video/mp4"
-    sizeBytes: str = Field(description="The size of the MP4 in bytes, a decimal string (protobuf int64).")
-    createTime: str = Field(description="When the video was finished (ISO 8601, UTC).")
-    updateTime: str = Field(description="The same as `createTime`: a generated file never changes.")
-    uri: str = Field(description="The download URL (`...:download?alt=media`); it needs the key.")
-    downloadUri: str = Field(description="The same as `uri`.")
-    state: Literal["ACTIVE"] = "ACTIVE"
-    source: Literal["GENERATED"] = "GENERATED"
 
 
 class GeminiModel(Message):
@@ -195,17 +180,6 @@ def extras(service: JobService, config: GeminiWebhookConfig | None) -> JobExtras
     return JobExtras(dialect="gemini", webhook_uris=tuple(config.uris), webhook_metadata=metadata)
 
 
-_FILE_NAME = re.compile(r"([0-9a-f]{32})v(\d{1,2})")
-
-
-def file_name(job: Job, output: Output) -> str:
-    return f"{uuid.UUID(job.id).hex}v{output.index}"
-
-
-def file_uri(base_url: str, job: Job, output: Output) -> str:
-    return f"{base_url}/v1beta/files/{file_name(job, output)}:download?alt=media"
-
-
 def operation(base_url: str, job: Job) -> GeminiOperation:
     response = None
     if job.status is JobStatus.SUCCEEDED:
@@ -220,19 +194,6 @@ def operation(base_url: str, job: Job) -> GeminiOperation:
         done=job.status.is_terminal,
         response=response,
         error=wire.operation_error(job),
-    )
-
-
-def file_resource(base_url: str, name: str, job: Job, output: Output) -> GeminiFile:
-    """The metadata of a job's output, under the file name the client asked for."""
-    created = iso_z(job.finished_at or job.created_at)
-    return GeminiFile(
-        name=f"files/{name}",
-        sizeBytes=str(output.video_bytes),
-        createTime=created,
-        updateTime=created,
-        uri=file_uri(base_url, job, output),
-        downloadUri=file_uri(base_url, job, output),
     )
 
 
@@ -284,8 +245,7 @@ async def predict_long_running(
     responses=error_responses(GoogleError, 404),
 )
 def get_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> GeminiOperation:
-    job = service.get(wire.job_id_of(operation_id), caller.id)
-    return operation(service.base_url, job)
+    return operation(service.base_url, wire.job_of(service, caller.id, operation_id))
 
 
 @router.post(
@@ -296,61 +256,6 @@ def get_operation(model: str, operation_id: str, service: ServiceDep, caller: Ca
 def cancel_operation(model: str, operation_id: str, service: ServiceDep, caller: CallerDep) -> dict:
     wire.cancel(service, caller.id, operation_id)
     return {}
-
-
-def _output(service: JobService, owner: str, name: str) -> tuple[Job, Output]:
-    found = _FILE_NAME.fullmatch(name)
-    if found is None:
-        raise NotFound(f"file {name} not found")
-    try:
-        job = service.get(str(uuid.UUID(found.group(1))), owner)
-    except NotFound:
-        raise NotFound(f"file {name} not found") from None
-    index = int(found.group(2))
-    output = next((out for out in job.outputs if out.index == index), None)
-    if job.status is not JobStatus.SUCCEEDED or output is None:
-        raise NotFound(f"file {name} not found")
-    return job, output
-
-
-_MP4 = {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}
-_RANGE_ERROR = {"text/plain": {"schema": {"type": "string"}}}
-
-
-@router.get(
-    "/files/{ref:path}",
-    response_model=GeminiFile,
-    responses={
-        200: {
-            "description": "`files/{file}`: the file's metadata (JSON); `files/{file}:download` or "
-            "`?alt=media`: the MP4",
-            "content": _MP4,
-        },
-        206: {"description": "The byte range of the MP4 a `Range` header asked for", "content": _MP4},
-        307: {
-            "description": "With bucket storage: a redirect to the MP4's presigned URL",
-            "headers": {"Location": {"description": "The presigned URL", "schema": {"type": "string"}}},
-        },
-        400: {"description": "A malformed `Range` header (plain text)", "content": _RANGE_ERROR},
-        416: {"description": "A `Range` outside the MP4 (plain text)", "content": _RANGE_ERROR},
-        **error_responses(GoogleError, 404),
-    },
-)
-def get_file(
-    ref: str,
-    service: ServiceDep,
-    caller: CallerDep,
-    alt: Annotated[str | None, Query()] = None,
-) -> GeminiFile | Response:
-    # `abc:download`, or the whole `http://host/v1beta/files/abc:download?alt=media` URI that
-    # google-genai puts after `files/` when the URI is not https (its query lands in `alt`)
-    name, _, action = ref.rpartition("files/")[2].partition(":")
-    job, output = _output(service, caller.id, name)
-    if action == "download" or (not action and (alt or "").startswith("media")):
-        return serve_media(service, output.video_key, "video/mp4")
-    if action:
-        raise NotFound(f"unknown file method {action!r}")
-    return file_resource(service.base_url, name, job, output)
 
 
 @router.get("/models", response_model=GeminiModelList, responses=error_responses(GoogleError, 400))
@@ -369,3 +274,6 @@ def get_model(model: str, service: ServiceDep, caller: CallerDep) -> GeminiModel
     if model not in service.catalog or "/" in model:
         raise NotFound(f"models/{model} is not found")
     return model_resource(model, service.catalog.get(model))
+
+
+router.include_router(files.router)

@@ -167,13 +167,13 @@ def operation_id_in(name: str) -> str:
 
 def _fetch(body: VertexFetchBody, service: JobService, owner: str) -> VertexOperation:
     name = body.operationName.strip("/")
-    job = service.get(wire.job_id_of(operation_id_in(name)), owner)
+    job = wire.job_of(service, owner, operation_id_in(name), name)
     return operation(service.media, job, name)
 
 
 def _get(scope: str, model: str, operation_id: str, service: JobService, owner: str) -> VertexOperation:
-    job = service.get(wire.job_id_of(operation_id), owner)
-    return operation(service.media, job, f"{scope}publishers/google/models/{model}/operations/{operation_id}")
+    name = f"{scope}publishers/google/models/{model}/operations/{operation_id}"
+    return operation(service.media, wire.job_of(service, owner, operation_id, name), name)
 
 
 def _scope(project: str, location: str) -> str:

@@ -46,7 +46,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
 from reelforge.api.dialects.google import wire
-from reelforge.api.dialects.google.gemini import file_name, file_uri
+from reelforge.api.dialects.google.files import file_name, file_uri
 from reelforge.api.dialects.google.wire import GoogleEmpty, GoogleError, Message
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import iso_z
@@ -210,7 +210,7 @@ def _ping(webhooks: Webhooks, webhook: Webhook) -> None:
 
 # routes ------------------------------------------------------------------------------------------
 
-ANSWERS = error_responses(GoogleError, 401, 429, 500)
+ANSWERS = error_responses(GoogleError, 403, 429, 500)
 routers = [APIRouter(prefix=prefix, tags=["Gemini API webhooks"], responses=ANSWERS) for prefix in PREFIXES]
 
 

@@ -174,11 +174,23 @@ class GoogleEmpty(Message):
     """google.protobuf.Empty: the answer to an operation's `:cancel`."""
 
 
+def job_of(service: JobService, owner: str, operation_id: str, name: str | None = None) -> Job:
+    """The caller's job behind an operation id; NotFound naming the operation (`name`, else the id),
+    in Google's words rather than the service's "generation"."""
+    try:
+        return service.get(job_id_of(operation_id), owner)
+    except NotFound:
+        raise NotFound(f"operation {name or operation_id} not found") from None
+
+
 def cancel(service: JobService, owner: str, operation_id: str) -> None:
     """Operations.CancelOperation: best effort, as Google documents it. A queued or running
     operation ends `done` with error 1 CANCELLED (a running one once its render stops); one that is
     already done stays as it was. NotFound for an unknown operation."""
-    service.cancel(job_id_of(operation_id), owner)
+    try:
+        service.cancel(job_id_of(operation_id), owner)
+    except NotFound:
+        raise NotFound(f"operation {operation_id} not found") from None
 
 
 # the predict body ------------------------------------------------------------------------------
