@@ -135,7 +135,7 @@ def test_revocation_is_immediate_and_rotation_keeps_the_accounts_jobs(server, ad
         openai = old.get("/v1/videos")
         assert openai.status_code == 401 and openai.json()["error"]["message"]
         gemini = httpx.get(f"{server.url}/v1beta/models", headers={"x-goog-api-key": first["key"]})
-        assert gemini.status_code == 401 and gemini.json()["error"]["status"] == "UNAUTHENTICATED"
+        assert gemini.status_code == 403 and gemini.json()["error"]["status"] == "PERMISSION_DENIED"
 
     with _client(server, second["key"]) as new:
         assert new.get(f"/api/rest/v1/generations/{generation}").status_code == 200

@@ -221,12 +221,12 @@ def test_bad_requests_are_400_in_googles_shape(hooked, account, method, path, bo
         assert api.get(f"/v1/webhooks/{webhook.id}").json()["state"] == "enabled"
 
 
-def test_unknown_webhooks_are_404_and_no_key_is_401(hooked, account):
+def test_unknown_webhooks_are_404_and_no_key_is_403(hooked, account):
     with google_client(hooked, account) as api, google_client(hooked) as anonymous:
         for prefix in ("/v1beta/webhooks", "/v1/webhooks"):
             assert_google_error(api.get(f"{prefix}/{uuid.uuid4()}"), 404, "NOT_FOUND")
             assert_google_error(api.post(f"{prefix}/nope:ping"), 404, "NOT_FOUND")
-            assert_google_error(anonymous.get(prefix), 401, "UNAUTHENTICATED")
+            assert_google_error(anonymous.get(prefix), 403, "PERMISSION_DENIED")
 
 
 def test_loopback_targets_are_refused_without_the_allowlist(server, account):

@@ -2,7 +2,8 @@
 
 - `google-genai` in Gemini API mode: `models.generate_videos` + `operations.get` +
   `files.download` (the key travels as `x-goog-api-key`; over plain http the SDK sends the whole
-  video URI as the file name, which reelforge understands);
+  video URI as the file name, which reelforge understands); `files.list` (paged), `files.get`
+  and `files.delete`; refused keys as Google's 403 PERMISSION_DENIED;
 - `google-genai` in Vertex AI mode, with OAuth credentials on a project/location (inline video
   bytes) and in express mode with an API key (`output_gcs_uri`, so a video URI);
 - `openai`: `videos.create_and_poll` (which honours `openai-poll-after-ms`) + `download_content`,
@@ -105,13 +106,49 @@ def test_genai_gemini_errors_surface_as_client_errors(gemini, server):
         keyless.models.generate_videos(
             model="veo-3.1-lite-generate-preview", source=types.GenerateVideosSource(prompt=PROMPT)
         )
-    assert anonymous.value.code == 401
+    assert anonymous.value.code == 403 and anonymous.value.status == "PERMISSION_DENIED"
     never_issued = genai.Client(api_key=UNKNOWN_KEY, http_options=types.HttpOptions(base_url=server.url))
-    with pytest.raises(errors.ClientError) as unauthenticated:
+    with pytest.raises(errors.ClientError) as refused:
         never_issued.models.generate_videos(
             model="veo-3.1-lite-generate-preview", source=types.GenerateVideosSource(prompt=PROMPT)
         )
-    assert unauthenticated.value.code == 401 and unauthenticated.value.status == "UNAUTHENTICATED"
+    assert refused.value.code == 403 and refused.value.status == "PERMISSION_DENIED"
+
+
+def test_genai_gemini_files_list_get_and_delete(gemini, server):
+    from google.genai import errors
+
+    names = []
+    for _ in range(3):
+        operation = gemini.models.generate_videos(
+            model="veo-3.1-lite-generate-preview",
+            source=types.GenerateVideosSource(prompt=PROMPT),
+            config=types.GenerateVideosConfig(duration_seconds=4),
+        )
+        names.insert(0, _until_done(gemini, operation).name.rsplit("/", 1)[1])
+    listed = list(gemini.files.list(config=types.ListFilesConfig(page_size=2)))  # the pager follows the token
+    assert [f.name for f in listed] == [f"files/{uuid.UUID(n).hex}v0" for n in names]
+    for file in listed:
+        assert file.mime_type == "video/mp4" and file.source == types.FileSource.GENERATED
+        assert file.state == types.FileState.ACTIVE and file.size_bytes > 0
+        assert gemini.files.get(name=file.name) == file
+        assert probe_mp4(gemini.files.download(file=file.name)).frames == 96
+    gemini.files.delete(name=listed[0].name)
+    assert [f.name for f in gemini.files.list()] == [f.name for f in listed[1:]]
+    with pytest.raises(errors.ClientError) as gone:
+        gemini.files.get(name=listed[0].name)
+    assert gone.value.code == 403 and gone.value.status == "PERMISSION_DENIED"
+    with pytest.raises(errors.ClientError) as again:
+        gemini.files.delete(name=listed[0].name)
+    assert again.value.code == 403
+    stranger = genai.Client(
+        api_key=server.key(f"genai-{uuid.uuid4()}"), http_options=types.HttpOptions(base_url=server.url)
+    )
+    assert list(stranger.files.list()) == []
+    with pytest.raises(errors.ClientError) as others:
+        stranger.files.delete(name=listed[1].name)
+    assert others.value.code == 403
+    assert [f.name for f in gemini.files.list()] == [f.name for f in listed[1:]]
 
 
 def test_genai_vertex_with_oauth_credentials_returns_inline_bytes(server):

@@ -198,7 +198,15 @@ def test_bad_fetch_bodies_are_400(api, body):
     ],
 )
 def test_unknown_operations_are_404(api, operation_name):
-    assert_google_error(api.post(FETCH, json={"operationName": operation_name}), 404, "NOT_FOUND")
+    error = assert_google_error(api.post(FETCH, json={"operationName": operation_name}), 404, "NOT_FOUND")
+    assert error["message"] == f"operation {operation_name} not found"
+
+
+def test_unknown_operations_say_operation_on_get_and_cancel(api):
+    path = f"{SCOPE}/{MODEL}/operations/{UNKNOWN_ID}"
+    for resp in (api.get(path), api.post(f"{path}:cancel")):
+        error = assert_google_error(resp, 404, "NOT_FOUND")
+        assert "operation" in error["message"] and "generation" not in error["message"]
 
 
 def test_unknown_model_is_404_and_creates_nothing(server, api, key):
