@@ -9,6 +9,9 @@ http(s) URL or base64, also a data URI; JPEG/PNG, WebP too, <= 20 MB; see media/
 1..4 (default 1; that many videos, each with its own seed derived from the task's), `generate_audio`
 (default **false** here), `negative_prompt`, `person_generation` allow_adult|dont_allow (default
 allow_adult); t2v adds `enhance_prompt` (accepted, no effect) and limits `prompt` to 2048 chars.
+Fields of another route (`image` on t2v, `last_frame_image` on i2v, `enhance_prompt` on i2v and
+first-last) and unknown fields are accepted and ignored.
+No cost is reported: neither HighwayAPI's documents nor Novita's task object define a cost field.
 
 Decisions where HighwayAPI / Novita document nothing [open]:
 - Types are JSON types, as a Go backend decodes them: `"8"` for an integer or `"false"` for a

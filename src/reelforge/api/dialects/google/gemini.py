@@ -4,10 +4,12 @@ Routes: `POST /v1beta/models/{model}:predictLongRunning` -> `{"name": "models/{m
 `GET /v1beta/models/{model}/operations/{id}` -> the operation, with
 `response.generateVideoResponse.generatedSamples[].video.uri` once `done` is true;
 `POST /v1beta/models/{model}/operations/{id}:cancel` -> `{}` (Operations.CancelOperation);
-`GET /v1beta/files/{file}:download?alt=media` -> the MP4 (what `client.files.download` requests);
-`GET /v1beta/files/{file}` -> the file's metadata; `GET /v1beta/models[/{model}]` from the catalog.
-The key comes in `x-goog-api-key`, `?key=` or `Authorization: Bearer` (api/auth.py).
-`google-genai`'s `models.generate_videos` + `operations.get` + `files.download` work unchanged.
+`GET|HEAD /v1beta/files/{file}:download?alt=media` -> the MP4 (what `client.files.download`
+requests); `GET /v1beta/files/{file}` -> the file's metadata; `GET /v1beta/files?pageSize&pageToken`
+-> `{"files", "nextPageToken"}`; `DELETE /v1beta/files/{file}` -> `{}` (files.py);
+`GET /v1beta/models[/{model}]` from the catalog. The key comes in `x-goog-api-key`, `?key=` or
+`Authorization: Bearer` (api/auth.py). `google-genai`'s `models.generate_videos` +
+`operations.get` + `files.download` / `list` / `get` / `delete` work unchanged.
 
 Body: `{"instances": [{"prompt", "image", "lastFrame"}], "parameters": {"aspectRatio",
 "durationSeconds", "resolution", "negativePrompt", "personGeneration", "seed", "sampleCount",
@@ -29,16 +31,28 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   `{"inlineData": {"mimeType", "data"}}` (the REST samples' spelling); also `{"gcsUri"|"uri": an
   http(s) URL}`, fetched SSRF-safely. `gs://` URIs cannot be read and are refused. Video
   extension (`video`), `referenceImages` and `mask` are not supported by Veo 3.1 Lite: 400.
-- `enhancePrompt` is accepted and has no effect.
+- Accepted and without effect: `parameters.enhancePrompt` (the prompt is rendered as given), the
+  images' `mimeType` (the format is read from the bytes) and any field reelforge does not know.
+- No cost is reported: Google's operation has no field for it (the account's balance is charged
+  as in every dialect).
 - `webhookConfig` (or `webhook_config`): `{"uris": [...], "user_metadata": {...}}` (`userMetadata`
   too). Up to 10 `uris`, each vetted as a webhook's `uri` is (400 `webhookConfig.uris[i]` when
   refused); `user_metadata` is a JSON object of at most 8 KB compact, sent back as
   `data.user_metadata` in the job's `video.generated` event (webhooks.py).
-- A missing key is answered 401 `UNAUTHENTICATED` (the Gemini API itself answers 403
-  `PERMISSION_DENIED`; reelforge answers 401 in every dialect, and the SDK raises `ClientError`
-  for both). Errors are Google's `{"error": {"code", "message", "status"}}`, plus a
+- A missing, unknown or revoked key is answered 403 `PERMISSION_DENIED` (STATUSES), also on the
+  webhooks routes: the only key error Google's troubleshooting guide documents for the Gemini API
+  (the live API answers a missing key so, and a malformed one 400 `API_KEY_INVALID`; Vertex AI
+  keeps 401). Errors are Google's `{"error": {"code", "message", "status"}}`, plus a
   `google.rpc.BadRequest` detail naming the field for 400s; 404 `NOT_FOUND` for unknown
-  operations, files and models.
+  operations ("operation ... not found"), downloads ("file ... not found") and models.
+- Files (files.py): every sample of the caller's succeeded jobs, whichever API created them, is a
+  file. `files.get` and `files.delete` of a file that is missing or another's answer 403
+  `PERMISSION_DENIED`, as Google answers them ("file ... not found, or not accessible with this
+  key"). `files.list` is newest job first, a job's samples in order; `pageSize` defaults to 10
+  and is coerced to at most 100 (Google's); `pageToken` is the name of the next page's first
+  file, and one that names none of the caller's files (deleted since) is 400. Deleting a file
+  deletes the job it is a sample of, with its other samples and its operation (reelforge keeps a
+  job's samples together). HEAD on a download URI answers GET's headers (Range too), no body.
 - A create the account's balance does not cover: 402 `RESOURCE_EXHAUSTED`, what the Gemini API
   answers when a project's prepaid credits are depleted. Over the key's rate limit or the
   account's concurrency limit: 429 `RESOURCE_EXHAUSTED`, as Google's rate limits, with

@@ -23,11 +23,14 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   (16 MiB) a video: a larger one comes back as `gcsUri`, as with `storageUri`. With `storageUri`
   reelforge does not write to that bucket (it cannot); each video's `gcsUri` is instead the http(s)
   URL of the reelforge media file, downloadable without a key. `storageUri` is the recommended form.
-- `resizeMode` (`pad` | `crop`) is accepted; reelforge always centre-crops. `compressionQuality`
-  and `pubsubTopic` are accepted and have no effect. `fps` must be 24 when given.
+- `resizeMode` (`pad` | `crop`) is accepted; reelforge always centre-crops (`pad` has no effect).
+  `compressionQuality`, `pubsubTopic` (nothing is published), `enhancePrompt`, the images'
+  `mimeType`, Gemini's `webhookConfig` and unknown fields are accepted and have no effect. `fps`
+  must be 24 when given. No cost is reported: the operation has no field for it.
 - `gs://` image URIs cannot be read: 400. Errors, defaults, integer spelling, status words and
-  operation error codes are Gemini's (see gemini.py); 401 `UNAUTHENTICATED` without a key, 404
-  `NOT_FOUND` for an unknown model (it is part of the URL) or operation. `operationName` must
+  operation error codes are Gemini's (see gemini.py), but a missing or refused key is 401
+  `UNAUTHENTICATED`, what Google Cloud documents for bad credentials; 404 `NOT_FOUND` for an
+  unknown model (it is part of the URL) or operation ("operation ... not found"). `operationName` must
   name an operation under `/operations/`; the project, location and model in it are not checked,
   the id finds the job.
 - A create the account's balance does not cover: 402 `RESOURCE_EXHAUSTED`, as the Gemini API

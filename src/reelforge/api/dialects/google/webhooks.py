@@ -8,7 +8,8 @@ Routes, snake_case both ways as the SDKs send and parse them (camelCase is accep
 /webhooks/{id}` (PATCH with an optional `update_mask`; DELETE answers `{}`), `POST
 /webhooks/{id}:ping` (`{}`), `POST /webhooks/{id}:rotateSigningSecret` (`{"secret"}`). Every
 success is 200 with a JSON body: google-genai rejects 204 and empty bodies. A webhook belongs to
-the calling key's account; another account's is 404.
+the calling key's account; another account's is 404. A missing or refused key is 403
+`PERMISSION_DENIED`, as everywhere in the Gemini API (gemini.py).
 
 Decisions where Google documents nothing [open]:
 - `subscribed_events` takes Google's whole catalog (video.generated, batch.*, interaction.*), stored
