@@ -11,8 +11,8 @@
 
 import json
 import os
-import subprocess
 import re
+import subprocess
 import sys
 import time
 
