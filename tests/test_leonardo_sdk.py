@@ -290,6 +290,30 @@ def test_a_generated_image_starts_the_next_video(sdk, transport):
     assert difference(after.first, before.first) > 3 * difference(after.first, before.last)
 
 
+def test_accepted_fields_have_no_effect(sdk, transport):
+    """promptEnhance, promptEnhanceInstruction, frameInterpolation, styleIds and elements are
+    accepted as the SDK sends them and change nothing: the same seed renders the same frames."""
+    transport.model = "VEO3_1FAST"
+    plain = {"prompt": "a kite over a beach", "width": 1280, "height": 720, "duration": DURATION, "seed": 77}
+    ignored = {
+        "prompt_enhance": True,
+        "prompt_enhance_instruction": "make it dramatic",
+        "frame_interpolation": True,
+        "style_ids": ["111dc692-d470-4eec-b791-3475abac4c46"],
+        "elements": [{"ak_uuid": "b2614463-296c-462a-9586-aafdb8f00e36", "weight": 0.5}],
+    }
+    digests = []
+    for request in (plain, plain | ignored):
+        res = sdk.motion.create_text_to_video_generation(request=request)
+        assert res.status_code == 200
+        generation = poll(sdk, res.object.motion_video_generation_job.generation_id)
+        assert generation.status == shared.JobStatus.COMPLETE and generation.prompt == plain["prompt"]
+        digests.append(probe_mp4(download(generation.generated_images[0].motion_mp4_url, "video/mp4")).digest)
+    sent = json.loads(res.raw_response.request.content)
+    assert sent["promptEnhance"] is True and sent["elements"][0]["akUUID"] and sent["styleIds"]
+    assert digests[0] == digests[1]
+
+
 def test_sdk_sees_api_errors(sdk):
     with pytest.raises(errors.SDKError) as caught:
         sdk.motion.create_text_to_video_generation(
