@@ -154,7 +154,7 @@ def test_v1_text_to_video_defaults_to_motion2(http):
     resp = http.post("/api/rest/v1/generations-text-to-video", json=body)
     assert resp.status_code == 200, resp.text
     gen = wait_for_generation(http, resp.json()["motionVideoGenerationJob"]["generationId"])
-    assert gen["modelId"] == "MOTION2"
+    assert gen["modelId"] is None and gen["generated_images"][0]["motionModel"] == "MOTION2"
     probe = probe_mp4(_download(gen["generated_images"][0]["motionMP4URL"]))
     assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (832, 480, 120, None)
 

@@ -3,7 +3,9 @@ they raise), jobs to generation objects for every status, the answers of every r
 error body, each checked against the response model the route documents."""
 
 import json
+import re
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
 
@@ -16,12 +18,20 @@ from reelforge.api.wire import client_fields
 from reelforge.core.accounts import Account
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import Asset, FailureCode, JobExtras, JobStatus
-from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation, OutputFrame
 from reelforge.service.uploads import UploadTarget
 from testkit.jobs import CREATED, make_job
 from testkit.wire import BASE, unsigned
 
 JOB_ID = "0b7f6c1e-5d7a-4f7e-9a53-2c8d3f0a1b2c"
+# the generated image ids of JOB_ID's samples 0..3 (the job id XOR a fixed mask per sample)
+IMAGE_IDS = [
+    "b1541268-d0a0-4033-83ef-98556a3cd6d1",
+    "edd23abf-93cd-48b1-9e6a-2c7ba4ffca1a",
+    "45e0d1fb-7e9f-4645-ac16-3cb92f665dd1",
+    "c3c3db1f-81e5-4c7b-8f72-3c1644418207",
+]
+UUID4 = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89aAbB][a-f0-9]{3}-[a-f0-9]{12}$")
 REQUEST = {"model": "MOTION2", "prompt": "a cat", "width": 832, "height": 480, "duration": 5}
 
 job_in = partial(
@@ -34,6 +44,14 @@ job_in = partial(
     created_at=CREATED,
     extras=JobExtras(dialect="leonardo"),
 )
+
+
+def owns_nothing(job_id: str) -> bool:
+    return False
+
+
+def owns_job(job_id: str) -> bool:
+    return job_id == JOB_ID
 
 
 def invalid(call, *args) -> InvalidRequest:
@@ -103,31 +121,51 @@ def test_v1_image_to_video_frames_are_uploads():
         imageType="UPLOADED",
         endFrameImage={"id": "end-id", "type": "UPLOADED"},
     )
-    draft = v1.image_to_draft(body)
+    draft = v1.image_to_draft(body, owns_nothing)
     assert draft.start == FrameInput(FrameKind.UPLOAD, "start-id")
     assert draft.end == FrameInput(FrameKind.UPLOAD, "end-id")
     assert draft.model == "MOTION2" and draft.duration_is_hint
 
 
 def test_v1_image_to_video_without_end_frame():
-    draft = v1.image_to_draft(v1.ImageToVideoBody(prompt="a cat", imageId="start-id", imageType="UPLOADED"))
+    body = v1.ImageToVideoBody(prompt="a cat", imageId="start-id", imageType="UPLOADED")
+    draft = v1.image_to_draft(body, owns_nothing)
     assert draft.start == FrameInput(FrameKind.UPLOAD, "start-id") and draft.end is None
 
 
+def test_v1_generated_images_are_frames_of_the_callers_videos():
+    body = v1.ImageToVideoBody(
+        prompt="a cat",
+        imageId=IMAGE_IDS[0],
+        imageType="GENERATED",
+        endFrameImage={"id": IMAGE_IDS[2], "type": "GENERATED"},
+    )
+    draft = v1.image_to_draft(body, owns_job)
+    # a start frame continues where that video ended; an end frame is where it began
+    assert draft.start == FrameInput(FrameKind.OUTPUT, OutputFrame(JOB_ID, 0, "last"), "imageId")
+    assert draft.end == FrameInput(FrameKind.OUTPUT, OutputFrame(JOB_ID, 2, "first"), "endFrameImage")
+
+
 @pytest.mark.parametrize(
-    "body, field",
+    "body, field, image_id",
     [
-        ({"imageId": "s", "imageType": "GENERATED"}, "imageId"),
+        ({"imageId": IMAGE_IDS[0], "imageType": "GENERATED"}, "imageId", IMAGE_IDS[0]),
+        ({"imageId": "not-a-uuid", "imageType": "GENERATED"}, "imageId", "not-a-uuid"),
         (
-            {"imageId": "s", "imageType": "UPLOADED", "endFrameImage": {"id": "e", "type": "GENERATED"}},
+            {
+                "imageId": "s",
+                "imageType": "UPLOADED",
+                "endFrameImage": {"id": IMAGE_IDS[1], "type": "GENERATED"},
+            },
             "endFrameImage",
+            IMAGE_IDS[1],
         ),
     ],
 )
-def test_v1_generated_images_are_refused(body, field):
-    exc = invalid(v1.image_to_draft, v1.ImageToVideoBody(prompt="a cat", **body))
+def test_v1_generated_images_not_the_callers_are_refused(body, field, image_id):
+    exc = invalid(v1.image_to_draft, v1.ImageToVideoBody(prompt="a cat", **body), owns_nothing)
     assert exc.field == field
-    assert exc.message == f"{field}: only uploaded init images can be used as frames here (type UPLOADED)"
+    assert exc.message == f"{field}: generated image {image_id} not found"
 
 
 @pytest.mark.parametrize(
@@ -155,7 +193,7 @@ def v2_body(**parameters) -> v2.GenerationBody:
 
 
 def test_v2_defaults():
-    assert v2.to_draft(v2_body()) == Draft(
+    assert v2.to_draft(v2_body(), owns_nothing) == Draft(
         prompt="a koala", model="veo-3.1-lite", duration=8, resolution="720p", audio=True, samples=1
     )
 
@@ -175,7 +213,7 @@ def test_v2_every_field():
             "end_frame": [{"image": {"id": "end-id", "type": "INIT"}}],
         },
     )
-    assert v2.to_draft(body) == Draft(
+    assert v2.to_draft(body, owns_nothing) == Draft(
         prompt="a koala",
         model="veo-3.1-lite",
         negative_prompt="dogs",
@@ -195,21 +233,48 @@ def test_v2_every_field():
     "motion_has_audio, audio, expected", [(None, False, False), (True, None, True), (False, False, False)]
 )
 def test_v2_audio_switches(motion_has_audio, audio, expected):
-    assert v2.to_draft(v2_body(motion_has_audio=motion_has_audio, audio=audio)).audio is expected
+    assert (
+        v2.to_draft(v2_body(motion_has_audio=motion_has_audio, audio=audio), owns_nothing).audio is expected
+    )
 
 
 def test_v2_contradicting_audio_switches_are_refused():
-    exc = invalid(v2.to_draft, v2_body(motion_has_audio=True, audio=False))
+    exc = invalid(v2.to_draft, v2_body(motion_has_audio=True, audio=False), owns_nothing)
     assert (exc.field, exc.message) == ("parameters.audio", "parameters: motion_has_audio and audio disagree")
 
 
 @pytest.mark.parametrize("kind", ["GENERATION", "GENERATED", "VARIATION"])
-@pytest.mark.parametrize("frame", ["start_frame", "end_frame"])
-def test_v2_generated_images_are_refused(kind, frame):
-    guidances = {frame: [{"image": {"id": "x", "type": kind}}]}
-    exc = invalid(v2.to_draft, v2_body(guidances=guidances))
-    assert exc.field == f"parameters.guidances.{frame}"
-    assert "only uploaded init images" in exc.message
+@pytest.mark.parametrize("frame, which", [("start_frame", "last"), ("end_frame", "first")])
+def test_v2_generated_images_are_frames_of_the_callers_videos(kind, frame, which):
+    guidances = {frame: [{"image": {"id": IMAGE_IDS[1], "type": kind}}]}
+    draft = v2.to_draft(v2_body(guidances=guidances), owns_job)
+    field = f"parameters.guidances.{frame}"
+    expected = FrameInput(FrameKind.OUTPUT, OutputFrame(JOB_ID, 1, which), field)
+    assert (draft.start if frame == "start_frame" else draft.end) == expected
+
+    exc = invalid(v2.to_draft, v2_body(guidances=guidances), owns_nothing)
+    assert (exc.field, exc.message) == (field, f"{field}: generated image {IMAGE_IDS[1]} not found")
+
+
+def test_ids_are_v4_uuids_and_generated_image_ids_decode():
+    job = job_in(JobStatus.SUCCEEDED)
+    assert [wire.output_id(job, i) for i in range(4)] == IMAGE_IDS
+    for sample, image_id in enumerate(IMAGE_IDS):
+        assert UUID4.match(image_id)
+        assert OutputFrame(JOB_ID, sample) in wire.outputs_of(image_id)
+    assert wire.outputs_of("nope") == []
+    for _ in range(200):  # any v4 job id keeps its version and variant bits through the masks
+        job = job_in(JobStatus.SUCCEEDED, id=str(uuid.uuid4()))
+        assert all(UUID4.match(wire.output_id(job, i)) for i in range(4))
+    user = wire.user_id("owner-1")
+    assert UUID4.match(user) and user == wire.user_id("owner-1") != wire.user_id("owner-2")
+
+
+def test_timestamps_have_milliseconds():
+    assert wire.timestamp(datetime(2024, 5, 1, 10, 11, 22, 707123, tzinfo=UTC)) == "2024-05-01T10:11:22.707Z"
+    assert wire.timestamp(datetime(2024, 5, 1, 10, 11, 22, tzinfo=UTC)) == "2024-05-01T10:11:22.000Z"
+    cest = timezone(timedelta(hours=2))
+    assert wire.timestamp(datetime(2024, 5, 1, 12, 0, 0, 5000, tzinfo=cest)) == "2024-05-01T10:00:00.005Z"
 
 
 @pytest.mark.parametrize(
@@ -283,13 +348,13 @@ def test_svd_motion_strength_range(strength):
 def expected_generation(status: str, images: list[dict], **changes) -> dict:
     return {
         "id": JOB_ID,
-        "createdAt": "2026-01-02T03:04:05Z",
+        "createdAt": "2026-01-02T03:04:05.000Z",
         "status": status,
         "prompt": "a cat",
         "negativePrompt": None,
         "imageHeight": 480,
         "imageWidth": 832,
-        "modelId": "MOTION2",
+        "modelId": None,
         "public": False,
         "seed": 1234,
         "inferenceSteps": None,
@@ -303,7 +368,7 @@ def expected_generation(status: str, images: list[dict], **changes) -> dict:
 
 def expected_image(index: int, **changes) -> dict:
     return {
-        "id": str(uuid.uuid5(uuid.UUID(JOB_ID), str(index))),
+        "id": IMAGE_IDS[index],
         "url": f"{BASE}/media/outputs/{JOB_ID}/1/{index}.jpg",
         "nsfw": False,
         "likeCount": 0,
@@ -362,7 +427,6 @@ def test_image_to_video_generation_with_motion_strength(media, blobs):
         [expected_image(0, motionModel="SVD", motionStrength=3, imageToVideo=True)],
         prompt="SVD motion",
         negativePrompt="blur",
-        modelId="SVD",
         public=True,
     )
 
@@ -417,7 +481,10 @@ def test_me_without_an_account_reports_the_servers_workers_and_no_balance():
     """Open mode: a key is a user without an account, so no limit of its own and no balance."""
     details = dumped(v1.user_details(CALLER, None, workers=2))
     assert details == {
-        "user": {"id": "user-id", "username": "user-name"},
+        "user": {
+            "id": "a077b319-72f8-42c2-bd6d-f3d4f30f1353",
+            "username": "user-name",
+        },  # derived from "user-id"
         "tokenRenewalDate": None,
         "paidTokens": None,
         "subscriptionTokens": 0,
@@ -463,7 +530,7 @@ def test_init_image_answers(media, blobs):
     assert unsigned(image, blobs) == {
         "id": "asset-1",
         "url": f"{BASE}/media/uploads/asset-1.png",
-        "createdAt": "2026-01-02T03:04:05Z",
+        "createdAt": "2026-01-02T03:04:05.000Z",
     }
     for body in ({"init_images_by_pk": image}, {"init_images_by_pk": None}):
         assert dumped(v1.LeonardoInitImageResponse.model_validate(body)) == body

@@ -159,7 +159,7 @@ def test_text_to_video_veo3_1fast(sdk, transport):
     assert generation.prompt == "a red fox running through fresh snow"
     assert generation.negative_prompt == "blurry"
     assert (generation.image_width, generation.image_height) == (1280, 720)
-    assert generation.model_id == "VEO3_1FAST"
+    assert generation.model_id is None  # a model UUID at Leonardo; the name is motionModel
     assert generation.seed == 4242
     assert generation.public is False
     assert generation.created_at
@@ -167,7 +167,7 @@ def test_text_to_video_veo3_1fast(sdk, transport):
     assert image.motion is True
     assert image.image_to_video is False
     assert image.motion_model == "VEO3_1FAST"
-    assert image.id and image.id != generation_id
+    assert image.id != generation_id and uuid.UUID(image.id).version == 4
 
     check_video(download(image.motion_mp4_url, "video/mp4"), 1280, 720)
     download(image.url, "image/")  # the poster
@@ -201,9 +201,8 @@ def test_image_to_video_with_end_frame(sdk, transport):
 
     generation = poll(sdk, job.generation_id)
     assert generation.status == shared.JobStatus.COMPLETE
-    assert generation.model_id == "VEO3_1FAST"
     [image] = generation.generated_images
-    assert image.image_to_video is True
+    assert image.image_to_video is True and image.motion_model == "VEO3_1FAST"
 
     probe = check_video(download(image.motion_mp4_url, "video/mp4"), 1280, 720)
     assert_colours(probe.first, RED, BLUE)  # first frame is the start image
@@ -215,7 +214,7 @@ def test_user_self_list_and_delete(sdk, transport):
     assert me.status_code == 200
     [details] = me.object.user_details
     user_id = details.user.id
-    assert str(uuid.UUID(user_id)) == user_id
+    assert str(uuid.UUID(user_id)) == user_id and uuid.UUID(user_id).version == 4
     assert details.user.username
     assert details.api_concurrency_slots >= 1
     assert sdk.user.get_user_self().object.user_details[0].user.id == user_id  # stable per key
@@ -235,7 +234,7 @@ def test_user_self_list_and_delete(sdk, transport):
     generation_id = res.object.motion_video_generation_job.generation_id
     generation = poll(sdk, generation_id)
     assert generation.status == shared.JobStatus.COMPLETE
-    assert generation.model_id == "VEO3FAST"
+    assert generation.generated_images[0].motion_model == "VEO3FAST"
     assert (generation.image_width, generation.image_height) == (720, 1280)
     mp4_url = generation.generated_images[0].motion_mp4_url
     check_video(download(mp4_url, "video/mp4"), 720, 1280)
@@ -255,6 +254,64 @@ def test_user_self_list_and_delete(sdk, transport):
     assert generation_id not in [g.id for g in listed.object.generations]
     again = sdk.image.delete_generation_by_id(id=generation_id)
     assert again.object.delete_generations_by_pk is None
+
+
+def test_a_generated_image_starts_the_next_video(sdk, transport):
+    """Leonardo's `imageType: GENERATED`: the next clip starts from the last frame of the first."""
+    transport.model = "VEO3_1FAST"
+    size = {"width": 1280, "height": 720, "duration": DURATION}
+    first = sdk.motion.create_text_to_video_generation(request={"prompt": "a paper boat drifts", **size})
+    generation = poll(sdk, first.object.motion_video_generation_job.generation_id)
+    assert generation.status == shared.JobStatus.COMPLETE
+    [image] = generation.generated_images
+    before = check_video(download(image.motion_mp4_url, "video/mp4"), 1280, 720)
+
+    res = sdk.motion.create_image_to_video_generation(
+        request={
+            "prompt": "and drifts on",
+            "image_id": image.id,
+            "image_type": operations.ImageType.GENERATED,
+            **size,
+        }
+    )
+    assert json.loads(res.raw_response.request.content)["imageType"] == "GENERATED"
+    assert res.status_code == 200
+    follow_up = poll(sdk, res.object.motion_video_generation_job.generation_id)
+    assert follow_up.status == shared.JobStatus.COMPLETE
+    [next_image] = follow_up.generated_images
+    assert next_image.image_to_video is True and next_image.id != image.id
+    after = check_video(download(next_image.motion_mp4_url, "video/mp4"), 1280, 720)
+
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(a.astype(float) - b.astype(float)).mean())
+
+    # the new clip's first frame is the old clip's last (up to H.264 twice), not its first
+    assert difference(after.first, before.last) < 8
+    assert difference(after.first, before.first) > 3 * difference(after.first, before.last)
+
+
+def test_accepted_fields_have_no_effect(sdk, transport):
+    """promptEnhance, promptEnhanceInstruction, frameInterpolation, styleIds and elements are
+    accepted as the SDK sends them and change nothing: the same seed renders the same frames."""
+    transport.model = "VEO3_1FAST"
+    plain = {"prompt": "a kite over a beach", "width": 1280, "height": 720, "duration": DURATION, "seed": 77}
+    ignored = {
+        "prompt_enhance": True,
+        "prompt_enhance_instruction": "make it dramatic",
+        "frame_interpolation": True,
+        "style_ids": ["111dc692-d470-4eec-b791-3475abac4c46"],
+        "elements": [{"ak_uuid": "b2614463-296c-462a-9586-aafdb8f00e36", "weight": 0.5}],
+    }
+    digests = []
+    for request in (plain, plain | ignored):
+        res = sdk.motion.create_text_to_video_generation(request=request)
+        assert res.status_code == 200
+        generation = poll(sdk, res.object.motion_video_generation_job.generation_id)
+        assert generation.status == shared.JobStatus.COMPLETE and generation.prompt == plain["prompt"]
+        digests.append(probe_mp4(download(generation.generated_images[0].motion_mp4_url, "video/mp4")).digest)
+    sent = json.loads(res.raw_response.request.content)
+    assert sent["promptEnhance"] is True and sent["elements"][0]["akUUID"] and sent["styleIds"]
+    assert digests[0] == digests[1]
 
 
 def test_sdk_sees_api_errors(sdk):

@@ -50,7 +50,7 @@ def test_svd_from_an_init_image(api, landscape):
     assert job["cost"] == {"amount": "0.0200", "unit": "DOLLARS"}  # 4 s at the SVD entry's $0.005/s
 
     gen = wait_for_generation(api, job["generationId"])
-    assert gen["status"] == "COMPLETE" and gen["modelId"] == "SVD" and gen["public"] is True
+    assert gen["status"] == "COMPLETE" and gen["modelId"] is None and gen["public"] is True
     assert (gen["imageWidth"], gen["imageHeight"]) == (1024, 576)
     [image] = gen["generated_images"]
     assert image["motion"] is True and image["imageToVideo"] is True and image["motionModel"] == "SVD"

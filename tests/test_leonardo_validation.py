@@ -204,7 +204,7 @@ V2_PARAMETER_CASES = [
         pytest.param(
             {"guidances": {"start_frame": [{"image": {"id": "{start}", "type": kind}}]}},
             P + ["guidances", "start_frame"],
-            "UPLOADED",
+            "generated image",  # an init image's id is no generated image's
             id=f"start-frame-{kind}",
         )
         for kind in ("GENERATED", "GENERATION", "VARIATION")
@@ -437,7 +437,7 @@ V1_IMAGE_CASES = [
     pytest.param({"imageType": "INIT"}, ["imageType"], None, id="imageType-INIT"),
     pytest.param({"imageType": "uploaded"}, ["imageType"], None, id="imageType-lowercase"),
     pytest.param({"imageType": None}, ["imageType"], None, id="imageType-null"),
-    pytest.param({"imageType": "GENERATED"}, ["imageId"], "UPLOADED", id="imageType-GENERATED"),
+    pytest.param({"imageType": "GENERATED"}, ["imageId"], "generated image", id="imageType-GENERATED"),
     pytest.param({"imageId": MISSING}, ["imageId"], None, id="imageId-missing"),
     pytest.param({"imageId": ""}, ["imageId"], None, id="imageId-empty"),
     pytest.param({"imageId": str(uuid.uuid4())}, ["imageId"], "not found", id="imageId-unknown"),
@@ -449,7 +449,7 @@ V1_IMAGE_CASES = [
     pytest.param(
         {"endFrameImage": {"id": "{end}", "type": "GENERATED"}},
         ["endFrameImage"],
-        "UPLOADED",
+        "generated image",
         id="end-GENERATED",
     ),
     pytest.param({"endFrameImage": "{end}"}, ["endFrameImage"], None, id="end-not-object"),
@@ -613,6 +613,25 @@ def test_another_key_cannot_see_delete_or_use_an_init_image(api, other, images):
         assert_leonardo_error(resp, 400, ["parameters", "guidances", "start_frame"], "not found")
         resp = other.post(I2V, json={**T2V_BASE, "imageId": image_id, "imageType": "UPLOADED"})
         assert_leonardo_error(resp, 400, ["imageId"], "not found")
+
+
+def test_another_key_cannot_use_a_generated_image(api, other, finished):
+    image_id = finished["generated_images"][0]["id"]
+    their_jobs = Jobs(other, user_id_of(other))
+    with their_jobs.unchanged():
+        for kind in ("GENERATED", "GENERATION", "VARIATION"):
+            frame = {"end_frame": [{"image": {"id": image_id, "type": kind}}]}
+            body = {"model": "veo-3.1-lite", "parameters": {**V2_BASE, "guidances": frame}}
+            resp = other.post(V2, json=body)
+            assert_leonardo_error(resp, 400, ["parameters", "guidances", "end_frame"], "not found")
+        resp = other.post(I2V, json={**T2V_BASE, "imageId": image_id, "imageType": "GENERATED"})
+        assert_leonardo_error(resp, 400, ["imageId"], f"generated image {image_id} not found")
+    # the owner may, and the generation id itself is no generated image's id
+    resp = api.post(I2V, json={**T2V_BASE, "imageId": finished["id"], "imageType": "GENERATED"})
+    assert_leonardo_error(resp, 400, ["imageId"], "not found")
+    resp = api.post(I2V, json={**T2V_BASE, "imageId": image_id, "imageType": "GENERATED"})
+    assert resp.status_code == 200, resp.text
+    api.delete(f"{V1}/generations/{resp.json()['motionVideoGenerationJob']['generationId']}")
 
 
 # unknown ids -------------------------------------------------------------------------------------

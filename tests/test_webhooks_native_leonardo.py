@@ -11,6 +11,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -220,6 +221,8 @@ def test_a_leonardo_keys_callback_gets_the_envelope_with_its_bearer_key(server):
             key["id"],
         )
         assert generation["images"] == generation["generated_images"] and len(generation["images"]) == 1
+        for stamp in (generation["createdAt"], generation["updatedAt"]):  # Leonardo's: milliseconds
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
         video = download_mp4(generation["images"][0]["motionMP4URL"])
         assert probe_mp4(video).width == 1280
         assert bystander.received == []  # the sibling key made nothing

@@ -4,8 +4,8 @@ frame). Results are read like every Leonardo generation (v1 `GET /generations/{i
 
 Decisions [open]:
 - `imageId` is one of the caller's uploaded init images, whatever `isInitImage` says when absent
-  or true; `isInitImage: false` (a generated image) and `isVariation: true` are refused with 400,
-  as reelforge has neither generated nor variation images (same rule as `GENERATED` frames).
+  or true; `isInitImage: false` (a generated image) and `isVariation: true` are refused with 400:
+  SVD animates uploads only (image-to-video takes generated images as `GENERATED` frames).
 - The clip is the SVD entry's only length (4 s) and silent; its size is the entry's landscape
   size, or its portrait size when the image is taller than wide; the image is centre-cropped.
 - `motionStrength` is an integer 1..10 (Leonardo's range in its app; default 5), recorded with

@@ -24,7 +24,7 @@ from reelforge.api.auth import Caller, CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.leonardo import wire
 from reelforge.api.dialects.leonardo.wire import LeonardoCost, LeonardoGeneration, WireModel
-from reelforge.api.wire import JsonInt, client_fields, iso_z
+from reelforge.api.wire import JsonInt, client_fields
 from reelforge.core.accounts import Account
 from reelforge.core.errors import NotFound
 from reelforge.core.job import Asset, Job, JobExtras
@@ -115,11 +115,12 @@ def to_draft(body: _VideoBody, start: FrameInput | None = None, end: FrameInput 
     )
 
 
-def image_to_draft(body: ImageToVideoBody) -> Draft:
-    """An image-to-video body as the canonical draft; its frames must be uploaded init images."""
-    start = wire.image_ref(body.imageId, body.imageType, "imageId")
+def image_to_draft(body: ImageToVideoBody, owns: wire.Owns) -> Draft:
+    """An image-to-video body as the canonical draft; its frames are uploaded init images or the
+    caller's generated images (`owns` says which generations are the caller's)."""
+    start = wire.image_ref(body.imageId, body.imageType, "imageId", owns)
     end = (
-        wire.image_ref(body.endFrameImage.id, body.endFrameImage.type, "endFrameImage")
+        wire.image_ref(body.endFrameImage.id, body.endFrameImage.type, "endFrameImage", owns, end=True)
         if body.endFrameImage
         else None
     )
@@ -133,7 +134,9 @@ class LeonardoGenerationJob(WireModel):
     """A generation just queued (also SVD's): read it with `GET /generations/{generationId}`."""
 
     generationId: str
-    apiCreditCost: int | None = Field(description="Always null: the price is in `cost`.")
+    apiCreditCost: int | None = Field(
+        description="Always null: Leonardo's deprecated integer API credits; the price is in `cost`."
+    )
     cost: LeonardoCost
 
 
@@ -164,7 +167,7 @@ class LeonardoUserGenerationsResponse(WireModel):
 
 
 class LeonardoUser(WireModel):
-    id: str = Field(description="The caller's user id, derived from the API key.")
+    id: str = Field(description="The caller's user id, a v4 UUID derived from its account.")
     username: str
 
 
@@ -212,7 +215,7 @@ class LeonardoUploadInitImageResponse(WireModel):
 class LeonardoInitImage(WireModel):
     id: str
     url: str = Field(description="The URL of the uploaded image.")
-    createdAt: str = Field(description="When the upload was reserved, ISO 8601 UTC ending in `Z`.")
+    createdAt: str = Field(description="When the upload was reserved: `2024-05-01T10:11:22.707Z`.")
 
 
 class LeonardoInitImageResponse(WireModel):
@@ -237,7 +240,7 @@ def user_details(caller: Caller, account: Account | None, workers: int) -> Leona
     balance = account.balance_usd if account else None
     slots = max(1, workers) if concurrency is None else concurrency
     return LeonardoUserDetails(
-        user=LeonardoUser(id=caller.id, username=caller.name),
+        user=LeonardoUser(id=wire.user_id(caller.id), username=caller.name),
         tokenRenewalDate=None,
         paidTokens=None,
         subscriptionTokens=0,
@@ -262,7 +265,8 @@ def init_image_upload(asset: Asset, target: UploadTarget) -> LeonardoInitImageUp
 
 
 def init_image(media: Media, asset: Asset) -> LeonardoInitImage:
-    return LeonardoInitImage(id=asset.id, url=media.url(asset.key), createdAt=iso_z(asset.created_at))
+    created = wire.timestamp(asset.created_at)
+    return LeonardoInitImage(id=asset.id, url=media.url(asset.key), createdAt=created)
 
 
 # routes ----------------------------------------------------------------------------------------
@@ -290,7 +294,7 @@ def text_to_video(
 def image_to_video(
     body: ImageToVideoBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoMotionVideoResponse:
-    job = _submit(service, caller, image_to_draft(body), body.isPublic)
+    job = _submit(service, caller, image_to_draft(body, wire.owned_by(service, caller.id)), body.isPublic)
     return LeonardoMotionVideoResponse(motionVideoGenerationJob=created(job))
 
 
@@ -326,7 +330,7 @@ def user_generations(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> LeonardoUserGenerationsResponse:
-    if user_id != caller.id:
+    if user_id != wire.user_id(caller.id):
         return LeonardoUserGenerationsResponse(generations=[])
     jobs = service.list(caller.id, limit=limit, offset=offset)
     return LeonardoUserGenerationsResponse(generations=[wire.generation(service.media, job) for job in jobs])

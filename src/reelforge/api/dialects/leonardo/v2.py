@@ -77,10 +77,10 @@ def _audio(p: GenerationParameters) -> bool:
     return given.pop() if given else True
 
 
-def _frame(items: list[FrameGuidance] | None, field: str) -> FrameInput | None:
+def _frame(items: list[FrameGuidance] | None, field: str, owns: wire.Owns, end: bool) -> FrameInput | None:
     if not items:
         return None
-    return wire.image_ref(items[0].image.id, items[0].image.type, field)
+    return wire.image_ref(items[0].image.id, items[0].image.type, field, owns, end)
 
 
 # canonical field names the core and catalog report -> where they live in the v2 body
@@ -100,7 +100,7 @@ CLIENT_FIELDS = {
 }
 
 
-def to_draft(body: GenerationBody) -> Draft:
+def to_draft(body: GenerationBody, owns: wire.Owns) -> Draft:
     p = body.parameters
     guidances = p.guidances or Guidances()
     return Draft(
@@ -114,8 +114,8 @@ def to_draft(body: GenerationBody) -> Draft:
         seed=p.seed,
         audio=_audio(p),
         samples=p.quantity,
-        start=_frame(guidances.start_frame, "parameters.guidances.start_frame"),
-        end=_frame(guidances.end_frame, "parameters.guidances.end_frame"),
+        start=_frame(guidances.start_frame, "parameters.guidances.start_frame", owns, end=False),
+        end=_frame(guidances.end_frame, "parameters.guidances.end_frame", owns, end=True),
     )
 
 
@@ -138,7 +138,7 @@ def created(job: Job) -> LeonardoV2GenerationJob:
 def create_generation(
     body: GenerationBody, service: ServiceDep, caller: CreatorDep
 ) -> LeonardoV2GenerateResponse:
-    draft = to_draft(body)
+    draft = to_draft(body, wire.owned_by(service, caller.id))
     with client_fields(CLIENT_FIELDS):
         extras = JobExtras(dialect="leonardo", public=body.public, key_id=caller.key_id)
         job = service.submit(draft, caller.id, extras)

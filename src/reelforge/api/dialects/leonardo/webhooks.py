@@ -23,7 +23,6 @@ Decisions where Leonardo documents nothing [open]:
 """
 
 from reelforge.api.dialects.leonardo import wire
-from reelforge.api.wire import iso_z
 from reelforge.core.job import Job
 from reelforge.core.webhooks import Event
 from reelforge.service.media import Media
@@ -40,7 +39,7 @@ def leonardo_form(media: Media) -> Form:
         generation = wire.generation(media, job).model_dump()
         generation |= {
             "images": generation["generated_images"],
-            "updatedAt": iso_z(event.created_at),
+            "updatedAt": wire.timestamp(event.created_at),
             "apiKeyId": job.extras.key_id,
         }
         return EVENT, {

@@ -18,9 +18,17 @@ Decisions where Leonardo documents nothing [open]:
   `apiBalance` (an extension, in DOLLARS like `cost`; Leonardo's token fields stay null or 0). An
   account without a concurrency limit, and every caller in open mode, reports the server's
   embedded workers (at least 1); without credits (unlimited, or open mode) `apiBalance` is null.
-- `cost` is reported in DOLLARS from the catalog's list price; `apiCreditCost` is null.
-- Frames may reference uploaded init images (`UPLOADED` / `INIT`). Generated images do not exist
-  in reelforge, so `GENERATED`, `GENERATION` and `VARIATION` references are refused with 400.
+- `cost` is reported in DOLLARS from the catalog's list price; `apiCreditCost` (deprecated, in
+  Leonardo's integer API credits, which reelforge does not have) is null. The generation object
+  has no field for a cost, so `GET /generations/{id}` reports none.
+- Ids are version-4 UUIDs, as Leonardo's schemas require: a generated image's id is the job's id
+  (a uuid4) XOR a fixed mask per sample that leaves the version and variant bits alone, so it
+  decodes back to (job, sample); `/me`'s user id is derived from the caller's id. `modelId` (a
+  model UUID at Leonardo) is null: the model's name travels in `motionModel`. Timestamps have
+  milliseconds: `2024-05-01T10:11:22.707Z`.
+- Frames may reference uploaded init images (`UPLOADED` / `INIT`) or, as `GENERATED`,
+  `GENERATION` or `VARIATION`, one of the caller's `generated_images[].id`: a start frame is that
+  video's last frame (the new clip continues where it ended), an end frame its first frame.
 - Canceled jobs read as `FAILED`, the only terminal failure word Leonardo has; a generation
   carries no failure reason (Leonardo's object has no field for one).
 - Types are JSON types, as Leonardo's docs give them (integer, boolean) and as its GraphQL-backed
@@ -32,16 +40,18 @@ Decisions where Leonardo documents nothing [open]:
   that is not allowed points at the width (`["width"]`, `["parameters", "width"]`).
 """
 
+import hashlib
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.api.openapi import error_responses
-from reelforge.api.wire import iso_z
-from reelforge.core.errors import InvalidRequest, StorageFull
+from reelforge.core.errors import InvalidRequest, NotFound, StorageFull
 from reelforge.core.job import Job, JobStatus
-from reelforge.core.request import FrameInput, FrameKind
+from reelforge.core.request import FrameInput, FrameKind, OutputFrame
 from reelforge.service.media import Media
 
 V1 = "/api/rest/v1"
@@ -50,6 +60,7 @@ MAX_PROMPT = 9999  # characters, Leonardo's documented limits (v1 and v2)
 MAX_NEGATIVE_PROMPT = 1000
 
 UPLOADED_TYPES = {"UPLOADED", "INIT"}
+SAMPLES = 4  # the most outputs a job has (GenerationRequest.samples)
 # Leonardo answers no 507: a full disk is a 503 to come back later (with Retry-After)
 STATUSES = {StorageFull: 503}
 RESOLUTION_TIERS = {"RESOLUTION_480": "480p", "RESOLUTION_720": "720p", "RESOLUTION_1080": "1080p"}
@@ -108,6 +119,47 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return error_responses(LeonardoError, *statuses)
 
 
+# ids and times ---------------------------------------------------------------------------------
+
+# XOR-ing these into a UUID keeps its version nibble and variant bits: they are zero in the masks
+_KEEP_VERSION = int.from_bytes(bytes([0xFF] * 6 + [0x0F, 0xFF, 0x3F] + [0xFF] * 7))
+
+
+def _uuid4_bits(seed: str) -> int:
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16]) & _KEEP_VERSION
+
+
+_SAMPLE_MASKS = [_uuid4_bits(f"reelforge leonardo generated image {i}") for i in range(SAMPLES)]
+
+
+def _xor(value: uuid.UUID, mask: int) -> uuid.UUID:
+    return uuid.UUID(int=value.int ^ mask)
+
+
+def output_id(job: Job, index: int) -> str:
+    """A generated image's id: a v4 UUID when the job's id is one, and reversible (`outputs_of`)."""
+    return str(_xor(uuid.UUID(job.id), _SAMPLE_MASKS[index]))
+
+
+def outputs_of(image_id: str) -> list[OutputFrame]:
+    """The (job, sample) pairs a generated image id may stand for, one per sample."""
+    try:
+        value = uuid.UUID(image_id)
+    except ValueError:
+        return []
+    return [OutputFrame(str(_xor(value, mask)), sample) for sample, mask in enumerate(_SAMPLE_MASKS)]
+
+
+def user_id(owner: str) -> str:
+    """`/me`'s user id: a v4 UUID derived from the caller's id, the same on every call."""
+    return str(uuid.UUID(int=_uuid4_bits(f"reelforge leonardo user {owner}"), version=4))
+
+
+def timestamp(value: datetime) -> str:
+    """Leonardo's timestamp: ISO 8601 UTC with milliseconds, `2024-05-01T10:11:22.707Z`."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 # answers ---------------------------------------------------------------------------------------
 
 
@@ -123,7 +175,10 @@ def cost(job: Job) -> LeonardoCost:
 class LeonardoGeneratedImage(WireModel):
     """One rendered video of a generation (Leonardo calls every output an image)."""
 
-    id: str = Field(description="The output's id, derived from the generation id and its index.")
+    id: str = Field(
+        description="The output's id (a v4 UUID derived from the generation id and its index); usable "
+        "as a `GENERATED` frame."
+    )
     url: str = Field(description="The URL of the video's poster image (JPEG).")
     nsfw: bool = Field(description="Always false.")
     likeCount: int = Field(description="Always 0.")
@@ -139,7 +194,7 @@ class LeonardoGeneration(WireModel):
     """A generation, as `GET /generations/{id}` and the user's generation list answer it."""
 
     id: str
-    createdAt: str = Field(description="When the generation was created, ISO 8601 UTC ending in `Z`.")
+    createdAt: str = Field(description="When the generation was created: `2024-05-01T10:11:22.707Z`.")
     status: StatusWord = Field(
         description="PENDING while queued or rendering, COMPLETE when done, FAILED when it failed "
         "or was canceled."
@@ -148,7 +203,7 @@ class LeonardoGeneration(WireModel):
     negativePrompt: str | None
     imageHeight: int = Field(description="The video's height in pixels.")
     imageWidth: int = Field(description="The video's width in pixels.")
-    modelId: str = Field(description="The model that renders the generation.")
+    modelId: None = Field(description="Always null (a model UUID at Leonardo): the model is `motionModel`.")
     public: bool
     seed: int = Field(description="The seed the generation renders with (given or drawn).")
     inferenceSteps: int | None = Field(description="Always null.")
@@ -159,10 +214,6 @@ class LeonardoGeneration(WireModel):
         description="The rendered videos; empty until the generation is COMPLETE."
     )
     generation_elements: Empty = Field(description="Always empty: elements (LoRAs) are not applied.")
-
-
-def output_id(job: Job, index: int) -> str:
-    return str(uuid.uuid5(uuid.UUID(job.id), str(index)))
 
 
 def generation(media: Media, job: Job) -> LeonardoGeneration:
@@ -185,13 +236,13 @@ def generation(media: Media, job: Job) -> LeonardoGeneration:
     ]
     return LeonardoGeneration(
         id=job.id,
-        createdAt=iso_z(job.created_at),
+        createdAt=timestamp(job.created_at),
         status=STATUS_WORDS[job.status],
         prompt=req.prompt,
         negativePrompt=req.negative_prompt,
         imageHeight=req.height,
         imageWidth=req.width,
-        modelId=req.model,
+        modelId=None,
         public=job.extras.public,
         seed=job.seed,
         inferenceSteps=None,
@@ -206,13 +257,33 @@ def generation(media: Media, job: Job) -> LeonardoGeneration:
 # requests --------------------------------------------------------------------------------------
 
 
-def image_ref(image_id: str, image_type: str, field: str) -> FrameInput:
-    """A frame given as `{id, type}`: one of the caller's uploaded init images."""
-    if image_type not in UPLOADED_TYPES:
-        raise InvalidRequest(
-            f"{field}: only uploaded init images can be used as frames here (type UPLOADED)", field
-        )
-    return FrameInput(FrameKind.UPLOAD, image_id)
+Owns = Callable[[str], bool]
+"""Whether a generation id is one of the caller's (the route asks the service)."""
+
+
+def owned_by(service, owner: str) -> Owns:
+    """Whether a generation id is one of `owner`'s, as the service knows it."""
+
+    def owns(job_id: str) -> bool:
+        try:
+            service.get(job_id, owner)
+        except NotFound:
+            return False
+        return True
+
+    return owns
+
+
+def image_ref(image_id: str, image_type: str, field: str, owns: Owns, end: bool = False) -> FrameInput:
+    """A frame given as `{id, type}`: one of the caller's uploaded init images, or of its generated
+    images: the last frame of that video as a start frame, its first frame as an end frame."""
+    if image_type in UPLOADED_TYPES:
+        return FrameInput(FrameKind.UPLOAD, image_id)
+    for output in outputs_of(image_id):
+        if owns(output.job_id):
+            frame = OutputFrame(output.job_id, output.sample, "first" if end else "last")
+            return FrameInput(FrameKind.OUTPUT, frame, field)
+    raise InvalidRequest(f"{field}: generated image {image_id} not found", field)
 
 
 def tier(resolution: str | None) -> str | None:
