@@ -43,7 +43,9 @@ def _job(row: JobRow) -> Job:
         id=row.id,
         owner=row.owner,
         # not re-validated: a row is what an accepted request was, and limits may tighten later
-        request=GenerationRequest.model_construct(**row.request),
+        request=GenerationRequest.model_construct(
+            **{**row.request, "reference_images": tuple(row.request.get("reference_images", ()))}
+        ),
         seed=int(row.seed),
         status=JobStatus(row.status),
         cost_usd=Decimal(row.cost_usd),
