@@ -80,7 +80,11 @@ def test_resolve_size_refuses_contradictions(args):
         ("veo-3.1-lite", {"reference_images": ("a",)}, "veo-3.1-lite takes no reference images"),
         ("MOTION2", {"duration": 5, "audio": False, "reference_images": ("a",)}, "takes no reference images"),
         ("VEO3_1", {"reference_images": ("a", "b", "c", "d")}, "takes at most 3 reference images"),
-        ("VEO3_1", {"duration": 4, "reference_images": ("a",)}, "duration must be 8 for VEO3_1 with reference"),
+        (
+            "VEO3_1",
+            {"duration": 4, "reference_images": ("a",)},
+            "duration must be 8 for VEO3_1 with reference",
+        ),
         ("VEO3_1FAST", {"duration": 6, "reference_images": ("a",)}, "duration must be 8 .* reference images"),
         (
             "veo-3-1-lite-generate-preview",

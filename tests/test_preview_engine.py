@@ -168,7 +168,7 @@ def test_reference_images_are_tiles_side_by_side_inside_the_frame(size):
     assert len(boxes) == 3
     for (left, top, right, bottom), following in zip(boxes, [*boxes[1:], None], strict=True):
         assert right - left == bottom - top > 0  # square
-        assert 0 < left and right < width and 0 < top and bottom < height
+        assert left > 0 and right < width and top > 0 and bottom < height
         assert following is None or (following[1] == top and following[0] > right)  # a row, apart
 
 

@@ -2,6 +2,7 @@
 real media directory: defaults from the catalog, one check before any input is stored, and no
 stored input left behind by a refused request."""
 
+import contextlib
 import dataclasses
 import io
 import uuid
@@ -26,6 +27,7 @@ from reelforge.core.request import (
 )
 from reelforge.engines.preview import reference_boxes
 from reelforge.runtime import build_runtime
+from testkit.databases import postgres_database
 from testkit.support import make_image
 
 
@@ -262,7 +264,18 @@ def test_a_bad_reference_removes_every_image_stored_before_it(runtime):
     assert _uploads(runtime) == [] and runtime.service.list("me") == []
 
 
-def test_deleting_a_job_deletes_its_references_unless_another_job_uses_them(runtime):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database_runtime(request, tmp_path):
+    """A runtime on a SQLite file, and on the PostgreSQL server on 127.0.0.1:5432."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres_database()) if request.param == "postgresql" else None
+        rt = build_runtime(Settings(data_dir=tmp_path / "data", workers=0, database_url=url))
+        yield rt
+        rt.stop()
+
+
+def test_deleting_a_job_deletes_its_references_unless_another_job_uses_them(any_database_runtime):
+    runtime = any_database_runtime
     service = runtime.service
     shared = service.uploads.add_image("me", _solid(REFERENCE_COLOURS[0]))
     own = _references(REFERENCE_COLOURS[1])

@@ -2,9 +2,10 @@
 
 It is configuration: the built-in `catalog.default.json` maps every model to the preview engine;
 a deployer replaces it with their own file (REELFORGE_CATALOG_PATH) to route models to real
-engines or change prices. Model-dependent request checks (durations, sizes, audio, frames,
-reference images, samples) live here so every dialect enforces the same capabilities. Whether an entry's engine and
-`engine_options` can work is the engines' business (`engines.registry.check_catalog`).
+engines or change prices. Model-dependent request checks (durations, also per input used, sizes,
+audio, frames, reference images, samples) live here so every dialect enforces the same
+capabilities. Whether an entry's engine and `engine_options` can work is the engines' business
+(`engines.registry.check_catalog`).
 
 An entry a deployer knowingly ships without its weights says `"available": false` (and why, in
 `unavailable_reason`): its creates are refused with a 400 naming the model instead of becoming
@@ -21,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
-
 
 # inputs whose use can narrow a model's durations (`durations_with`), and how errors name them
 INPUTS = {"end_frame": "an end frame", "reference_images": "reference images"}
@@ -139,7 +139,9 @@ class ModelSpec(BaseModel):
         for kind, durations in self.durations_with.items():
             if used[kind] and req.duration not in durations:
                 allowed = " or ".join(map(str, durations))
-                raise InvalidRequest(f"duration must be {allowed} for {req.model} with {INPUTS[kind]}", "duration")
+                raise InvalidRequest(
+                    f"duration must be {allowed} for {req.model} with {INPUTS[kind]}", "duration"
+                )
         if req.samples > self.max_samples:
             raise InvalidRequest(f"{req.model} makes at most {self.max_samples} samples", "samples")
         self.price(req)
