@@ -4,8 +4,9 @@ A dialect turns its wire body into a `Draft`: what the client asked for, in cano
 the input frames as the client gave them (`FrameInput`) and unset fields left None. The service
 fills the defaults from the model's catalog entry and turns the draft into a `GenerationRequest`,
 the form a job stores: frames and reference images as upload (asset) ids, every value explicit.
-Rules that hold whatever API a request came through (ranges, the first/last frame pairing) live on the request;
-rules that depend on the model (durations, sizes, audio) live in the catalog.
+Rules that hold whatever API a request came through (ranges, the first/last frame pairing) live
+on the request; rules that depend on the model (durations, sizes, audio, reference images) live in
+the catalog.
 """
 
 import enum

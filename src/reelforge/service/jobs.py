@@ -109,8 +109,8 @@ class JobService:
         """Delete a job, its outputs and its input images (frames and reference images), except
         inputs another job still uses (an init image used twice goes with the last job using it).
         A running render notices at its next progress step and stops; the worker then finds the
-        row gone and removes anything it wrote. A create racing this delete for the same upload can lose its image: that job
-        then fails with `invalid_input`."""
+        row gone and removes anything it wrote. A create racing this delete for the same upload can
+        lose its image: that job then fails with `invalid_input`."""
         job = self.get(job_id, owner)
         _count_cancel(job, self._repo.request_cancel(job_id))
         self._repo.delete_job(job_id)
