@@ -1,7 +1,8 @@
 """Rendering jobs: lease one (`Worker.work_next`), render it start to finish (`Worker.run_job`).
 
-A run re-reads the job by id, renders every sample with the engine the catalog names, encodes
-into a scratch folder through the shared media code, moves the files into blob storage under
+A run re-reads the job by id, loads its input images (frames fitted to the output size, reference
+images as stored), renders every sample with the engine the catalog names, encodes into a scratch
+folder through the shared media code, moves the files into blob storage under
 `outputs/<job>/<attempt>/`, then records the `Outcome`. A run that does not succeed removes what
 it wrote, and a new attempt first clears what a dead one left: no orphan files.
 

@@ -22,6 +22,8 @@ Decisions where AI/ML API documents nothing or contradicts itself [open]:
   catalog's (`reference_images`: 3 for Veo 3.1 and Veo 3.1 Fast, 0 elsewhere, which refuses any),
   and with references Veo 3.1 renders 8 s only, as the reference spec's `duration` enum says.
   An image that cannot be read is named by its index (`image_urls[1]: ...`).
+- A field some model's spec defines is honoured for every model id (`aspect_ratio` and `seed` on
+  the reference id, `image_url` on t2v ids, ...) wherever the catalog model can render it.
 - `resolution` accepts both spellings the specs use (`720P`/`1080P` and `720p`/`1080p`).
 - `duration` (default: the model's catalog default, 8 for every Veo model) is a JSON integer (or
   an integral float such as 8.0) or a numeric string (`"8"`), because AI/ML's samples send the
