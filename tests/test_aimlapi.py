@@ -10,14 +10,18 @@ through it, and `client.models.list()` reads `GET /models`.
 Decisions asserted here are written in the dialect's docstring (api/dialects/aimlapi.py).
 """
 
+import io
 import time
 import uuid
 from datetime import datetime
 
 import aimlapi
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
+from reelforge.engines.preview import reference_boxes
 from testkit.bodies import MISSING, merged
 from testkit.images import gif_bytes
 from testkit.support import (
@@ -183,7 +187,8 @@ SPELLINGS = [
     ({"duration": "6"}, (1280, 720), 6, "veo-3.1-lite"),
     ({"duration": "8"}, (1280, 720), 8, "veo-3.1-lite"),
     ({"duration": 4.0}, (1280, 720), 4, "veo-3.1-lite"),
-    ({"model": "google/veo-3-1-lite-generate-preview"}, (1920, 1080), 8, "veo-3.1-lite"),  # its default
+    # 1080p, its default; a catalog entry of its own (a last frame needs 8 s there)
+    ({"model": "google/veo-3-1-lite-generate-preview"}, (1920, 1080), 8, "veo-3-1-lite-generate-preview"),
     ({"model": "google/veo-3.1-t2v-fast", "resolution": "720p"}, (1280, 720), 8, "VEO3_1FAST"),
     ({"model": "google/veo-3.1-t2v"}, (1920, 1080), 8, "VEO3_1"),
     ({"aspect_ratio": None, "resolution": None, "duration": None}, (1280, 720), 8, "veo-3.1-lite"),
@@ -262,6 +267,102 @@ def test_loopback_image_url_is_refused_by_default(api, jobs, image_host):
     assert len(image_host.hits) == before
 
 
+# reference images and the Lite preview's last-frame rule --------------------------------------------
+
+SOLIDS = [(230, 30, 30), (30, 200, 60), (40, 60, 230)]
+
+
+def solid_png(colour, size=(400, 300)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def assert_references_shown(frame: np.ndarray, colours) -> None:
+    """Each reference, a solid colour, fills its tile of the preview engine's strip."""
+    height, width = frame.shape[:2]
+    for (left, top, right, bottom), colour in zip(
+        reference_boxes(width, height, len(colours)), colours, strict=True
+    ):
+        mean = frame[top + 3 : bottom - 3, left + 3 : right - 3].reshape(-1, 3).mean(axis=0)
+        assert np.abs(mean - colour).max() < 12, (mean, colour)
+
+
+def test_official_sdk_runs_reference_to_video(sdk):
+    """The spec's reference-to-video request (three images, 8 s, 1080p by default) through the SDK."""
+    statuses: list[str] = []
+    final = sdk.videos.generate_with_polling(
+        model="google/veo-3.1-reference-to-video",
+        prompt="A graceful ballerina dancing outside a circus tent on green grass",
+        extra_body={
+            "image_urls": ["data:image/png;base64," + b64(solid_png(colour)) for colour in SOLIDS],
+            "resolution": "720p",
+            "generate_audio": False,
+        },
+        poll_interval=0.2,
+        poll_timeout=120,
+        status_callback=lambda payload: statuses.append(payload["status"]),
+    )
+    assert final["status"] == "completed" and statuses[-1] == "completed"
+    assert final["meta"]["usage"] == {"credits_used": 3_200_000, "usd_spent": 1.6}  # 8 s x $0.20, silent
+    probe = probe_mp4(download_mp4(final["video"]["url"]))
+    assert (probe.width, probe.height, probe.frames, probe.audio_codec) == (1280, 720, 192, None)
+    assert_references_shown(probe.first, SOLIDS)
+    assert_references_shown(probe.last, SOLIDS)
+
+
+def test_reference_urls_are_fetched_on_a_trusting_server(trusting_server, image_host):
+    tag = uuid.uuid4().hex[:8]
+    body = {
+        "model": "google/veo-3.1-reference-to-video",
+        "prompt": "references from URLs",
+        "image_urls": [f"{image_host.base}/img.png?{tag}-0", f"{image_host.base}/img.webp?{tag}-1"],
+        "resolution": "720p",
+    }
+    with client(trusting_server, key="aiml-reference-urls") as api:
+        resp = api.post(PATH, json=body)
+        assert resp.status_code == 200, resp.text
+        done = wait(api, resp.json()["id"])
+        assert done["status"] == "completed", done
+        assert [path for path, _ in image_host.hits if tag in path] == [
+            f"/img.png?{tag}-0",
+            f"/img.webp?{tag}-1",
+        ]
+        frame = probe_mp4(download_mp4(done["video"]["url"])).first
+        for left, top, right, bottom in reference_boxes(1280, 720, 2):  # testkit's red | blue image
+            middle = (left + right) // 2
+            assert frame[top + 20 : bottom - 20, left + 4 : middle - 4, 0].mean() > 150  # red half
+            assert frame[top + 20 : bottom - 20, middle + 4 : right - 4, 2].mean() > 150  # blue half
+
+        resp = api.post(PATH, json={**body, "image_urls": [body["image_urls"][0], f"{image_host.base}/gif"]})
+        assert_aiml_error(resp, 400, "image_urls[1]: image must be JPEG, PNG or WebP")
+
+
+def test_the_lite_preview_takes_first_and_last_frame_at_8_seconds(api):
+    body = {
+        "model": "google/veo-3-1-lite-generate-preview",
+        "prompt": "first and last at 8 s",
+        "image_url": b64(make_image(1280, 720, left=RED, right=BLUE)),
+        "last_image_url": b64(make_image(1280, 720, left=GREEN, right=WHITE)),
+        "resolution": "720p",
+        "generate_audio": False,
+    }
+    for duration in (8, "8", None):
+        resp = api.post(PATH, json=merged(body, {"duration": duration if duration else MISSING}))
+        assert resp.status_code == 200, resp.text
+    done = wait(api, resp.json()["id"])
+    probe = probe_mp4(download_mp4(done["video"]["url"]))
+    assert (probe.width, probe.height, probe.frames) == (1280, 720, 192)
+    assert_halves(probe.first, RED, BLUE)
+    assert_halves(probe.last, GREEN, WHITE)
+    for duration in (4, 6):
+        assert_aiml_error(api.post(PATH, json={**body, "duration": duration}), 400, "duration must be 8")
+    one_frame = {key: value for key, value in body.items() if key != "last_image_url"}
+    assert (
+        api.post(PATH, json={**one_frame, "duration": 4}).status_code == 200
+    )  # the rule is the last frame's
+
+
 # validation ----------------------------------------------------------------------------------------
 
 BASE = {"model": "google/veo-3.1-lite-generate-001", "prompt": "validation", "duration": 4}
@@ -319,6 +420,65 @@ BAD = [
         id="first-last-without-last",
     ),
     pytest.param({"model": "MOTION2", "generate_audio": True}, "duration", id="motion2-4s"),
+    pytest.param(
+        {"model": "google/veo-3.1-reference-to-video"}, "image_urls: is required", id="references-missing"
+    ),
+    pytest.param(
+        {"model": "google/veo-3.1-reference-to-video", "image_urls": []},
+        "image_urls: is required",
+        id="references-empty",
+    ),
+    pytest.param(
+        {"image_urls": [PNG_B64]}, "image_urls: veo-3.1-lite takes no reference images", id="lite-refs"
+    ),
+    pytest.param(
+        {"model": "google/veo-3.1-reference-to-video", "image_urls": [PNG_B64] * 4},
+        "image_urls: VEO3_1 takes at most 3 reference images",
+        id="references-4",
+    ),
+    pytest.param(
+        {"model": "google/veo-3.1-reference-to-video", "image_urls": [PNG_B64]},
+        "duration must be 8 for VEO3_1 with reference images",
+        id="references-4s",
+    ),
+    pytest.param(
+        {"model": "google/veo-3.1-reference-to-video", "duration": 8, "image_urls": [PNG_B64, "!!!"]},
+        "image_urls[1]: ",
+        id="references-garbage",
+    ),
+    pytest.param(
+        {
+            "model": "google/veo-3.1-reference-to-video",
+            "duration": 8,
+            "image_urls": "https://example.com/a.png",
+        },
+        "image_urls",
+        id="references-not-a-list",
+    ),
+    pytest.param(
+        {
+            "model": "google/veo-3.1-reference-to-video",
+            "duration": 8,
+            "image_urls": ["http://127.0.0.1/a.png"],
+        },
+        "image_urls[0]: image URL points to a private",
+        id="references-loopback",
+    ),
+    pytest.param(
+        {"model": "google/veo-3-1-lite-generate-preview", "image_url": PNG_B64, "last_image_url": PNG_B64},
+        "duration must be 8 for veo-3-1-lite-generate-preview with an end frame",
+        id="lite-preview-first-last-4s",
+    ),
+    pytest.param(
+        {
+            "model": "google/veo-3-1-lite-generate-preview",
+            "image_url": PNG_B64,
+            "last_image_url": PNG_B64,
+            "duration": "6",
+        },
+        "duration: ",
+        id="lite-preview-first-last-6s",
+    ),
 ]
 
 

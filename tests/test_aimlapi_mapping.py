@@ -20,6 +20,7 @@ from reelforge.core.catalog import load_catalog
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.job import FailureCode, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
+from testkit.bodies import MISSING, merged
 from testkit.jobs import make_job, make_output
 from testkit.wire import assert_answers, unsigned
 
@@ -82,7 +83,9 @@ def test_defaults_are_landscape_with_audio_at_the_models_resolution():
         ("google/veo-3.1-lite-generate-001", "veo-3.1-lite", "720p"),
         ("veo-3.1-lite-generate-preview", "veo-3.1-lite", "1080p"),
         ("google/veo-3.1-lite-generate-preview", "veo-3.1-lite", "1080p"),
-        ("google/veo-3-1-lite-generate-preview", "veo-3.1-lite", "1080p"),
+        # a catalog entry of its own: a last frame needs 8 s there
+        ("google/veo-3-1-lite-generate-preview", "veo-3-1-lite-generate-preview", "1080p"),
+        ("veo-3-1-lite-generate-preview", "veo-3-1-lite-generate-preview", "1080p"),
         ("google/VEO3_1", "VEO3_1", "720p"),
         ("google/veo-3.1-t2v", "VEO3_1", "1080p"),
         ("google/veo-3.1-t2v-fast", "VEO3_1FAST", "1080p"),
@@ -115,6 +118,26 @@ def test_model_rules_refuse_naming_the_field(fields, field, says):
     assert caught.value.message.startswith(f"{field}: ") and says in caught.value.message
 
 
+def test_image_urls_become_reference_images_named_by_index():
+    urls = ["https://example.com/a.png", "data:image/png;base64,AAAA", "QUFBQQ=="]
+    draft = draft_of(model="google/veo-3.1-reference-to-video", image_urls=urls)
+    assert (draft.model, draft.resolution, draft.start) == ("VEO3_1", "1080p", None)
+    assert draft.reference_images == tuple(
+        FrameInput(FrameKind.SOURCE, url, f"image_urls[{index}]") for index, url in enumerate(urls)
+    )
+    assert draft_of(image_urls=[]).reference_images == ()  # passed on to the catalog of any model
+    with pytest.raises(ValidationError) as caught:
+        draft_of(image_urls=["https://example.com/a.png", ""])
+    assert caught.value.errors()[0]["loc"] == ("image_urls", 1)
+
+
+@pytest.mark.parametrize("urls", [MISSING, [], None])
+def test_the_reference_model_requires_image_urls(urls):
+    with pytest.raises(InvalidRequest) as caught:
+        draft_of(**merged({"model": "google/veo-3.1-reference-to-video"}, {"image_urls": urls}))
+    assert caught.value.field == "image_urls" and "is required" in caught.value.message
+
+
 @pytest.mark.parametrize(
     "fields, loc",
     [
@@ -127,6 +150,7 @@ def test_model_rules_refuse_naming_the_field(fields, field, says):
         ({"seed": 4_294_967_296}, "seed"),
         ({"prompt": ""}, "prompt"),
         ({"person_generation": "allow_all"}, "person_generation"),
+        ({"image_urls": "https://example.com/a.png"}, "image_urls"),
     ],
 )
 def test_body_refusals(fields, loc):
@@ -137,7 +161,13 @@ def test_body_refusals(fields, loc):
 
 @pytest.mark.parametrize(
     "canonical, client",
-    [("size", "resolution"), ("audio", "generate_audio"), ("start_image", "image_url"), ("samples", "model")],
+    [
+        ("size", "resolution"),
+        ("audio", "generate_audio"),
+        ("start_image", "image_url"),
+        ("reference_images", "image_urls"),
+        ("samples", "model"),
+    ],
 )
 def test_service_errors_are_relabelled_with_the_clients_field(canonical, client):
     with pytest.raises(InvalidRequest) as caught, client_fields(dialect.CLIENT_FIELDS):
@@ -214,10 +244,13 @@ def test_model_list_names_every_accepted_id():
     for name in dialect.AIML_MODELS:
         assert name in ids
     lite = next(entry for entry in body["data"] if entry["id"] == "google/veo-3-1-lite-generate-preview")
-    assert lite["info"]["name"] == "veo-3.1-lite" and lite["info"]["developer"] == "Google"
+    assert lite["info"]["name"] == "veo-3-1-lite-generate-preview" and lite["info"]["developer"] == "Google"
     assert lite["features"] == ["text-to-video", "image-to-video", "first-last-frame-to-video", "audio"]
     assert lite["endpoints"] == ["/v2/video/generations"]
     assert lite["info"]["price_per_second_usd"]["silent"]["720p"] > 0
+    references = next(entry for entry in body["data"] if entry["id"] == "google/veo-3.1-reference-to-video")
+    assert references["info"]["name"] == "VEO3_1"
+    assert "reference-to-video" in references["features"]
 
 
 # errors ------------------------------------------------------------------------------------------

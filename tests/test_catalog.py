@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from reelforge.core.catalog import load_catalog
+from reelforge.core.catalog import Catalog, ModelSpec, load_catalog
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
+from reelforge.engines.registry import check_catalog
 
 VEO_SIZES = [(1280, 720), (720, 1280), (1920, 1080), (1080, 1920)]
 
@@ -76,6 +77,20 @@ def test_resolve_size_refuses_contradictions(args):
         ("VEO3", {"start_image": "a", "end_image": "b"}, "does not take an end frame"),
         ("KLING2_5", {"duration": 5, "audio": False, "samples": 2}, "at most 1 samples"),
         ("SVD", {"duration": 4, "width": 1024, "height": 576, "audio": False}, "needs a start frame image"),
+        ("veo-3.1-lite", {"reference_images": ("a",)}, "veo-3.1-lite takes no reference images"),
+        ("MOTION2", {"duration": 5, "audio": False, "reference_images": ("a",)}, "takes no reference images"),
+        ("VEO3_1", {"reference_images": ("a", "b", "c", "d")}, "takes at most 3 reference images"),
+        (
+            "VEO3_1",
+            {"duration": 4, "reference_images": ("a",)},
+            "duration must be 8 for VEO3_1 with reference",
+        ),
+        ("VEO3_1FAST", {"duration": 6, "reference_images": ("a",)}, "duration must be 8 .* reference images"),
+        (
+            "veo-3-1-lite-generate-preview",
+            {"duration": 4, "start_image": "a", "end_image": "b"},
+            "duration must be 8 for veo-3-1-lite-generate-preview with an end frame",
+        ),
     ],
 )
 def test_model_checks(model, fields, message):
@@ -105,3 +120,58 @@ def test_deployer_catalog_file(tmp_path):
     path.write_text(json.dumps({"models": [entry, entry]}))
     with pytest.raises(ValueError, match="appears twice"):
         load_catalog(path)
+
+
+def test_reference_images_and_the_durations_inputs_allow():
+    catalog = load_catalog()
+    for model in ("VEO3_1", "VEO3_1FAST"):
+        spec = catalog.get(model)
+        assert spec.reference_images == 3 and spec.durations_with == {"reference_images": (8,)}
+        spec.check(_req(model=model, duration=8, reference_images=("a", "b", "c")))
+        spec.check(_req(model=model, duration=4, start_image="a", end_image="b"))  # no references: any
+    assert [spec.id for spec in catalog.models if spec.reference_images] == ["VEO3_1", "VEO3_1FAST"]
+
+    preview = catalog.get("google/veo-3-1-lite-generate-preview")
+    assert preview.id == "veo-3-1-lite-generate-preview" and preview.durations == (4, 6, 8)
+    preview.check(_req(model=preview.id, duration=8, start_image="a", end_image="b"))
+    preview.check(_req(model=preview.id, duration=4, start_image="a"))  # the rule is the last frame's
+    catalog.get("veo-3.1-lite").check(_req(duration=4, start_image="a", end_image="b"))  # Lite 001: any
+
+
+@pytest.mark.parametrize(
+    "changes, says",
+    [
+        ({"durations_with": {"end_frame": [6]}}, "durations_with.end_frame must be some of durations"),
+        ({"durations_with": {"end_frame": []}}, "durations_with.end_frame must be some of durations"),
+        ({"durations_with": {"start_frame": [2]}}, "durations_with.start_frame"),
+        ({"reference_images": -1}, "reference_images"),
+    ],
+)
+def test_deployer_catalog_input_rules_are_checked(tmp_path, changes, says):
+    entry = {
+        "id": "house",
+        "durations": [2],
+        "default_duration": 2,
+        "sizes": ["640x360"],
+        "price_per_second": {"silent": {"360p": 0.5}},
+    }
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"models": [{**entry, **changes}]}))
+    with pytest.raises(ValueError, match=says):
+        load_catalog(path)
+
+
+def test_only_the_preview_engine_takes_reference_images():
+    entry = {
+        "id": "house-ltx",
+        "engine": "ltx",
+        "engine_options": {"weights": "/w"},
+        "durations": [4],
+        "default_duration": 4,
+        "sizes": ["1280x720"],
+        "price_per_second": {"silent": {"720p": 0.1}},
+    }
+    check_catalog(Catalog([ModelSpec(**entry)]))  # 0 references: the diffusers engines' declaration
+    with pytest.raises(ValueError, match="house-ltx: the ltx engine takes no reference images"):
+        check_catalog(Catalog([ModelSpec(**entry, reference_images=1)]))
+    check_catalog(load_catalog())  # the built-in Veo 3.1 entries with 3 are on the preview engine

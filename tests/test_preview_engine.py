@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from reelforge.core.request import SEED_MAX, GenerationRequest
 from reelforge.engines.base import Canceled, RenderContext
-from reelforge.engines.preview import SAMPLE_RATE, PreviewEngine
+from reelforge.engines.preview import SAMPLE_RATE, PreviewEngine, reference_boxes
 from reelforge.media.encode import encode_mp4
 
 W, H = 320, 180
@@ -28,7 +28,9 @@ def request(**fields) -> GenerationRequest:
     return GenerationRequest(**{**defaults, **fields})
 
 
-def context(req: GenerationRequest, seed: int = 7, start=None, end=None, progress=None, canceled=None):
+def context(
+    req: GenerationRequest, seed: int = 7, start=None, end=None, progress=None, canceled=None, references=()
+):
     return RenderContext(
         request=req,
         seed=seed,
@@ -36,6 +38,7 @@ def context(req: GenerationRequest, seed: int = 7, start=None, end=None, progres
         end_image=end,
         progress=progress or (lambda fraction: None),
         is_canceled=canceled or (lambda: False),
+        reference_images=tuple(references),
     )
 
 
@@ -147,6 +150,56 @@ def test_start_and_end_images_are_the_first_and_last_frames(tmp_path):
     assert mean_abs_diff(info["frames"][0], start) < 3
     assert mean_abs_diff(info["frames"][-1], end) < 3
     assert info["audio_seconds"] == pytest.approx(2.0, abs=0.03)
+
+
+SOLIDS = [(230, 30, 30), (30, 200, 60), (40, 60, 230)]
+
+
+def inside(frame: np.ndarray, box: tuple[int, int, int, int], inset: int = 2) -> np.ndarray:
+    """The mean colour of `box` in `frame`, `inset` pixels in from its edges."""
+    left, top, right, bottom = box
+    return frame[top + inset : bottom - inset, left + inset : right - inset].reshape(-1, 3).mean(axis=0)
+
+
+@pytest.mark.parametrize("size", [(W, H), (H, W), (1280, 720), (64, 64)])
+def test_reference_images_are_tiles_side_by_side_inside_the_frame(size):
+    width, height = size
+    boxes = reference_boxes(width, height, 3)
+    assert len(boxes) == 3
+    for (left, top, right, bottom), following in zip(boxes, [*boxes[1:], None], strict=True):
+        assert right - left == bottom - top > 0  # square
+        assert left > 0 and right < width and top > 0 and bottom < height
+        assert following is None or (following[1] == top and following[0] > right)  # a row, apart
+
+
+def test_reference_images_are_shown_on_every_frame_over_the_title_card(tmp_path):
+    references = [Image.new("RGB", (300 + 40 * i, 200), colour) for i, colour in enumerate(SOLIDS)]
+    req = request(duration=1, reference_images=("a", "b", "c"))
+    _, frames = render(context(req, references=references))
+    _, plain = render(context(request(duration=1)))
+    boxes = reference_boxes(W, H, 3)
+    for frame in (frames[0], frames[12], frames[-1]):
+        for box, colour in zip(boxes, SOLIDS, strict=True):
+            assert np.abs(inside(frame, box, inset=0) - colour).max() < 1
+    left, top, right, _ = boxes[0]
+    assert np.array_equal(frames[5][: top - 4], plain[5][: top - 4])  # above the strip: the title card
+    assert mean_abs_diff(frames[5], plain[5]) > 1
+    info = encode_and_probe(context(req, references=references), tmp_path)
+    for box, colour in zip(boxes, SOLIDS, strict=True):
+        assert np.abs(inside(info["frames"][-1], box) - colour).max() < 12  # after H.264
+
+
+def test_reference_images_are_cropped_into_their_tiles_over_a_start_image():
+    start = picture(W, H, (60, 110, 190), (40, 120, 50))
+    halves = Image.new("RGB", (400, 100), (250, 250, 250))
+    halves.paste((20, 20, 20), (200, 0, 400, 100))  # wide: the centre crop keeps both halves
+    req = request(duration=1, start_image="s", reference_images=("r",))
+    _, frames = render(context(req, start=start, references=[halves]))
+    [(left, top, right, bottom)] = reference_boxes(W, H, 1)
+    middle = (left + right) // 2
+    assert inside(frames[0], (left, top, middle, bottom)).min() > 240
+    assert inside(frames[0], (middle, top, right, bottom)).max() < 30
+    assert np.array_equal(frames[0][: top - 4], np.asarray(start)[: top - 4])  # the start frame elsewhere
 
 
 def test_images_of_the_wrong_size_are_refused():

@@ -2,9 +2,10 @@
 
 It is configuration: the built-in `catalog.default.json` maps every model to the preview engine;
 a deployer replaces it with their own file (REELFORGE_CATALOG_PATH) to route models to real
-engines or change prices. Model-dependent request checks (durations, sizes, audio, frames,
-samples) live here so every dialect enforces the same capabilities. Whether an entry's engine and
-`engine_options` can work is the engines' business (`engines.registry.check_catalog`).
+engines or change prices. Model-dependent request checks (durations, also per input used, sizes,
+audio, frames, reference images, samples) live here so every dialect enforces the same
+capabilities. Whether an entry's engine and `engine_options` can work is the engines' business
+(`engines.registry.check_catalog`).
 
 An entry a deployer knowingly ships without its weights says `"available": false` (and why, in
 `unavailable_reason`): its creates are refused with a 400 naming the model instead of becoming
@@ -15,12 +16,15 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.core.errors import InvalidRequest
 from reelforge.core.request import GenerationRequest
+
+# inputs whose use can narrow a model's durations (`durations_with`), and how errors name them
+INPUTS = {"end_frame": "an end frame", "reference_images": "reference images"}
 
 
 def resolution_tier(width: int, height: int) -> str:
@@ -42,6 +46,9 @@ class ModelSpec(BaseModel):
     text_to_video: bool = True  # False: the model needs a start frame (image-to-video only)
     start_frame: bool = True
     end_frame: bool = False
+    reference_images: int = Field(default=0, ge=0)  # how many reference images it takes; 0: none
+    # the durations a request using an input may have, where fewer than `durations` (Veo: 8 s only)
+    durations_with: dict[Literal["end_frame", "reference_images"], tuple[int, ...]] = {}
     max_samples: int = Field(default=1, ge=1, le=4)
     price_per_second: dict[str, dict[str, float]]
     available: bool = True  # False: shipped without weights on purpose; creates for it are refused
@@ -51,6 +58,9 @@ class ModelSpec(BaseModel):
     def _consistent(self) -> "ModelSpec":
         if self.default_duration not in self.durations:
             raise ValueError(f"{self.id}: default_duration not in durations")
+        for kind, durations in self.durations_with.items():
+            if not durations or not set(durations) <= set(self.durations):
+                raise ValueError(f"{self.id}: durations_with.{kind} must be some of durations")
         for size in self.sizes:
             self.parse_size(size)
         for kind in self.price_per_second:
@@ -119,6 +129,19 @@ class ModelSpec(BaseModel):
             raise InvalidRequest(f"{req.model} does not take a start frame", "start_image")
         if req.end_image and not self.end_frame:
             raise InvalidRequest(f"{req.model} does not take an end frame", "end_image")
+        if req.reference_images and not self.reference_images:
+            raise InvalidRequest(f"{req.model} takes no reference images", "reference_images")
+        if len(req.reference_images) > self.reference_images:
+            raise InvalidRequest(
+                f"{req.model} takes at most {self.reference_images} reference images", "reference_images"
+            )
+        used = {"end_frame": bool(req.end_image), "reference_images": bool(req.reference_images)}
+        for kind, durations in self.durations_with.items():
+            if used[kind] and req.duration not in durations:
+                allowed = " or ".join(map(str, durations))
+                raise InvalidRequest(
+                    f"duration must be {allowed} for {req.model} with {INPUTS[kind]}", "duration"
+                )
         if req.samples > self.max_samples:
             raise InvalidRequest(f"{req.model} makes at most {self.max_samples} samples", "samples")
         self.price(req)

@@ -3,9 +3,10 @@
 A dialect turns its wire body into a `Draft`: what the client asked for, in canonical names, with
 the input frames as the client gave them (`FrameInput`) and unset fields left None. The service
 fills the defaults from the model's catalog entry and turns the draft into a `GenerationRequest`,
-the form a job stores: frames as upload (asset) ids, every value explicit. Rules that hold
-whatever API a request came through (ranges, the first/last frame pairing) live on the request;
-rules that depend on the model (durations, sizes, audio) live in the catalog.
+the form a job stores: frames and reference images as upload (asset) ids, every value explicit.
+Rules that hold whatever API a request came through (ranges, the first/last frame pairing) live
+on the request; rules that depend on the model (durations, sizes, audio, reference images) live in
+the catalog.
 """
 
 import enum
@@ -44,6 +45,7 @@ class GenerationRequest(BaseModel):
     audio: bool = True
     start_image: str | None = None
     end_image: str | None = None
+    reference_images: tuple[str, ...] = ()  # images the video should show (subjects, style), by asset id
     samples: int = Field(default=1, ge=1, le=4)
     person_generation: PersonGeneration = "allow_adult"
 
@@ -134,3 +136,4 @@ class Draft:
     person_generation: str = "allow_adult"
     start: FrameInput | None = None
     end: FrameInput | None = None
+    reference_images: tuple[FrameInput, ...] = ()

@@ -43,7 +43,9 @@ def _job(row: JobRow) -> Job:
         id=row.id,
         owner=row.owner,
         # not re-validated: a row is what an accepted request was, and limits may tighten later
-        request=GenerationRequest.model_construct(**row.request),
+        request=GenerationRequest.model_construct(
+            **{**row.request, "reference_images": tuple(row.request.get("reference_images", ()))}
+        ),
         seed=int(row.seed),
         status=JobStatus(row.status),
         cost_usd=Decimal(row.cost_usd),
@@ -474,10 +476,13 @@ class Repository:
 
     @staticmethod
     def _unused_asset():
-        """No job names the asset as a frame: a condition correlated with `AssetRow`. Jobs only use
-        their owner's assets (service/submissions.py), so the owner index narrows the scan."""
+        """No job names the asset as a frame or a reference image: a condition correlated with
+        `AssetRow`. Jobs only use their owner's assets (service/submissions.py), so the owner index
+        narrows the scan. The reference images are a JSON array of asset ids (fixed-length UUIDs),
+        matched in its text, which every supported database can read."""
         frames = (JobRow.request["start_image"].as_string(), JobRow.request["end_image"].as_string())
-        named = or_(*(frame == AssetRow.id for frame in frames))
+        references = JobRow.request["reference_images"].as_string()
+        named = or_(*(frame == AssetRow.id for frame in frames), references.contains(AssetRow.id))
         used = select(JobRow.id).where(JobRow.owner == AssetRow.owner, named)
         return ~used.exists()
 

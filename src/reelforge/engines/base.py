@@ -38,6 +38,9 @@ class RenderContext:
     end_image: Image.Image | None
     progress: Callable[[float], None]  # fraction 0..1 of this sample
     is_canceled: Callable[[], bool]
+    # RGB, as uploaded (any size): what the video should show; only engines whose catalog entries
+    # declare `reference_images` get any (engines.registry.check_engine)
+    reference_images: tuple[Image.Image, ...] = ()
 
     def check_cancel(self) -> None:
         if self.is_canceled():

@@ -3,7 +3,8 @@
 It needs no GPU and no weights, yet honours everything a request specifies (size, fps, frame
 count, audio), so the whole server can be exercised end to end. Text-only requests get an
 animated title card, a start image gets a slow camera move, a start + end pair gets a zooming
-cross-fade, and `audio` adds a short synthesized soundtrack. Everything derives from the
+cross-fade, reference images are shown side by side in a strip at the bottom left of every frame
+(`reference_boxes`), and `audio` adds a short synthesized soundtrack. Everything derives from the
 sample's seed through `numpy.random.default_rng`, so a request and seed always give identical
 frames and audio.
 """
@@ -22,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from reelforge.core.request import GenerationRequest
 from reelforge.engines.base import RenderContext
 from reelforge.media.clip import Clip
+from reelforge.media.images import fit_to_size
 
 SAMPLE_RATE = 48_000
 _BG_SCALE = 4  # the title-card background is smooth, so it is rendered at 1/4 size and upscaled
@@ -51,6 +53,8 @@ class PreviewEngine:
             renderer = _CameraMove(ctx.start_image, request.frame_count, rng)
         else:
             renderer = _Transition(ctx.start_image, ctx.end_image, request.frame_count)
+        if ctx.reference_images:
+            renderer = _WithReferences(renderer, ctx.reference_images, size)
         audio = _soundtrack(request.duration, audio_rng) if request.audio else None
         return Clip(
             frames=_frames(renderer, ctx),
@@ -61,7 +65,7 @@ class PreviewEngine:
         )
 
 
-def _frames(renderer: "_TitleCard | _CameraMove | _Transition", ctx: RenderContext) -> Iterator[np.ndarray]:
+def _frames(renderer: "_Renderer", ctx: RenderContext) -> Iterator[np.ndarray]:
     count = ctx.request.frame_count
     for index in range(count):
         ctx.check_cancel()
@@ -133,6 +137,39 @@ def _zoomed(image: Image.Image, scale: float) -> Image.Image:
     width, height = image.size
     dx, dy = width * (1 - 1 / scale) / 2, height * (1 - 1 / scale) / 2
     return image.resize((width, height), Image.Resampling.BILINEAR, box=(dx, dy, width - dx, height - dy))
+
+
+# --- reference images: a strip of tiles over every frame ----------------------------------------------
+
+
+def reference_boxes(width: int, height: int, count: int) -> list[tuple[int, int, int, int]]:
+    """Where the reference tiles go in a width x height frame: square (left, top, right, bottom)
+    boxes side by side along the bottom-left edge, each framed by a white border `gap // 2` wide."""
+    gap = max(2, min(width, height) // 40)
+    side = max(1, min(min(width, height) // 5, (width - gap * (count + 1)) // count))
+    top = height - 2 * gap - side  # clear of the progress bar along the bottom edge
+    lefts = [gap + index * (side + gap) for index in range(count)]
+    return [(left, top, left + side, top + side) for left in lefts]
+
+
+class _WithReferences:
+    """Another renderer's frames with the reference images pasted over them, centre-cropped to tiles."""
+
+    def __init__(self, inner: "_Renderer", references: tuple[Image.Image, ...], size: tuple[int, int]):
+        self.inner = inner
+        self.boxes = reference_boxes(*size, len(references))
+        border = max(1, self.boxes[0][0] // 2)  # half the gap between tiles (the first tile's left)
+        self.tiles = []
+        for image, (left, top, right, bottom) in zip(references, self.boxes, strict=True):
+            framed = Image.new("RGB", (right - left + 2 * border, bottom - top + 2 * border), (255, 255, 255))
+            framed.paste(fit_to_size(image.convert("RGB"), right - left, bottom - top), (border, border))
+            self.tiles.append((framed, (left - border, top - border)))
+
+    def frame(self, index: int) -> np.ndarray:
+        image = Image.fromarray(self.inner.frame(index))
+        for tile, origin in self.tiles:
+            image.paste(tile, origin)
+        return np.asarray(image)
 
 
 # --- text only: animated title card ----------------------------------------------------------------
@@ -375,6 +412,9 @@ def _alpha_bands(layer: Image.Image) -> list[tuple[int, int, int, int]]:
         left, _, right, _ = band.getchannel("A").getbbox()
         boxes.append((left, int(top), right, int(bottom)))
     return boxes
+
+
+_Renderer = _TitleCard | _CameraMove | _Transition | _WithReferences
 
 
 # --- audio: seed-derived soundtrack ------------------------------------------------------------------

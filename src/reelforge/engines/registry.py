@@ -34,6 +34,8 @@ def check_engine(spec: ModelSpec) -> None:
         if spec.engine_options:
             raise ValueError("the preview engine takes no engine_options")
         return
+    if spec.reference_images:  # the diffusers pipelines have no reference-image conditioning
+        raise ValueError(f"the {spec.engine} engine takes no reference images: set reference_images to 0")
     check_options(FAMILIES[spec.engine], parse_options(spec.engine_options), spec.sizes, spec.audio)
 
 

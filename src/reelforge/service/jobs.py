@@ -106,16 +106,17 @@ class JobService:
         return self.get(job_id, owner)
 
     def delete(self, job_id: str, owner: str | None = None) -> None:
-        """Delete a job, its outputs and its input images, except inputs another job still uses
-        (an init image used twice goes with the last job using it). A running render notices at
-        its next progress step and stops; the worker then finds the row gone and removes anything
-        it wrote. A create racing this delete for the same upload can lose its image: that job
-        then fails with `invalid_input`."""
+        """Delete a job, its outputs and its input images (frames and reference images), except
+        inputs another job still uses (an init image used twice goes with the last job using it).
+        A running render notices at its next progress step and stops; the worker then finds the
+        row gone and removes anything it wrote. A create racing this delete for the same upload can
+        lose its image: that job then fails with `invalid_input`."""
         job = self.get(job_id, owner)
         _count_cancel(job, self._repo.request_cancel(job_id))
         self._repo.delete_job(job_id)
         self._blobs.delete_prefix(f"outputs/{job_id}")
-        inputs = [a for a in (job.request.start_image, job.request.end_image) if a is not None]
+        frames = (job.request.start_image, job.request.end_image)
+        inputs = [a for a in (*frames, *job.request.reference_images) if a is not None]
         for asset in self._repo.delete_unused_assets(inputs):
             self._blobs.delete(asset.key)
 

@@ -5,9 +5,9 @@ In this order, so that a refused request costs nothing and leaves nothing behind
    with placeholders for frames that are not uploads yet;
 2. check it against the catalog once and price it once (a model the catalog marks unavailable
    is refused here, before anything else);
-3. resolve the frames: uploads must be the caller's and ready; image bytes, base64 and data URIs
-   are decoded and validated, a frame of one of the caller's finished videos is decoded from it
-   (media/frames.py), then stored as assets;
+3. resolve the frames and reference images: uploads must be the caller's and ready; image bytes,
+   base64 and data URIs are decoded and validated, a frame of one of the caller's finished videos
+   is decoded from it (media/frames.py), then stored as assets;
 4. record the job, then enqueue it (commit before publish).
 Images stored in step 3 are deleted again if anything after them fails.
 
@@ -16,8 +16,8 @@ create routes await; a draft without URLs goes straight to `submit` in a worker 
 in a worker thread, then the URLs are fetched on the event loop
 (SSRF-safely, media/fetch.py), so a slow image host holds no request thread, then `submit` runs in
 a worker thread with the fetched bytes. An owner has at most `image_fetches_per_account` fetches in
-flight in this process (its creates fetch their frames one after the other); one more create with
-a URL is refused with TooManyRequests before it fetches anything.
+flight in this process (its creates fetch their frames and reference images one after the other);
+one more create with a URL is refused with TooManyRequests before it fetches anything.
 """
 
 import dataclasses
@@ -85,17 +85,20 @@ class Submissions:
         urls = _image_urls(draft)
         if urls:
             await to_thread.run_sync(self.checked, draft, owner)  # a refused create fetches nothing
-            draft = dataclasses.replace(draft, **await self._fetched(urls, owner))
+            draft = _with_images(draft, await self._fetched(urls, owner))
         return await to_thread.run_sync(self.submit, draft, owner, extras)
 
     def submit(self, draft: Draft, owner: str, extras: JobExtras | None = None) -> Job:
         request, cost = self.checked(draft, owner)
-        frames = dict(zip(_FRAMES, (draft.start, draft.end), strict=True))
+        references = {_reference(index): image for index, image in enumerate(draft.reference_images)}
+        frames = {**dict(zip(_FRAMES, (draft.start, draft.end), strict=True)), **references}
         with self._stored_frames(frames, owner) as ids:
+            stored = {name: ids[name] for name in _FRAMES if name in ids}
+            stored["reference_images"] = tuple(ids[name] for name in references)
             job = Job(
                 id=str(uuid.uuid4()),
                 owner=owner,
-                request=request.model_copy(update=ids),
+                request=request.model_copy(update=stored),
                 seed=request.seed if request.seed is not None else secrets.randbelow(1 << 32),
                 status=JobStatus.QUEUED,
                 cost_usd=cost,
@@ -120,8 +123,8 @@ class Submissions:
         return request, spec.price(request)
 
     async def _fetched(self, urls: dict[str, FrameInput], owner: str) -> dict[str, FrameInput]:
-        """The URL frames fetched into image bytes, one after the other; the owner's fetch cap is
-        checked before the first."""
+        """The URL images (by `_image_urls` name) fetched into image bytes, one after the other; the
+        owner's fetch cap is checked before the first."""
         if self._fetching[owner] >= self._fetch_cap:
             raise TooManyRequests(
                 f"this account may fetch {self._fetch_cap} image URLs at once; "
@@ -132,7 +135,7 @@ class Submissions:
         fetched: dict[str, FrameInput] = {}
         try:
             for name, frame in urls.items():
-                field = frame.field or f"{name}_image"
+                field = frame.field or name
                 data = await fetch_image_url(
                     str(frame.value), self._allowlist, field_name=field, total_timeout=self._fetch_timeout
                 )
@@ -163,6 +166,7 @@ class Submissions:
             person_generation=draft.person_generation,
             start_image=_PENDING if draft.start else None,
             end_image=_PENDING if draft.end else None,
+            reference_images=(_PENDING,) * len(draft.reference_images),
         )
         spec.check(request)
         return request
@@ -186,7 +190,8 @@ class Submissions:
 
     @contextmanager
     def _stored_frames(self, frames: dict[str, FrameInput | None], owner: str) -> Iterator[dict[str, str]]:
-        """Frame name -> asset id; assets stored here are deleted again if the block raises."""
+        """Frame (or reference image) name -> asset id; assets stored here are deleted again if the
+        block raises."""
         ids: dict[str, str] = {}
         stored: list[str] = []
         try:
@@ -225,11 +230,33 @@ class Submissions:
         return video_frame(self.uploads.blobs.read_bytes(job.outputs[wanted.sample].video_key), wanted.frame)
 
 
+def _reference(index: int) -> str:
+    """The canonical name of a reference image, what errors about it name by default."""
+    return f"reference_images[{index}]"
+
+
 def _image_urls(draft: Draft) -> dict[str, FrameInput]:
-    """The draft's frames given as http(s) URLs, by Draft field (`start`, `end`)."""
-    frames = {"start": draft.start, "end": draft.end}
-    return {
-        name: frame
-        for name, frame in frames.items()
-        if frame is not None and frame.kind is FrameKind.SOURCE and is_image_url(str(frame.value))
+    """The draft's images given as http(s) URLs, by canonical name (`start_image`, `end_image`,
+    `reference_images[0]`, ...)."""
+    images = {
+        "start_image": draft.start,
+        "end_image": draft.end,
+        **{_reference(index): image for index, image in enumerate(draft.reference_images)},
     }
+    return {
+        name: image
+        for name, image in images.items()
+        if image is not None and image.kind is FrameKind.SOURCE and is_image_url(str(image.value))
+    }
+
+
+def _with_images(draft: Draft, fetched: dict[str, FrameInput]) -> Draft:
+    """The draft with the images `_image_urls` named replaced by their fetched bytes."""
+    return dataclasses.replace(
+        draft,
+        start=fetched.get("start_image", draft.start),
+        end=fetched.get("end_image", draft.end),
+        reference_images=tuple(
+            fetched.get(_reference(index), image) for index, image in enumerate(draft.reference_images)
+        ),
+    )

@@ -1,7 +1,8 @@
 """Rendering jobs: lease one (`Worker.work_next`), render it start to finish (`Worker.run_job`).
 
-A run re-reads the job by id, renders every sample with the engine the catalog names, encodes
-into a scratch folder through the shared media code, moves the files into blob storage under
+A run re-reads the job by id, loads its input images (frames fitted to the output size, reference
+images as stored), renders every sample with the engine the catalog names, encodes into a scratch
+folder through the shared media code, moves the files into blob storage under
 `outputs/<job>/<attempt>/`, then records the `Outcome`. A run that does not succeed removes what
 it wrote, and a new attempt first clears what a dead one left: no orphan files.
 
@@ -160,23 +161,28 @@ class Worker:
     def _frame(self, asset_id: str | None, width: int, height: int) -> Image.Image | None:
         if asset_id is None:
             return None
+        return fit_to_size(self._image(asset_id), width, height)
+
+    def _image(self, asset_id: str) -> Image.Image:
         asset = self.repo.get_asset(asset_id)
         if asset is None or not self.blobs.exists(asset.key):
             raise InvalidRequest(f"input image {asset_id} no longer exists")
-        return fit_to_size(decode_image(self.blobs.read_bytes(asset.key)), width, height)
+        return decode_image(self.blobs.read_bytes(asset.key))
 
     def _render(self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer") -> list[Output]:
         req = job.request
         engine = self.engines.get(self.catalog.get(req.model))
         start = self._frame(req.start_image, req.width, req.height)
         end = self._frame(req.end_image, req.width, req.height)
+        references = tuple(self._image(asset_id) for asset_id in req.reference_images)
         scratch.mkdir(parents=True, exist_ok=True)
         outputs = []
         for index in range(req.samples):
             lease.sample = index
             seed = job.sample_seed(index)
             progress = steps.timing(lease.report)
-            clip = engine.generate(RenderContext(req, seed, start, end, progress, lease.is_canceled))
+            context = RenderContext(req, seed, start, end, progress, lease.is_canceled, references)
+            clip = engine.generate(context)
             video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
             media = encode_mp4(clip, req.width, req.height, video, poster)
             if lease.is_canceled():

@@ -6,15 +6,24 @@ Request fields, as AI/ML API documents them for `google/veo-3.1-lite-generate-00
 media/fetch.py), `aspect_ratio` 16:9|9:16 (default 16:9), `resolution` (default 720P), `duration`
 4|6|8 (default 8), `generate_audio` (default true), `person_generation` dont_allow|allow_adult
 (default allow_adult). `negative_prompt` and `seed` (documented for the other Veo 3.1 models, and
-sent by the official SDK's `videos.generate_with_polling`) are honoured too; `enhance_prompt`,
-`auto_fix` and `provider` are accepted and have no effect.
+sent by the official SDK's `videos.generate_with_polling`) are honoured too, and so is
+`image_urls` (reference images, `google/veo-3.1-reference-to-video`); `enhance_prompt`, `auto_fix`
+and `provider` are accepted and have no effect.
 
 Decisions where AI/ML API documents nothing or contradicts itself [open]:
 - Model ids: every catalog id or alias, the same with a `google/` prefix, and AI/ML's own Veo ids
-  (`google/veo-3-1-lite-generate-preview`, `google/veo-3.1-t2v`, `-i2v`, `-t2v-fast`, `-i2v-fast`,
-  `-first-last-image-to-video`), mapped onto the catalog's Veo models. The i2v ids require
-  `image_url`, the first-last id both images, as their specs do. The default resolution is the one
-  each model's spec gives: 720P for Lite 001, 1080p for the preview and the other Veo 3.1 ids.
+  (`google/veo-3.1-t2v`, `-i2v`, `-t2v-fast`, `-i2v-fast`, `-first-last-image-to-video`,
+  `-reference-to-video`), mapped onto the catalog's Veo models. The i2v ids require `image_url`,
+  the first-last id both images, the reference id `image_urls`, as their specs do. The default
+  resolution is the one each model's spec gives: 720P for Lite 001, 1080p for the preview
+  (`google/veo-3-1-lite-generate-preview`, a catalog entry of its own for its rule that a last
+  frame needs 8 s) and the other Veo 3.1 ids.
+- `image_urls` (reference images) is taken by every model id; how many a model takes is the
+  catalog's (`reference_images`: 3 for Veo 3.1 and Veo 3.1 Fast, 0 elsewhere, which refuses any),
+  and with references Veo 3.1 renders 8 s only, as the reference spec's `duration` enum says.
+  An image that cannot be read is named by its index (`image_urls[1]: ...`).
+- A field some model's spec defines is honoured for every model id (`aspect_ratio` and `seed` on
+  the reference id, `image_url` on t2v ids, ...) wherever the catalog model can render it.
 - `resolution` accepts both spellings the specs use (`720P`/`1080P` and `720p`/`1080p`).
 - `duration` (default: the model's catalog default, 8 for every Veo model) is a JSON integer (or
   an integral float such as 8.0) or a numeric string (`"8"`), because AI/ML's samples send the
@@ -44,7 +53,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from reelforge.api.auth import CallerDep, CreatorDep
@@ -87,19 +96,23 @@ class AimlModel:
     default_resolution: str = "1080p"
     needs_image: bool = False
     needs_last_image: bool = False
+    needs_references: bool = False
 
 
 AIML_MODELS = {
-    "google/veo-3-1-lite-generate-preview": AimlModel("veo-3.1-lite"),
-    "veo-3-1-lite-generate-preview": AimlModel("veo-3.1-lite"),
     "google/veo-3.1-t2v": AimlModel("VEO3_1"),
     "google/veo-3.1-i2v": AimlModel("VEO3_1", needs_image=True),
     "google/veo-3.1-first-last-image-to-video": AimlModel("VEO3_1", needs_image=True, needs_last_image=True),
     "google/veo-3.1-t2v-fast": AimlModel("VEO3_1FAST"),
     "google/veo-3.1-i2v-fast": AimlModel("VEO3_1FAST", needs_image=True),
+    "google/veo-3.1-reference-to-video": AimlModel("VEO3_1", needs_references=True),
 }
 # catalog names whose AI/ML spec defaults to 1080p (everything else defaults to 720P, Lite 001's default)
-DEFAULT_1080P = {"veo-3.1-lite-generate-preview"}
+DEFAULT_1080P = {
+    "veo-3.1-lite-generate-preview",
+    "veo-3-1-lite-generate-preview",
+    "google/veo-3-1-lite-generate-preview",
+}
 
 
 def _duration(value: object) -> object:
@@ -134,6 +147,11 @@ class AimlCreateBody(BaseModel):
         default=None,
         min_length=1,
         description="The last frame: an http(s) URL, a data URI or base64 image text; needs `image_url`.",
+    )
+    image_urls: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        default=None,
+        description="Reference images (subjects, style) the video should show: each an http(s) URL, a "
+        "data URI or base64 image text; as many as the model takes (3 for Veo 3.1).",
     )
     aspect_ratio: Literal["16:9", "9:16"] | None = Field(
         default=None, description="The aspect ratio of the generated video (default 16:9)."
@@ -172,6 +190,7 @@ CLIENT_FIELDS = {
     "audio": "generate_audio",
     "start_image": "image_url",
     "end_image": "last_image_url",
+    "reference_images": "image_urls",
     "samples": "model",
 }
 
@@ -274,7 +293,9 @@ class AimlModelEntry(BaseModel):
     created: int = Field(description="Always 0: catalog models have no creation time.")
     owned_by: str
     info: AimlModelInfo
-    features: list[Literal["text-to-video", "image-to-video", "first-last-frame-to-video", "audio"]]
+    features: list[
+        Literal["text-to-video", "image-to-video", "first-last-frame-to-video", "reference-to-video", "audio"]
+    ]
     endpoints: list[str] = Field(description="The paths that accept this model id.")
 
 
@@ -314,6 +335,8 @@ def to_draft(catalog: Catalog, body: AimlCreateBody) -> Draft:
         raise InvalidRequest(f"image_url: is required for {body.model}", "image_url")
     if rules.needs_last_image and not body.last_image_url:
         raise InvalidRequest(f"last_image_url: is required for {body.model}", "last_image_url")
+    if rules.needs_references and not body.image_urls:
+        raise InvalidRequest(f"image_urls: is required for {body.model}", "image_urls")
     return Draft(
         model=spec.id,
         prompt=body.prompt,
@@ -326,6 +349,10 @@ def to_draft(catalog: Catalog, body: AimlCreateBody) -> Draft:
         person_generation=body.person_generation or "allow_adult",
         start=_source(body.image_url),
         end=_source(body.last_image_url),
+        reference_images=tuple(
+            FrameInput(FrameKind.SOURCE, url, f"image_urls[{index}]")
+            for index, url in enumerate(body.image_urls or ())
+        ),
     )
 
 
@@ -366,6 +393,8 @@ def _features(spec: ModelSpec) -> list[str]:
         features.append("image-to-video")
     if spec.end_frame:
         features.append("first-last-frame-to-video")
+    if spec.reference_images:
+        features.append("reference-to-video")
     if spec.audio:
         features.append("audio")
     return features
