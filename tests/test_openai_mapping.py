@@ -183,7 +183,7 @@ def test_service_errors_are_relabelled_with_the_clients_field(canonical, client)
 def test_video_object_in_each_live_status(status, word, progress, completed):
     body = wire.video_object(job_in(status))
     assert body == {
-        "id": "v1",
+        "id": "video_v1",
         "object": "video",
         "model": "veo-3.1-lite",
         "status": word,
@@ -260,11 +260,16 @@ def test_video_list_pages():
     for i, job in enumerate(jobs):
         job.id = f"v{i}"
     page = wire.video_list(jobs, limit=2)
-    assert [v["id"] for v in page["data"]] == ["v0", "v1"]
-    assert (page["object"], page["first_id"], page["last_id"], page["has_more"]) == ("list", "v0", "v1", True)
+    assert [v["id"] for v in page["data"]] == ["video_v0", "video_v1"]
+    assert (page["object"], page["first_id"], page["last_id"], page["has_more"]) == (
+        "list",
+        "video_v0",
+        "video_v1",
+        True,
+    )
     assert_answers(wire.OpenAIVideoList, page)
     last = wire.video_list(jobs[2:], limit=2)
-    assert (last["first_id"], last["last_id"], last["has_more"]) == ("v2", "v2", False)
+    assert (last["first_id"], last["last_id"], last["has_more"]) == ("video_v2", "video_v2", False)
 
 
 def test_an_empty_list():

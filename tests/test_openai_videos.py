@@ -216,7 +216,48 @@ def test_delete_removes_the_video_and_its_media(api, server):
     assert_openai_error(api.get(f"/v1/videos/{video['id']}"), 404)
     assert_openai_error(api.get(f"/v1/videos/{video['id']}/content"), 404)
     assert_openai_error(api.delete(f"/v1/videos/{video['id']}"), 404)
-    assert not (server.data_dir / "media" / "outputs" / video["id"]).exists()
+    assert not (server.data_dir / "media" / "outputs" / video["id"].removeprefix("video_")).exists()
+
+
+def test_ids_are_video_prefixed_and_routes_take_either_form(api):
+    video = create(api, json={"prompt": "two names", "seconds": "4"})
+    assert video["id"].startswith("video_")
+    job_id = video["id"].removeprefix("video_")
+    assert str(uuid.UUID(job_id)) == job_id
+    for given in (video["id"], job_id):
+        assert api.get(f"/v1/videos/{given}").json()["id"] == video["id"]
+    assert wait(api, job_id)["status"] == "completed"
+    assert content(api, job_id).content == content(api, video["id"]).content
+    # every other dialect shows the plain job id
+    leonardo = api.get(f"/api/rest/v1/generations/{job_id}").json()["generations_by_pk"]
+    assert leonardo["id"] == job_id
+    later = create(api, json={"prompt": "the next one", "seconds": "4"})
+    for given in (later["id"], later["id"].removeprefix("video_")):
+        page = api.get("/v1/videos", params={"after": given, "limit": 1}).json()
+        assert [v["id"] for v in page["data"]] == [video["id"]] and page["first_id"] == video["id"]
+    events = api.get(f"/v1/videos/{job_id}/events")
+    completed = [line for line in events.text.splitlines() if line.startswith("data:")][-1]
+    assert f'"id":"{video["id"]}"' in completed.replace(" ", "")
+    assert f"/v1/videos/{video['id']}/content?variant=video" in completed
+    assert api.delete(f"/v1/videos/{job_id}").json() == {
+        "id": video["id"],
+        "object": "video.deleted",
+        "deleted": True,
+    }
+    api.delete(f"/v1/videos/{later['id']}")
+
+
+@pytest.mark.parametrize("route", ["", "/content", "/events", "/cancel", "DELETE"])
+@pytest.mark.parametrize("given", [f"video_{UNKNOWN_ID}", str(UNKNOWN_ID)])
+def test_an_unknown_video_is_404_naming_it_as_sent(api, route, given):
+    if route == "DELETE":
+        resp = api.delete(f"/v1/videos/{given}")
+    elif route in ("/cancel", "/remix"):
+        resp = api.post(f"/v1/videos/{given}{route}", json={"prompt": "again"} if route == "/remix" else None)
+    else:
+        resp = api.get(f"/v1/videos/{given}{route}")
+    error = assert_openai_error(resp, 404, code="not_found")
+    assert error["message"] == f"video {given} not found"
 
 
 def test_content_of_an_unfinished_video_is_409(api):

@@ -34,8 +34,10 @@ from reelforge.service.webhooks import Form
 
 def webhook_forms(base_url: str, media: Media) -> dict[str, Form]:
     """The dialects' webhook payload forms, for every process that dispatches webhook events
-    (the native one is the engine's own); `media` is the runtime's, which signs their URLs."""
+    (the OpenAI dialect's replaces the engine's native one to show its video ids); `media` is the
+    runtime's, which signs their URLs."""
     return {
+        native_webhooks.video_form.name: native_webhooks.video_form,
         gemini_webhooks.FORM: gemini_webhooks.gemini_form(base_url),
         leonardo_webhooks.FORM: leonardo_webhooks.leonardo_form(media),
     }

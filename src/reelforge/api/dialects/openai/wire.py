@@ -11,6 +11,7 @@ from pydantic import (
     ValidationError,
 )
 
+from reelforge.api.dialects.openai.ids import video_id
 from reelforge.core.accounts import Caller
 from reelforge.core.catalog import ModelSpec, resolution_tier
 from reelforge.core.errors import Conflict, InsufficientCredits, InvalidRequest, TooManyRequests, first_error
@@ -91,7 +92,9 @@ class OpenAIVideoError(BaseModel):
 class OpenAIVideo(BaseModel):
     """A video job, as `POST /v1/videos`, `GET /v1/videos/{id}` and the list answer it."""
 
-    id: str = Field(description="Unique identifier for the video job; the same id every dialect shows.")
+    id: str = Field(
+        description="Unique identifier for the video job: `video_` and the job id every other dialect shows."
+    )
     object: Literal["video"] = Field(description="The object type, which is always `video`.")
     model: str = Field(description="The catalog model that renders the video.")
     status: Literal["queued", "in_progress", "completed", "failed"] = Field(
@@ -106,7 +109,7 @@ class OpenAIVideo(BaseModel):
     prompt: str = Field(description="The prompt that was used to generate the video.")
     seconds: str = Field(description='Duration of the clip in whole seconds, as a string ("8").')
     size: str = Field(description='The resolution of the video, "WIDTHxHEIGHT".')
-    remixed_from_video_id: str | None = Field(description="Always null: remixing is not offered.")
+    remixed_from_video_id: str | None = Field(description="The video this one is a remix of, if it is one.")
     error: OpenAIVideoError | None = Field(description="Why generation failed or was canceled, if it did.")
     # extensions
     negative_prompt: str | None = Field(description="What the video should not show, if given.")
@@ -178,7 +181,7 @@ def video_object(job: Job) -> dict:
     elif job.status is JobStatus.CANCELED:
         error = {"code": "canceled", "message": "the video was canceled before it was finished"}
     return {
-        "id": job.id,
+        "id": video_id(job.id),
         "object": "video",
         "model": req.model,
         "status": STATUS_WORDS[job.status],
@@ -189,7 +192,7 @@ def video_object(job: Job) -> dict:
         "prompt": req.prompt,
         "seconds": str(req.duration),
         "size": f"{req.width}x{req.height}",
-        "remixed_from_video_id": None,
+        "remixed_from_video_id": video_id(job.extras.remixed_from) if job.extras.remixed_from else None,
         "error": error,
         # extensions
         "negative_prompt": req.negative_prompt,
