@@ -18,7 +18,7 @@ from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import webhooks as leonardo_webhooks
 from reelforge.api.dialects.leonardo import wire as leonardo
-from reelforge.api.dialects.openai import account, events, videos
+from reelforge.api.dialects.openai import account, derived, events, videos
 from reelforge.api.dialects.openai import webhooks as native_webhooks
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(vertex.router)
     app.include_router(videos.router)
+    app.include_router(derived.router)
     app.include_router(events.router)
     app.include_router(account.router)
     app.include_router(native_webhooks.router)

@@ -2,7 +2,8 @@
 
 Routes: `POST /v1/videos` (JSON, multipart/form-data or a urlencoded form), `GET /v1/videos/{id}`,
 `GET /v1/videos?after&limit&order`, `POST /v1/videos/{id}/cancel`, `DELETE /v1/videos/{id}`,
-`GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`.
+`GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`;
+remix, extensions and edits are in derived.py, ids in ids.py, defaults in defaults.py.
 The `openai` SDK's `videos.create_and_poll` + `download_content` work unchanged against it.
 
 Fields as OpenAI documents them: `prompt` (required), `model`, `seconds` (a string, "4"; a JSON
@@ -18,9 +19,11 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   A model object keeps OpenAI's four fields and adds its catalog entry's capabilities, list prices
   and availability (the same under each of its names), so a client can build its form from it;
   the entry's engine and `engine_options` (weights paths) are the operator's and never shown.
-- Defaults come from the model, not from Sora: `seconds` is the model's default duration (8 for
-  Veo) and `size` its first size (1280x720). `size` and `aspect_ratio`/`resolution` may be mixed
-  only if they agree. Audio is on when the model can make it.
+- Defaults are OpenAI's, `seconds` "4" and `size` "720x1280", where the model renders them;
+  a model that cannot keeps its own default duration or first size (defaults.py). With only
+  `resolution` the size is portrait where the model has a portrait size at it. `size` and
+  `aspect_ratio`/`resolution` may be mixed only if they agree. Audio is on when the model can
+  make it.
 - `input_reference` / `last_frame`: a file part in multipart; in JSON a string (http(s) URL,
   data URI or raw base64) or `{"image_url": "..."}`. URLs are fetched SSRF-safely
   (media/fetch.py). Images are centre-cropped to the output size.
@@ -30,8 +33,8 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   `true`/`false`. A body over 60 MB is refused with 400, also while it streams; form text must
   be UTF-8 (api/bodies.py). `prompt` is at most 32000 characters and not only whitespace,
   `negative_prompt` at most 10000, `model`, `size`, `seconds` and `resolution` at most 256.
-- One video per request (the shape has no sample count); ids are reelforge job ids, the same id
-  every other dialect shows for the job.
+- One video per request (the shape has no sample count). Ids are `video_<job id>` (the job id is
+  what every other dialect shows); routes take either form (ids.py).
 - Status words: queued -> `queued`, running -> `in_progress`, succeeded -> `completed`, failed and
   canceled -> `failed` (a canceled video has `error.code` "canceled"). `progress` is 0..100.
 - `expires_at` is null: stored media do not expire. `DELETE` works in any state and stops a
@@ -64,6 +67,7 @@ from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.openai import ids
 from reelforge.api.dialects.openai.body import CLIENT_FIELDS, CREATE_OPENAPI, read_body, to_draft
+from reelforge.api.dialects.openai.defaults import with_defaults
 from reelforge.api.dialects.openai.ids import job_id, looking_up
 from reelforge.api.dialects.openai.wire import (
     STATUS_WORDS,
@@ -82,8 +86,10 @@ from reelforge.api.dialects.openai.wire import (
 from reelforge.api.media import serve_media
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import client_fields
+from reelforge.core.catalog import Catalog
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import JobExtras, JobStatus
+from reelforge.core.request import Draft
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(
@@ -123,10 +129,17 @@ async def create_video(
 ) -> dict:
     body, files = await read_body(request)
     with client_fields(CLIENT_FIELDS):
-        draft = to_draft(body, files)
+        draft = _defaulted(to_draft(body, files), service.catalog)
         job = await service.submit_async(draft, caller.id, JobExtras(dialect="openai"))
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
+
+
+def _defaulted(draft: Draft, catalog: Catalog) -> Draft:
+    """OpenAI's defaults (defaults.py) for the model named; an unknown one is refused later."""
+    if draft.model is not None and draft.model not in catalog:
+        return draft
+    return with_defaults(draft, catalog.get(draft.model) if draft.model else catalog.default)
 
 
 @router.get("/videos", response_model=OpenAIVideoList, responses=error_responses(OpenAIError, 400))

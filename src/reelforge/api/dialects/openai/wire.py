@@ -11,6 +11,7 @@ from pydantic import (
     ValidationError,
 )
 
+from reelforge.api.dialects.openai.defaults import default_seconds, default_size
 from reelforge.api.dialects.openai.ids import video_id
 from reelforge.core.accounts import Caller
 from reelforge.core.catalog import ModelSpec, resolution_tier
@@ -20,6 +21,7 @@ from reelforge.core.request import (
     PersonGeneration,
 )
 from reelforge.service.accounts import AccountView
+from reelforge.service.derived import Unsupported
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "queued",
@@ -51,8 +53,8 @@ class OpenAIErrorObject(BaseModel):
     )
     param: str | None = Field(description="The request field at fault, if one is.")
     code: str = Field(
-        description="A machine-readable code, e.g. `unknown_parameter`, `video_not_ready`, "
-        "`video_already_finished`, `rate_limit_exceeded` or `insufficient_quota`."
+        description="A machine-readable code, e.g. `unknown_parameter`, `unsupported_value`, "
+        "`video_not_ready`, `video_already_finished`, `rate_limit_exceeded` or `insufficient_quota`."
     )
 
 
@@ -68,6 +70,7 @@ STATUSES = {InsufficientCredits: 429}
 OWN_ERRORS = {
     TooManyRequests.code: ("requests", "rate_limit_exceeded"),
     InsufficientCredits.code: ("insufficient_quota", "insufficient_quota"),
+    Unsupported.code: ("invalid_request_error", "unsupported_value"),
 }
 
 
@@ -151,7 +154,8 @@ class OpenAIModel(BaseModel):
     )
     durations: list[int] = Field(description="The clip lengths it renders, in seconds.")
     default_duration: int = Field(description="The length of a clip whose request names none, in seconds.")
-    sizes: list[str] = Field(description='The sizes it renders, "WIDTHxHEIGHT"; the first is the default.')
+    sizes: list[str] = Field(description='The sizes it renders, "WIDTHxHEIGHT".')
+    default_size: str = Field(description="The size of a video whose request names no size or aspect ratio.")
     audio: bool = Field(description="Whether it can make an audio track.")
     text_to_video: bool = Field(description="Whether a prompt alone will do (false: it needs a start frame).")
     start_frame: bool = Field(description="Whether it takes a start frame (`input_reference`).")
@@ -228,8 +232,9 @@ def model_object(name: str, spec: ModelSpec) -> dict:
         "owned_by": "reelforge",
         "aliases": list(spec.aliases),
         "durations": list(spec.durations),
-        "default_duration": spec.default_duration,
+        "default_duration": default_seconds(spec),
         "sizes": list(spec.sizes),
+        "default_size": default_size(spec),
         "audio": spec.audio,
         "text_to_video": spec.text_to_video,
         "start_frame": spec.start_frame,
