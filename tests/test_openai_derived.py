@@ -8,6 +8,7 @@ Every new video is decoded with PyAV."""
 import json
 import uuid
 
+import httpx
 import numpy as np
 import pytest
 
@@ -122,6 +123,32 @@ def test_bad_extensions_are_400(source, body, param):
     with pytest.raises(openai.BadRequestError) as refused:
         oai.post("/videos/extensions", body=body, cast_to=Video)
     assert refused.value.body["param"] == param, refused.value.body
+
+
+def test_extensions_and_remixes_as_forms(source, server):
+    oai, original, _ = source
+    with httpx.Client(base_url=f"{server.url}/v1", headers={"Authorization": f"Bearer {oai.api_key}"}) as api:
+        form = {"prompt": "a form", "seconds": "4", "video[id]": original.id}
+        extension = api.post("/videos/extensions", data=form)
+        assert extension.status_code == 200, extension.text
+        assert (extension.json()["seconds"], extension.json()["size"]) == ("4", original.size)
+        remix = api.post(f"/videos/{original.id}/remix", files={"prompt": (None, "a multipart remix")})
+        assert remix.json()["remixed_from_video_id"] == original.id, remix.text
+        file = api.post(
+            "/videos/extensions",
+            data={"prompt": "x", "seconds": "4"},
+            files={"video": ("clip.mp4", b"\x00" * 64, "video/mp4")},
+        )
+        error = file.json()["error"]
+        assert (file.status_code, error["param"], error["code"]) == (400, "video", "invalid_request"), error
+        twice = api.post(
+            "/videos/extensions",
+            content=b"prompt=a&prompt=b&seconds=4&video%5Bid%5D=" + original.id.encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert (twice.status_code, twice.json()["error"]["param"]) == (400, "prompt"), twice.text
+        for made in (extension, remix):
+            assert api.delete(f"/videos/{made.json()['id']}").status_code == 200
 
 
 def test_an_extension_of_an_unfinished_video_is_400(oai):

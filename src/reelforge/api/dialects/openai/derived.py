@@ -90,11 +90,13 @@ async def _fields(request: Request) -> dict:
         fields: dict = {}
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                raise InvalidRequest(_NO_FILES, "video")
-            if name == "video[id]":
-                fields["video"] = {"id": value}
-            else:
-                fields[name] = value
+                if name == "video":
+                    raise InvalidRequest(_NO_FILES, "video")
+                raise InvalidRequest(f"{name}: a file is not allowed here", name)
+            key = "video" if name == "video[id]" else name
+            if key in fields:
+                raise InvalidRequest(f"{key}: given more than once", key)
+            fields[key] = {"id": value} if key == "video" else value
         return fields
     finally:
         await form.close()
