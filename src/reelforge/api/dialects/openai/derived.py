@@ -31,8 +31,9 @@ from reelforge.api.dialects.openai.ids import looking_up
 from reelforge.api.dialects.openai.wire import OpenAIError, OpenAIVideo, validation_error, video_object
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import client_fields
+from reelforge.config import Settings
 from reelforge.core.errors import InvalidRequest
-from reelforge.core.job import JobExtras
+from reelforge.core.job import Job, JobExtras
 from reelforge.core.request import MAX_NAME, MAX_PROMPT
 
 B = TypeVar("B", bound=BaseModel)
@@ -112,7 +113,7 @@ async def _read(request: Request, model: type[B]) -> B:
         raise validation_error(exc) from None
 
 
-def _answer(job, response: Response, settings) -> dict:
+def _answer(job: Job, response: Response, settings: Settings) -> dict:
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
 

@@ -52,8 +52,8 @@ class OpenAIVideoEvent(OpenAIVideo):
 
 def _owned(video_id: str, service: ServiceDep, caller: CallerDep) -> Job:
     """The caller's video, looked up before the stream starts, so an unknown id is a plain 404."""
-    with ids.looking_up(video_id) as job:
-        return service.get(job, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        return service.get(job_id, caller.id)
 
 
 def event_of(snapshot: Snapshot, number: int, base_url: str) -> ServerSentEvent:

@@ -68,7 +68,6 @@ from reelforge.api.deps import ServiceDep, SettingsDep
 from reelforge.api.dialects.openai import ids
 from reelforge.api.dialects.openai.body import CLIENT_FIELDS, CREATE_OPENAPI, read_body, to_draft
 from reelforge.api.dialects.openai.defaults import with_defaults
-from reelforge.api.dialects.openai.ids import job_id, looking_up
 from reelforge.api.dialects.openai.wire import (
     STATUS_WORDS,
     AlreadyFinished,
@@ -151,7 +150,7 @@ def list_videos(
     order: Literal["asc", "desc"] = "desc",
 ) -> dict:
     try:
-        cursor = None if after is None else job_id(after)
+        cursor = None if after is None else ids.job_id(after)
         jobs = service.list(caller.id, limit=limit + 1, after=cursor, ascending=order == "asc")
     except NotFound:
         raise InvalidRequest(f"after: no video {after!r}", "after") from None
@@ -166,8 +165,8 @@ def list_videos(
 def get_video(
     video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
 ) -> dict:
-    with looking_up(video_id) as job:
-        job = service.get(job, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.get(job_id, caller.id)
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
 
@@ -180,8 +179,8 @@ def get_video(
 def cancel_video(
     video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
 ) -> dict:
-    with looking_up(video_id) as job:
-        job = service.cancel(job, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.cancel(job_id, caller.id)
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         raise AlreadyFinished(
             f"video {video_id} is already {STATUS_WORDS[job.status]}; it cannot be canceled"
@@ -194,9 +193,9 @@ def cancel_video(
     "/videos/{video_id}", response_model=OpenAIVideoDeleted, responses=error_responses(OpenAIError, 404)
 )
 def delete_video(video_id: str, service: ServiceDep, caller: CallerDep) -> dict:
-    with looking_up(video_id) as job:
-        service.delete(job, caller.id)
-    return {"id": ids.video_id(job), "object": "video.deleted", "deleted": True}
+    with ids.looking_up(video_id) as job_id:
+        service.delete(job_id, caller.id)
+    return {"id": ids.video_id(job_id), "object": "video.deleted", "deleted": True}
 
 
 @router.get(
@@ -217,8 +216,8 @@ def video_content(
     caller: CallerDep,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
 ) -> Response:
-    with looking_up(video_id) as job:
-        job = service.get(job, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.get(job_id, caller.id)
     if job.status is not JobStatus.SUCCEEDED or not job.outputs:
         raise NotReady(f"video {video_id} is not completed (status {STATUS_WORDS[job.status]})")
     output = job.outputs[0]
