@@ -46,16 +46,19 @@ def _refused(done: subprocess.CompletedProcess, words: str) -> None:
 
 def test_generate_show_download_jobs_delete(env, sdk, tmp_path):
     out = tmp_path / "clip.mp4"
-    done = _cli("generate", "a harbour at night", "--duration", "4", "--seed", "5", "-o", str(out), env=env)
+    # no --duration: the native API's default, 4 s; --aspect defaults to 16:9
+    done = _cli("generate", "a harbour at night", "--seed", "5", "-o", str(out), env=env)
     assert done.returncode == 0, done.stderr
     video_id = done.stdout.splitlines()[0].strip()
-    assert sdk.get(video_id).status == "completed"
+    assert video_id.startswith("video_") and sdk.get(video_id).status == "completed"
     assert f"wrote {out}" in done.stdout
     probe = probe_mp4(out.read_bytes())
     assert (probe.width, probe.height, probe.frames) == (1280, 720, 96)
 
-    shown = _cli("show", video_id, env=env)
-    assert shown.returncode == 0 and "completed" in shown.stdout and "seed       5" in shown.stdout
+    for given in (video_id, video_id.removeprefix("video_")):  # either form of the id
+        shown = _cli("show", given, env=env)
+        assert shown.returncode == 0 and "completed" in shown.stdout and "seed       5" in shown.stdout
+        assert video_id in shown.stdout
 
     thumb = tmp_path / "poster.jpg"
     got = _cli("download", video_id, "-o", str(thumb), "--variant", "thumbnail", env=env)

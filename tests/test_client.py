@@ -70,7 +70,7 @@ def test_generate_reports_progress_then_downloads_the_video(sdk, tmp_path):
         "completed",
         100,
         7,
-        "1280x720",
+        "720x1280",  # the native API's default orientation (SHORT names only the resolution)
         4,
     )
     progress = [v.progress for v in seen]
@@ -84,7 +84,7 @@ def test_generate_reports_progress_then_downloads_the_video(sdk, tmp_path):
     written = sdk.download(video.id, out)
     assert written == out.stat().st_size
     probe = probe_mp4(out.read_bytes())
-    assert (probe.width, probe.height, probe.frames, probe.fps) == (1280, 720, 96, 24)
+    assert (probe.width, probe.height, probe.frames, probe.fps) == (720, 1280, 96, 24)
     thumbnail = io.BytesIO()
     sdk.download(video.id, thumbnail, variant="thumbnail")
     assert thumbnail.getvalue()[:3] == b"\xff\xd8\xff"  # a JPEG

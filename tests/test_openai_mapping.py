@@ -14,11 +14,12 @@ import pytest
 from pydantic import ValidationError
 
 from reelforge.api.dialects.openai import body as request_body
-from reelforge.api.dialects.openai import wire
+from reelforge.api.dialects.openai import ids, wire
+from reelforge.api.dialects.openai.defaults import with_defaults
 from reelforge.api.wire import client_fields
 from reelforge.core.accounts import Caller
 from reelforge.core.catalog import ModelSpec, load_catalog
-from reelforge.core.errors import InvalidRequest
+from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import FailureCode, Job, JobStatus
 from reelforge.core.request import Draft, FrameInput, FrameKind, Orientation
 from reelforge.service.accounts import AccountView
@@ -183,7 +184,7 @@ def test_service_errors_are_relabelled_with_the_clients_field(canonical, client)
 def test_video_object_in_each_live_status(status, word, progress, completed):
     body = wire.video_object(job_in(status))
     assert body == {
-        "id": "v1",
+        "id": "video_v1",
         "object": "video",
         "model": "veo-3.1-lite",
         "status": word,
@@ -260,11 +261,16 @@ def test_video_list_pages():
     for i, job in enumerate(jobs):
         job.id = f"v{i}"
     page = wire.video_list(jobs, limit=2)
-    assert [v["id"] for v in page["data"]] == ["v0", "v1"]
-    assert (page["object"], page["first_id"], page["last_id"], page["has_more"]) == ("list", "v0", "v1", True)
+    assert [v["id"] for v in page["data"]] == ["video_v0", "video_v1"]
+    assert (page["object"], page["first_id"], page["last_id"], page["has_more"]) == (
+        "list",
+        "video_v0",
+        "video_v1",
+        True,
+    )
     assert_answers(wire.OpenAIVideoList, page)
     last = wire.video_list(jobs[2:], limit=2)
-    assert (last["first_id"], last["last_id"], last["has_more"]) == ("v2", "v2", False)
+    assert (last["first_id"], last["last_id"], last["has_more"]) == ("video_v2", "video_v2", False)
 
 
 def test_an_empty_list():
@@ -290,8 +296,9 @@ def test_model_objects_carry_the_catalog_entry_under_each_name():
             "veo-3.1-lite-generate-preview",
         ],
         "durations": [4, 6, 8],
-        "default_duration": 8,
+        "default_duration": 4,
         "sizes": ["1280x720", "720x1280", "1920x1080", "1080x1920"],
+        "default_size": "720x1280",
         "audio": True,
         "text_to_video": True,
         "start_frame": True,
@@ -381,3 +388,31 @@ def test_render_error(status, field, code, kind):
     body = wire.render_error(status, "what went wrong", field, code)
     assert body == {"error": {"message": "what went wrong", "type": kind, "param": field, "code": code}}
     assert_answers(wire.OpenAIError, body)
+
+
+def test_ids_map_both_ways_and_a_miss_names_the_id_as_sent():
+    assert ids.video_id("0b6f") == "video_0b6f"
+    assert ids.job_id("video_0b6f") == ids.job_id("0b6f") == "0b6f"
+    for given in ("video_0b6f", "0b6f"):
+        with pytest.raises(NotFound) as missing, ids.looking_up(given) as job_id:
+            raise NotFound(f"generation {job_id} not found")
+        assert missing.value.message == f"video {given} not found"
+
+
+LANDSCAPE = Orientation.LANDSCAPE
+
+
+@pytest.mark.parametrize(
+    "model, fields, expected",
+    [
+        ("veo-3.1-lite", {}, (4, 720, 1280, None)),
+        ("MOTION2", {}, (5, 720, 1280, None)),  # 5 s only: its own length
+        ("SVD", {}, (4, 1024, 576, None)),  # no 720x1280: its first size
+        ("veo-3.1-lite", {"resolution": "1080p"}, (4, None, None, Orientation.PORTRAIT)),
+        ("VEO3", {"duration": 6, "orientation": LANDSCAPE}, (6, None, None, LANDSCAPE)),
+        ("veo-3.1-lite", {"width": 1280, "height": 720}, (4, 1280, 720, None)),
+    ],
+)
+def test_openais_defaults_where_the_model_renders_them(model, fields, expected):
+    draft = with_defaults(Draft(prompt="p", model=model, **fields), CATALOG.get(model))
+    assert (draft.duration, draft.width, draft.height, draft.orientation) == expected

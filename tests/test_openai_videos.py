@@ -4,7 +4,8 @@ the extension fields, the models listing with the catalog's fields, and OpenAI-s
 create nothing.
 
 Decisions asserted here (written down in api/dialects/openai/videos.py):
-- model ids are the catalog's (`sora-2` is refused); defaults come from the model (8 s, 1280x720);
+- model ids are the catalog's (`sora-2` is refused); defaults are OpenAI's (4 s, 720x1280) where
+  the model renders them, else the model's own;
 - unknown parameters are refused (`unknown_parameter`), as OpenAI does;
 - content of an unfinished video is 409 `video_not_ready`; `spritesheet` is a 5-column JPEG grid.
 """
@@ -119,7 +120,7 @@ def test_multipart_with_uploaded_first_and_last_frames(api):
         "input_reference": ("start.png", make_image(1600, 1200, "PNG"), "image/png"),
         "last_frame": ("end.jpg", end, "image/jpeg"),
     }
-    data = {"prompt": "push in", "seconds": "4", "seed": "99", "generate_audio": "false"}
+    data = {"prompt": "push in", "seconds": "4", "size": "1280x720", "seed": "99", "generate_audio": "false"}
     video = create(api, data=data, files=files)
     assert video["has_input_reference"] and video["has_last_frame"]
     assert (video["seed"], video["generate_audio"]) == (99, False)
@@ -165,14 +166,31 @@ def test_extension_fields_portrait_silent_and_seeded(api):
     assert np.abs(a.last.astype(int) - c.last.astype(int)).mean() > 10
 
 
-def test_defaults_come_from_the_model(api):
-    video = create(api, json={"prompt": "defaults"})
+SVD_FRAME = "data:image/png;base64," + base64.b64encode(make_image(1024, 576)).decode()
+
+
+@pytest.mark.parametrize(
+    "body, seconds, size",
+    [
+        ({}, "4", "720x1280"),  # OpenAI's documented defaults
+        ({"model": "MOTION2"}, "5", "720x1280"),  # renders 5 s only: its own duration
+        ({"model": "SVD", "input_reference": SVD_FRAME}, "4", "1024x576"),  # no 720x1280: its first size
+        ({"resolution": "1080p"}, "4", "1080x1920"),  # the default's orientation at that resolution
+        ({"aspect_ratio": "16:9"}, "4", "1280x720"),
+        ({"model": "KLING2_1", "seconds": "10"}, "10", "720x1280"),
+    ],
+)
+def test_defaults_are_openais_where_the_model_renders_them(api, body, seconds, size):
+    video = create(api, json={"prompt": "defaults"} | body)
     assert (video["model"], video["seconds"], video["size"], video["generate_audio"]) == (
-        MODEL,
-        "8",
-        "1280x720",
-        True,
+        body.get("model", MODEL),
+        seconds,
+        size,
+        body.get("model", MODEL) == MODEL,
     )
+    model = api.get(f"/v1/models/{video['model']}").json()
+    if set(body) <= {"model", "input_reference"}:
+        assert (str(model["default_duration"]), model["default_size"]) == (seconds, size)
     assert api.delete(f"/v1/videos/{video['id']}").status_code == 200
 
 
@@ -216,7 +234,48 @@ def test_delete_removes_the_video_and_its_media(api, server):
     assert_openai_error(api.get(f"/v1/videos/{video['id']}"), 404)
     assert_openai_error(api.get(f"/v1/videos/{video['id']}/content"), 404)
     assert_openai_error(api.delete(f"/v1/videos/{video['id']}"), 404)
-    assert not (server.data_dir / "media" / "outputs" / video["id"]).exists()
+    assert not (server.data_dir / "media" / "outputs" / video["id"].removeprefix("video_")).exists()
+
+
+def test_ids_are_video_prefixed_and_routes_take_either_form(api):
+    video = create(api, json={"prompt": "two names", "seconds": "4"})
+    assert video["id"].startswith("video_")
+    job_id = video["id"].removeprefix("video_")
+    assert str(uuid.UUID(job_id)) == job_id
+    for given in (video["id"], job_id):
+        assert api.get(f"/v1/videos/{given}").json()["id"] == video["id"]
+    assert wait(api, job_id)["status"] == "completed"
+    assert content(api, job_id).content == content(api, video["id"]).content
+    # every other dialect shows the plain job id
+    leonardo = api.get(f"/api/rest/v1/generations/{job_id}").json()["generations_by_pk"]
+    assert leonardo["id"] == job_id
+    later = create(api, json={"prompt": "the next one", "seconds": "4"})
+    for given in (later["id"], later["id"].removeprefix("video_")):
+        page = api.get("/v1/videos", params={"after": given, "limit": 1}).json()
+        assert [v["id"] for v in page["data"]] == [video["id"]] and page["first_id"] == video["id"]
+    events = api.get(f"/v1/videos/{job_id}/events")
+    completed = [line for line in events.text.splitlines() if line.startswith("data:")][-1]
+    assert f'"id":"{video["id"]}"' in completed.replace(" ", "")
+    assert f"/v1/videos/{video['id']}/content?variant=video" in completed
+    assert api.delete(f"/v1/videos/{job_id}").json() == {
+        "id": video["id"],
+        "object": "video.deleted",
+        "deleted": True,
+    }
+    api.delete(f"/v1/videos/{later['id']}")
+
+
+@pytest.mark.parametrize("route", ["", "/content", "/events", "/cancel", "/remix", "DELETE"])
+@pytest.mark.parametrize("given", [f"video_{UNKNOWN_ID}", str(UNKNOWN_ID)])
+def test_an_unknown_video_is_404_naming_it_as_sent(api, route, given):
+    if route == "DELETE":
+        resp = api.delete(f"/v1/videos/{given}")
+    elif route in ("/cancel", "/remix"):
+        resp = api.post(f"/v1/videos/{given}{route}", json={"prompt": "again"} if route == "/remix" else None)
+    else:
+        resp = api.get(f"/v1/videos/{given}{route}")
+    error = assert_openai_error(resp, 404, code="not_found")
+    assert error["message"] == f"video {given} not found"
 
 
 def test_content_of_an_unfinished_video_is_409(api):
@@ -242,6 +301,9 @@ def test_models_listing(api):
             "created": 0,
             "owned_by": "reelforge",
             **spec.model_dump(mode="json", exclude={"id", "engine", "engine_options"}),
+            # OpenAI's defaults where the model renders them
+            "default_duration": 4 if 4 in spec.durations else spec.default_duration,
+            "default_size": "720x1280" if "720x1280" in spec.sizes else spec.sizes[0],
         }
     alias = api.get("/v1/models/google/veo-3.1-lite-generate-001").json()
     assert alias == {**api.get(f"/v1/models/{MODEL}").json(), "id": "google/veo-3.1-lite-generate-001"}

@@ -245,7 +245,12 @@ def test_openai_models_list_and_retrieve_keep_reelforges_catalog_fields(oai):
     models = list(oai.models.list())
     assert "veo-3.1-lite" in [m.id for m in models] and all(m.owned_by == "reelforge" for m in models)
     model = oai.models.retrieve("veo-3.1-lite").to_dict()
-    assert (model["durations"], model["default_duration"], model["end_frame"]) == ([4, 6, 8], 8, True)
+    assert (model["durations"], model["default_duration"], model["default_size"], model["end_frame"]) == (
+        [4, 6, 8],
+        4,
+        "720x1280",
+        True,
+    )
     assert model["price_per_second"]["audio"]["720p"] == 0.05
 
 

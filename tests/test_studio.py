@@ -207,7 +207,11 @@ def test_text_to_video_progresses_then_plays_4_seconds(confined, server, api_key
     page = confined.page
     page.add_init_script(RECORD_PROGRESS)
     sign_in(page, server.url, api_key)
-    video_id = generate(page, "a paper boat on a pond at dawn", Duration="4", Resolution="1080p")
+    # the form starts at the native API's defaults for the model: 4 s, 720x1280
+    expect(page.get_by_label("Duration")).to_have_value("4")
+    expect(page.get_by_label("Resolution")).to_have_value("720p")
+    expect(page.get_by_label("Aspect ratio")).to_have_value("9:16")
+    video_id = generate(page, "a paper boat on a pond at dawn", Resolution="1080p")
     wait_status(page, video_id, "completed")
     seen = page.evaluate(f"window.progressSeen[{video_id!r}]")
     assert seen == sorted(seen), seen
@@ -215,7 +219,7 @@ def test_text_to_video_progresses_then_plays_4_seconds(confined, server, api_key
     assert seen[-1] == 100, seen
 
     job = card(page, video_id)
-    expect(job.locator(".settings")).to_contain_text("4 s · 1080p · 16:9")
+    expect(job.locator(".settings")).to_contain_text("4 s · 1080p · 9:16")
     job.get_by_role("button", name="Play").click()
     player = job.locator("video")
     expect(player).to_have_attribute("controls", "")

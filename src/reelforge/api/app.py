@@ -18,7 +18,7 @@ from reelforge.api.dialects.google import wire as google
 from reelforge.api.dialects.leonardo import svd, v1, v2
 from reelforge.api.dialects.leonardo import webhooks as leonardo_webhooks
 from reelforge.api.dialects.leonardo import wire as leonardo
-from reelforge.api.dialects.openai import account, events, videos
+from reelforge.api.dialects.openai import account, derived, events, videos
 from reelforge.api.dialects.openai import webhooks as native_webhooks
 from reelforge.api.dialects.openai import wire as openai
 from reelforge.api.errors import ErrorRenderers, install_error_handlers
@@ -34,8 +34,10 @@ from reelforge.service.webhooks import Form
 
 def webhook_forms(base_url: str, media: Media) -> dict[str, Form]:
     """The dialects' webhook payload forms, for every process that dispatches webhook events
-    (the native one is the engine's own); `media` is the runtime's, which signs their URLs."""
+    (the OpenAI dialect's replaces the engine's native one to show its video ids); `media` is the
+    runtime's, which signs their URLs."""
     return {
+        native_webhooks.video_form.name: native_webhooks.video_form,
         gemini_webhooks.FORM: gemini_webhooks.gemini_form(base_url),
         leonardo_webhooks.FORM: leonardo_webhooks.leonardo_form(media),
     }
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(vertex.router)
     app.include_router(videos.router)
+    app.include_router(derived.router)
     app.include_router(events.router)
     app.include_router(account.router)
     app.include_router(native_webhooks.router)

@@ -82,7 +82,13 @@ def generate(
     image: Annotated[Path | None, typer.Option(help="start frame image")] = None,
     end_image: Annotated[Path | None, typer.Option(help="end frame image (needs --image)")] = None,
     model: Annotated[str, typer.Option(help="catalog model id")] = "veo-3.1-lite",
-    duration: Annotated[int | None, typer.Option(help="seconds")] = None,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            help="seconds (default: with --server the native API's, 4 where the model renders it; "
+            "locally the model's)"
+        ),
+    ] = None,
     resolution: Annotated[str | None, typer.Option(help="720p or 1080p")] = None,
     aspect: Annotated[str, typer.Option(help="16:9 or 9:16")] = "16:9",
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="with a soundtrack")] = True,

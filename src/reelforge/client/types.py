@@ -16,7 +16,7 @@ def _time(value: int | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Video:
-    id: str
+    id: str  # "video_<job id>"
     status: str  # queued | in_progress | completed | failed (a canceled video is failed)
     progress: int  # 0..100
     model: str

@@ -77,6 +77,7 @@ class JobExtras:
     webhook_uris: tuple[str, ...] = ()  # per-request webhooks (Gemini's `webhookConfig.uris`)
     webhook_metadata: dict | None = None  # sent back with them (Gemini's `user_metadata`)
     key_id: str | None = None  # the API key that made the job, whose callback it gets (Leonardo)
+    remixed_from: str | None = None  # the job this one remixes (OpenAI's `remixed_from_video_id`)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, False, ())}

@@ -5,7 +5,9 @@ Idempotency-Key (`idempotency`).
 Every lookup is scoped to the calling owner; None as owner means the operator, who sees every job.
 """
 
+import dataclasses
 from collections.abc import Callable
+from typing import NoReturn
 
 from reelforge.blobs import BlobStore
 from reelforge.core import origin
@@ -16,6 +18,7 @@ from reelforge.core.metrics import JOBS_FINISHED, NO_FAILURE
 from reelforge.core.request import Draft
 from reelforge.db.repository import Repository
 from reelforge.media.fetch import TOTAL_TIMEOUT
+from reelforge.service import derived
 from reelforge.service.accounts import Accounts
 from reelforge.service.idempotency import Idempotency
 from reelforge.service.media import Media
@@ -77,6 +80,27 @@ class JobService:
         threads. TooManyRequests when the owner already has `image_fetches_per_account` fetches in
         flight."""
         return await self._submissions.submit_async(draft, owner, extras)
+
+    async def remix(self, job_id: str, owner: str, prompt: str, extras: JobExtras) -> Job:
+        """A new job like the owner's finished job `job_id` with a new prompt (service/derived.py);
+        it records the job it remixes."""
+        source = self.get(job_id, owner)
+        extras = dataclasses.replace(extras, remixed_from=source.id)
+        return await self.submit_async(derived.remix(source, prompt), owner, extras)
+
+    async def extend(
+        self, job_id: str, owner: str, prompt: str, duration: int | None, extras: JobExtras, field: str
+    ) -> Job:
+        """A new clip going on from the last frame of the owner's finished job `job_id`
+        (service/derived.py); `Unsupported` where its model takes no start frame."""
+        source = self.get(job_id, owner)
+        return await self.submit_async(
+            derived.extend(source, prompt, duration, self.catalog, field), owner, extras
+        )
+
+    def edit(self, job_id: str, owner: str) -> NoReturn:
+        """Editing a video: `Unsupported` for every model (service/derived.py), after the lookup."""
+        derived.edit(self.get(job_id, owner))
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         job = self._repo.get_job(job_id)

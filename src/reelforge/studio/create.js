@@ -66,8 +66,9 @@ export class CreateForm {
     if (!model) return;
     const sizes = (model.sizes || []).map(sizeOf);
     fill($("#duration"), model.durations.map((s) => [String(s), `${s} s`]), String(model.default_duration));
-    fill($("#resolution"), unique(sizes.map((s) => s.tier)).map((t) => [t, t]));
-    fill($("#aspect-ratio"), unique(sizes.map((s) => s.aspect)).map((a) => [a, a]));
+    const preferred = sizeOf(model.default_size || model.sizes[0]); // the API's default: 720x1280 where it renders
+    fill($("#resolution"), unique(sizes.map((s) => s.tier)).map((t) => [t, t]), preferred.tier);
+    fill($("#aspect-ratio"), unique(sizes.map((s) => s.aspect)).map((a) => [a, a]), preferred.aspect);
     const audio = $("#audio");
     audio.disabled = !model.audio;
     if (!model.audio) audio.checked = false;

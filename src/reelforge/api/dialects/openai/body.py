@@ -106,7 +106,7 @@ class VideoCreateBody(BaseModel):
     person_generation: Literal["allow_adult", "dont_allow", "allow_all"] | None = None
 
 
-def _inline_refs(schema: dict) -> dict:
+def inline_refs(schema: dict) -> dict:
     """Pydantic's `$defs` inlined, so the schema can sit inside the OpenAPI document."""
     defs = schema.pop("$defs", {})
 
@@ -124,7 +124,7 @@ def _inline_refs(schema: dict) -> dict:
 
 
 def _multipart_schema() -> dict:
-    schema = _inline_refs(VideoCreateBody.model_json_schema())
+    schema = inline_refs(VideoCreateBody.model_json_schema())
     props = schema["properties"]
     for name in ("input_reference", "last_frame"):
         props[name] = {"type": "string", "format": "binary", "description": "an image file (or URL/base64)"}
@@ -140,7 +140,7 @@ CREATE_OPENAPI = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": _inline_refs(VideoCreateBody.model_json_schema())},
+            "application/json": {"schema": inline_refs(VideoCreateBody.model_json_schema())},
             "multipart/form-data": {"schema": _multipart_schema()},
         },
     }

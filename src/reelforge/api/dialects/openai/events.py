@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects.openai import ids
 from reelforge.api.dialects.openai.wire import STATUS_WORDS, OpenAIError, OpenAIVideo, video_object
 from reelforge.api.openapi import json_error_responses
 from reelforge.core.job import Job, JobStatus
@@ -51,7 +52,8 @@ class OpenAIVideoEvent(OpenAIVideo):
 
 def _owned(video_id: str, service: ServiceDep, caller: CallerDep) -> Job:
     """The caller's video, looked up before the stream starts, so an unknown id is a plain 404."""
-    return service.get(video_id, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        return service.get(job_id, caller.id)
 
 
 def event_of(snapshot: Snapshot, number: int, base_url: str) -> ServerSentEvent:
@@ -59,7 +61,7 @@ def event_of(snapshot: Snapshot, number: int, base_url: str) -> ServerSentEvent:
     word = STATUS_WORDS[job.status]
     urls = None
     if job.status is JobStatus.SUCCEEDED:
-        content = f"{base_url.rstrip('/')}/v1/videos/{job.id}/content"
+        content = f"{base_url.rstrip('/')}/v1/videos/{ids.video_id(job.id)}/content"
         urls = {variant: f"{content}?variant={variant}" for variant in VARIANTS}
     data = {**video_object(job), "eta_seconds": snapshot.eta_seconds, "urls": urls}
     return ServerSentEvent(event=word if job.status.is_terminal else "progress", id=str(number), data=data)

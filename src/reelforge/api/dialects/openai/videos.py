@@ -2,7 +2,8 @@
 
 Routes: `POST /v1/videos` (JSON, multipart/form-data or a urlencoded form), `GET /v1/videos/{id}`,
 `GET /v1/videos?after&limit&order`, `POST /v1/videos/{id}/cancel`, `DELETE /v1/videos/{id}`,
-`GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`.
+`GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, `GET /v1/models[/{id}]`;
+remix, extensions and edits are in derived.py, ids in ids.py, defaults in defaults.py.
 The `openai` SDK's `videos.create_and_poll` + `download_content` work unchanged against it.
 
 Fields as OpenAI documents them: `prompt` (required), `model`, `seconds` (a string, "4"; a JSON
@@ -18,9 +19,11 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   A model object keeps OpenAI's four fields and adds its catalog entry's capabilities, list prices
   and availability (the same under each of its names), so a client can build its form from it;
   the entry's engine and `engine_options` (weights paths) are the operator's and never shown.
-- Defaults come from the model, not from Sora: `seconds` is the model's default duration (8 for
-  Veo) and `size` its first size (1280x720). `size` and `aspect_ratio`/`resolution` may be mixed
-  only if they agree. Audio is on when the model can make it.
+- Defaults are OpenAI's, `seconds` "4" and `size` "720x1280", where the model renders them;
+  a model that cannot keeps its own default duration or first size (defaults.py). With only
+  `resolution` the size is portrait where the model has a portrait size at it. `size` and
+  `aspect_ratio`/`resolution` may be mixed only if they agree. Audio is on when the model can
+  make it.
 - `input_reference` / `last_frame`: a file part in multipart; in JSON a string (http(s) URL,
   data URI or raw base64) or `{"image_url": "..."}`. URLs are fetched SSRF-safely
   (media/fetch.py). Images are centre-cropped to the output size.
@@ -30,8 +33,8 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   `true`/`false`. A body over 60 MB is refused with 400, also while it streams; form text must
   be UTF-8 (api/bodies.py). `prompt` is at most 32000 characters and not only whitespace,
   `negative_prompt` at most 10000, `model`, `size`, `seconds` and `resolution` at most 256.
-- One video per request (the shape has no sample count); ids are reelforge job ids, the same id
-  every other dialect shows for the job.
+- One video per request (the shape has no sample count). Ids are `video_<job id>` (the job id is
+  what every other dialect shows); routes take either form (ids.py).
 - Status words: queued -> `queued`, running -> `in_progress`, succeeded -> `completed`, failed and
   canceled -> `failed` (a canceled video has `error.code` "canceled"). `progress` is 0..100.
 - `expires_at` is null: stored media do not expire. `DELETE` works in any state and stops a
@@ -62,7 +65,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from reelforge.api.auth import CallerDep, CreatorDep
 from reelforge.api.deps import ServiceDep, SettingsDep
+from reelforge.api.dialects.openai import ids
 from reelforge.api.dialects.openai.body import CLIENT_FIELDS, CREATE_OPENAPI, read_body, to_draft
+from reelforge.api.dialects.openai.defaults import with_defaults
 from reelforge.api.dialects.openai.wire import (
     STATUS_WORDS,
     AlreadyFinished,
@@ -80,8 +85,10 @@ from reelforge.api.dialects.openai.wire import (
 from reelforge.api.media import serve_media
 from reelforge.api.openapi import error_responses
 from reelforge.api.wire import client_fields
+from reelforge.core.catalog import Catalog
 from reelforge.core.errors import InvalidRequest, NotFound
 from reelforge.core.job import JobExtras, JobStatus
+from reelforge.core.request import Draft
 
 PREFIXES = ("/v1/videos", "/v1/models")
 router = APIRouter(
@@ -121,10 +128,17 @@ async def create_video(
 ) -> dict:
     body, files = await read_body(request)
     with client_fields(CLIENT_FIELDS):
-        draft = to_draft(body, files)
+        draft = _defaulted(to_draft(body, files), service.catalog)
         job = await service.submit_async(draft, caller.id, JobExtras(dialect="openai"))
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
+
+
+def _defaulted(draft: Draft, catalog: Catalog) -> Draft:
+    """OpenAI's defaults (defaults.py) for the model named; an unknown one is refused later."""
+    if draft.model is not None and draft.model not in catalog:
+        return draft
+    return with_defaults(draft, catalog.get(draft.model) if draft.model else catalog.default)
 
 
 @router.get("/videos", response_model=OpenAIVideoList, responses=error_responses(OpenAIError, 400))
@@ -136,7 +150,8 @@ def list_videos(
     order: Literal["asc", "desc"] = "desc",
 ) -> dict:
     try:
-        jobs = service.list(caller.id, limit=limit + 1, after=after, ascending=order == "asc")
+        cursor = None if after is None else ids.job_id(after)
+        jobs = service.list(caller.id, limit=limit + 1, after=cursor, ascending=order == "asc")
     except NotFound:
         raise InvalidRequest(f"after: no video {after!r}", "after") from None
     return video_list(jobs, limit)
@@ -150,7 +165,8 @@ def list_videos(
 def get_video(
     video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
 ) -> dict:
-    job = service.get(video_id, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.get(job_id, caller.id)
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
     return video_object(job)
 
@@ -163,7 +179,8 @@ def get_video(
 def cancel_video(
     video_id: str, response: Response, service: ServiceDep, caller: CallerDep, settings: SettingsDep
 ) -> dict:
-    job = service.cancel(video_id, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.cancel(job_id, caller.id)
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         raise AlreadyFinished(
             f"video {video_id} is already {STATUS_WORDS[job.status]}; it cannot be canceled"
@@ -176,8 +193,9 @@ def cancel_video(
     "/videos/{video_id}", response_model=OpenAIVideoDeleted, responses=error_responses(OpenAIError, 404)
 )
 def delete_video(video_id: str, service: ServiceDep, caller: CallerDep) -> dict:
-    service.delete(video_id, caller.id)
-    return {"id": video_id, "object": "video.deleted", "deleted": True}
+    with ids.looking_up(video_id) as job_id:
+        service.delete(job_id, caller.id)
+    return {"id": ids.video_id(job_id), "object": "video.deleted", "deleted": True}
 
 
 @router.get(
@@ -198,7 +216,8 @@ def video_content(
     caller: CallerDep,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
 ) -> Response:
-    job = service.get(video_id, caller.id)
+    with ids.looking_up(video_id) as job_id:
+        job = service.get(job_id, caller.id)
     if job.status is not JobStatus.SUCCEEDED or not job.outputs:
         raise NotReady(f"video {video_id} is not completed (status {STATUS_WORDS[job.status]})")
     output = job.outputs[0]

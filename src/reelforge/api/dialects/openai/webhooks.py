@@ -25,7 +25,9 @@ Decisions [open]:
 - Endpoint objects add `status` (`enabled`, `disabled`, `disabled_due_to_failed_deliveries`: the
   engine disables an endpoint whose delivery failed for 24 h); an update may set it to `enabled`
   or `disabled`. `signing_secret_hint` is `whsec_...` and the secret's last 4 characters.
-- Ids are reelforge's (UUIDs); `test` (a sample delivery on demand) is not offered.
+- Endpoint ids are reelforge's (UUIDs); `test` (a sample delivery on demand) is not offered.
+- An event's `data.id` is the video's id in this API, `video_<job id>` (ids.py): `video_form`
+  replaces the engine's native form, whose body it otherwise keeps.
 - Errors: OpenAI's body (wire.py `render_error`): 400 `invalid_request` naming the field (`param`)
   for an unknown field, an event type other than the two, or a URL the delivery engine would refuse
   (an internal address, not http(s)); 404 `not_found` for another account's or an unknown id.
@@ -39,11 +41,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.api.auth import CallerDep
 from reelforge.api.deps import ServiceDep
+from reelforge.api.dialects.openai.ids import video_id
 from reelforge.api.dialects.openai.wire import OpenAIError
 from reelforge.api.openapi import error_responses
 from reelforge.core.errors import InvalidRequest, NotFound
-from reelforge.core.webhooks import Webhook, WebhookState
-from reelforge.service.webhooks import MAX_URI, NATIVE_EVENTS, UNSET, native_form
+from reelforge.core.job import Job
+from reelforge.core.webhooks import Event, Webhook, WebhookState
+from reelforge.service.webhooks import MAX_URI, NATIVE_EVENTS, UNSET, Form, native_form
 
 PREFIXES = ("/v1/webhook_endpoints", "/v1/webhook_event_types")
 EVENT_TYPES = tuple(NATIVE_EVENTS.values())
@@ -53,6 +57,17 @@ router = APIRouter(
     prefix="/v1", tags=["OpenAI webhooks (native)"], responses=error_responses(OpenAIError, 401, 429, 500)
 )
 NOT_FOUND = error_responses(OpenAIError, 400, 404)
+
+
+def _video_event(job: Job, event: Event) -> tuple[str, dict] | None:
+    built = native_form.build(job, event)
+    if built is None:
+        return None
+    kind, body = built
+    return kind, {**body, "data": {**body["data"], "id": video_id(job.id)}}
+
+
+video_form = Form(native_form.name, native_form.events, _video_event)
 
 
 class EndpointCreate(BaseModel):

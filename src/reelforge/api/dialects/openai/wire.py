@@ -11,6 +11,8 @@ from pydantic import (
     ValidationError,
 )
 
+from reelforge.api.dialects.openai.defaults import default_seconds, default_size
+from reelforge.api.dialects.openai.ids import video_id
 from reelforge.core.accounts import Caller
 from reelforge.core.catalog import ModelSpec, resolution_tier
 from reelforge.core.errors import Conflict, InsufficientCredits, InvalidRequest, TooManyRequests, first_error
@@ -19,6 +21,7 @@ from reelforge.core.request import (
     PersonGeneration,
 )
 from reelforge.service.accounts import AccountView
+from reelforge.service.derived import Unsupported
 
 STATUS_WORDS = {
     JobStatus.QUEUED: "queued",
@@ -50,8 +53,8 @@ class OpenAIErrorObject(BaseModel):
     )
     param: str | None = Field(description="The request field at fault, if one is.")
     code: str = Field(
-        description="A machine-readable code, e.g. `unknown_parameter`, `video_not_ready`, "
-        "`video_already_finished`, `rate_limit_exceeded` or `insufficient_quota`."
+        description="A machine-readable code, e.g. `unknown_parameter`, `unsupported_value`, "
+        "`video_not_ready`, `video_already_finished`, `rate_limit_exceeded` or `insufficient_quota`."
     )
 
 
@@ -67,6 +70,7 @@ STATUSES = {InsufficientCredits: 429}
 OWN_ERRORS = {
     TooManyRequests.code: ("requests", "rate_limit_exceeded"),
     InsufficientCredits.code: ("insufficient_quota", "insufficient_quota"),
+    Unsupported.code: ("invalid_request_error", "unsupported_value"),
 }
 
 
@@ -91,7 +95,9 @@ class OpenAIVideoError(BaseModel):
 class OpenAIVideo(BaseModel):
     """A video job, as `POST /v1/videos`, `GET /v1/videos/{id}` and the list answer it."""
 
-    id: str = Field(description="Unique identifier for the video job; the same id every dialect shows.")
+    id: str = Field(
+        description="Unique identifier for the video job: `video_` and the job id every other dialect shows."
+    )
     object: Literal["video"] = Field(description="The object type, which is always `video`.")
     model: str = Field(description="The catalog model that renders the video.")
     status: Literal["queued", "in_progress", "completed", "failed"] = Field(
@@ -106,7 +112,7 @@ class OpenAIVideo(BaseModel):
     prompt: str = Field(description="The prompt that was used to generate the video.")
     seconds: str = Field(description='Duration of the clip in whole seconds, as a string ("8").')
     size: str = Field(description='The resolution of the video, "WIDTHxHEIGHT".')
-    remixed_from_video_id: str | None = Field(description="Always null: remixing is not offered.")
+    remixed_from_video_id: str | None = Field(description="The video this one is a remix of, if it is one.")
     error: OpenAIVideoError | None = Field(description="Why generation failed or was canceled, if it did.")
     # extensions
     negative_prompt: str | None = Field(description="What the video should not show, if given.")
@@ -148,7 +154,8 @@ class OpenAIModel(BaseModel):
     )
     durations: list[int] = Field(description="The clip lengths it renders, in seconds.")
     default_duration: int = Field(description="The length of a clip whose request names none, in seconds.")
-    sizes: list[str] = Field(description='The sizes it renders, "WIDTHxHEIGHT"; the first is the default.')
+    sizes: list[str] = Field(description='The sizes it renders, "WIDTHxHEIGHT".')
+    default_size: str = Field(description="The size of a video whose request names no size or aspect ratio.")
     audio: bool = Field(description="Whether it can make an audio track.")
     text_to_video: bool = Field(description="Whether a prompt alone will do (false: it needs a start frame).")
     start_frame: bool = Field(description="Whether it takes a start frame (`input_reference`).")
@@ -178,7 +185,7 @@ def video_object(job: Job) -> dict:
     elif job.status is JobStatus.CANCELED:
         error = {"code": "canceled", "message": "the video was canceled before it was finished"}
     return {
-        "id": job.id,
+        "id": video_id(job.id),
         "object": "video",
         "model": req.model,
         "status": STATUS_WORDS[job.status],
@@ -189,7 +196,7 @@ def video_object(job: Job) -> dict:
         "prompt": req.prompt,
         "seconds": str(req.duration),
         "size": f"{req.width}x{req.height}",
-        "remixed_from_video_id": None,
+        "remixed_from_video_id": video_id(job.extras.remixed_from) if job.extras.remixed_from else None,
         "error": error,
         # extensions
         "negative_prompt": req.negative_prompt,
@@ -225,8 +232,9 @@ def model_object(name: str, spec: ModelSpec) -> dict:
         "owned_by": "reelforge",
         "aliases": list(spec.aliases),
         "durations": list(spec.durations),
-        "default_duration": spec.default_duration,
+        "default_duration": default_seconds(spec),
         "sizes": list(spec.sizes),
+        "default_size": default_size(spec),
         "audio": spec.audio,
         "text_to_video": spec.text_to_video,
         "start_frame": spec.start_frame,
