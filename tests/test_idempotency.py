@@ -206,6 +206,9 @@ def test_every_create_operation_documents_the_header_and_its_409():
         f"/v1/{vertex}",
         f"/v1beta1/{vertex}",
         "/v1/videos",
+        "/v1/videos/{video_id}/remix",
+        "/v1/videos/extensions",
+        "/v1/videos/edits",
     }
     for path in documented:
         responses = document["paths"][path]["post"]["responses"]

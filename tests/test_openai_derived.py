@@ -212,3 +212,19 @@ def test_a_model_without_start_frames_cannot_extend(tmp_path):
             assert oai.videos.remix(video.id, prompt="again").remixed_from_video_id == video.id
     finally:
         srv.stop()
+
+
+def test_a_retried_remix_or_extension_makes_one_video(source):
+    oai, original, _ = source
+    before = len(oai.videos.list(limit=100).data)
+    for path, body in (
+        (f"/videos/{original.id}/remix", {"prompt": "once only"}),
+        ("/videos/extensions", {"prompt": "once only", "seconds": "4", "video": {"id": original.id}}),
+    ):
+        headers = {"Authorization": f"Bearer {oai.api_key}", "Idempotency-Key": f"retry-{uuid.uuid4()}"}
+        url = f"{oai.base_url}{path.lstrip('/')}"
+        first = httpx.post(url, json=body, headers=headers)
+        again = httpx.post(url, json=body, headers=headers)
+        assert first.status_code == 200 and first.json()["id"].startswith("video_"), first.text
+        assert again.headers["idempotent-replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    assert len(oai.videos.list(limit=100).data) == before + 2

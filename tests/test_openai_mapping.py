@@ -304,6 +304,8 @@ def test_model_objects_carry_the_catalog_entry_under_each_name():
         "start_frame": True,
         "end_frame": True,
         "max_samples": 4,
+        "reference_images": 0,
+        "durations_with": {},
         "price_per_second": {"audio": {"720p": 0.05, "1080p": 0.08}, "silent": {"720p": 0.03, "1080p": 0.05}},
         "available": True,
         "unavailable_reason": None,

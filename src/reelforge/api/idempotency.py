@@ -45,7 +45,7 @@ CREATE_ROUTES = re.compile(
     r"|/v3/async/veo-3\.1-lite-[^/]+"
     r"|/v1beta/models/[^/]+:predictLongRunning"
     r"|/v1(beta1)?/(projects/[^/]+/locations/[^/]+/)?publishers/google/models/[^/]+:predictLongRunning"
-    r"|/v1/videos"
+    r"|/v1/videos(/extensions|/edits|/[^/]+/remix)?"
 )
 HEADER = "idempotency-key"
 WAIT = 60.0  # seconds a retry waits for the answer of the first request with its key

@@ -161,6 +161,10 @@ class OpenAIModel(BaseModel):
     start_frame: bool = Field(description="Whether it takes a start frame (`input_reference`).")
     end_frame: bool = Field(description="Whether it takes an end frame (`last_frame`).")
     max_samples: int = Field(description="The most videos one request may ask for.")
+    reference_images: int = Field(description="How many reference images it takes (0: none).")
+    durations_with: dict[Literal["end_frame", "reference_images"], list[int]] = Field(
+        description="The durations a request using that input may have, where fewer than `durations`."
+    )
     price_per_second: dict[Literal["audio", "silent"], dict[str, float]] = Field(
         description='List price in USD per second of video, with and without audio, by resolution ("720p").'
     )
@@ -240,6 +244,8 @@ def model_object(name: str, spec: ModelSpec) -> dict:
         "start_frame": spec.start_frame,
         "end_frame": spec.end_frame,
         "max_samples": spec.max_samples,
+        "reference_images": spec.reference_images,
+        "durations_with": {kind: list(durations) for kind, durations in spec.durations_with.items()},
         "price_per_second": spec.price_per_second,
         "available": spec.available,
         "unavailable_reason": spec.unavailable_reason,
