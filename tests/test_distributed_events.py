@@ -36,7 +36,7 @@ def test_a_job_created_on_one_node_streams_its_progress_on_another(tmp_path):
         c.worker()
         key = a.key("events-across-nodes")
         with Client(a.url, key) as on_a, Client(b.url, key) as on_b:
-            first = on_a.create("followed elsewhere", seconds=4)
+            first = on_a.create("followed elsewhere", seconds=4, size="1280x720")
             events = _raw_events(b.url, key, first.id)
             words = [e for e, _, _ in events]
             assert words[-1] == "completed" and set(words[:-1]) == {"progress"}, words

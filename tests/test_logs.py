@@ -25,11 +25,12 @@ def start(root, **env: str) -> ServerProcess:
 
 
 def finish(api: httpx.Client, video: dict, timeout: float = 120) -> dict:
+    """The video once it has finished, plus `job_id`: the plain job id the logs name it by."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         video = api.get(f"/v1/videos/{video['id']}").json()
         if video["status"] in ("completed", "failed"):
-            return video
+            return {**video, "job_id": video["id"].removeprefix("video_")}
         time.sleep(0.2)
     raise TimeoutError(video["id"])
 
@@ -71,7 +72,7 @@ def test_json_logs_have_a_line_per_job_start_and_end_with_its_id(json_server):
     def of_job(job_id: str) -> list[dict]:
         return [r for r in records if r.get("job_id") == job_id]
 
-    started, ended = of_job(done["id"])
+    started, ended = of_job(done["job_id"])
     assert (started["level"], started["model"], started["engine"], started["attempt"]) == (
         "INFO",
         "veo-3.1-lite",
@@ -80,7 +81,7 @@ def test_json_logs_have_a_line_per_job_start_and_end_with_its_id(json_server):
     )
     assert ended["status"] == "succeeded" and ended["seconds"] > 0 and "succeeded" in ended["message"]
 
-    started, ended = of_job(failed["id"])
+    started, ended = of_job(failed["job_id"])
     assert (started["model"], started["engine"]) == (BROKEN["id"], "ltx")
     assert (ended["level"], ended["status"], ended["failure_code"]) == (
         "ERROR",
@@ -99,11 +100,11 @@ def test_text_logs_at_warning_are_readable_lines_without_the_info_ones(tmp_path)
             done = finish(api, api.post("/v1/videos", json=VIDEO).json())
             failed = finish(api, api.post("/v1/videos", json={**VIDEO, "model": BROKEN["id"]}).json())
         assert (done["status"], failed["status"]) == ("completed", "failed")
-        text = wait_for_line(server, f"job {failed['id']} failed (engine_unavailable)")
+        text = wait_for_line(server, f"job {failed['job_id']} failed (engine_unavailable)")
     finally:
         server.stop()
     lines = text.splitlines()
     assert all(TEXT_LINE.match(line) for line in lines if not line.startswith((" ", "Traceback"))), text
-    assert any(re.match(TEXT_LINE.pattern + f"job {failed['id']} failed", line) for line in lines)
-    assert " INFO " not in text and done["id"] not in text  # no start or success lines, no access log
+    assert any(re.match(TEXT_LINE.pattern + f"job {failed['job_id']} failed", line) for line in lines)
+    assert " INFO " not in text and done["job_id"] not in text  # no start or success lines, no access log
     assert PROMPT not in text

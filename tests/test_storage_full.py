@@ -102,7 +102,7 @@ def test_a_job_that_runs_out_of_space_fails_with_storage_full_and_no_internals(a
     _fill(filler, leave=1 << 20)  # room for the jobs' rows and progress, not for a 1080p video (1.7 MB)
     ids = []
     for n in range(2):
-        resp = api.post("/v1/videos", json={"prompt": f"too big {n}", "size": "1920x1080"})
+        resp = api.post("/v1/videos", json={"prompt": f"too big {n}", "size": "1920x1080", "seconds": "8"})
         assert resp.status_code == 200, resp.text
         ids.append(resp.json()["id"])
 
