@@ -1,12 +1,16 @@
-"""Throughput of N Celery workers (1, 2, 4) on the preview engine, with end-to-end latency.
+"""Scale-out of reelforge's own dispatch: N Celery workers on PostgreSQL and Redis, no model.
 
-Runs a real scaled-out reelforge on this machine (PostgreSQL on 127.0.0.1:5432, Redis on :6379,
-moto's S3 server, one API node, N `reelforge worker` processes), submits a batch of short clips
-through Leonardo's v1 API, and polls until all are done. Prints jobs per minute, the ratio to
-N x the single-worker figure (1.0 = perfect scaling), and latency percentiles (submit -> done as
-seen by the polling client). Note the machine's core count: workers share it with everything else.
+Every job renders on the `null` engine (engines/null.py): it sleeps `--delay` seconds without
+using the CPU, then encodes one second of black 320x180 video, so the figures measure reelforge
+(API, queue, leases, database, encode, storage), not a model competing for the machine's cores.
+For N = 1, 2, 4, 8, 16 worker processes (one API node, moto's S3 server) it submits
+`--per-worker` x N jobs at once and prints jobs per minute, the ratio to N x the single-worker
+figure (1.0 = perfect scaling) and submit -> running latency under that load. Then, with nothing
+else queued, the submit -> running latency of single jobs on the embedded default (one
+`reelforge serve`, SQLite, local files) and in Celery mode. Times come from the jobs' own rows
+(created, started, finished).
 
-    python bench/throughput.py [--jobs 16] [--workers 1 2 4]
+    python bench/throughput.py [--workers 1 2 4 8 16] [--per-worker 8] [--delay 0.5]
 """
 
 import argparse
@@ -15,93 +19,141 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from sqlalchemy import create_engine, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from reelforge.db.tables import JobRow  # noqa: E402
 from testkit.cluster import cluster, wait_until  # noqa: E402
-from testkit.support import client  # noqa: E402
-
-CATALOG = {
-    "models": [
-        {
-            "id": "bench-clip",
-            "engine": "preview",
-            "durations": [2],
-            "default_duration": 2,
-            "sizes": ["320x180"],
-            "audio": True,
-            "price_per_second": {"audio": {"180p": 0.01}},
-        }
-    ]
-}
+from testkit.support import ServerProcess, client  # noqa: E402
 
 
-def run(n_workers: int, jobs: int, tmp: Path) -> dict:
-    catalog = tmp / "catalog.json"
-    catalog.write_text(json.dumps(CATALOG))
-    with cluster(tmp / f"n{n_workers}", catalog_path=catalog) as c:
+def catalog(tmp: Path, delay: float) -> Path:
+    entry = {
+        "id": "load-test",
+        "engine": "null",
+        "engine_options": {"delay_seconds": delay},
+        "durations": [1],
+        "default_duration": 1,
+        "sizes": ["320x180"],
+        "audio": False,
+        "price_per_second": {"silent": {"180p": 0.01}},
+    }
+    path = tmp / "catalog.json"
+    path.write_text(json.dumps({"models": [entry]}))
+    return path
+
+
+def submit(http, prompt: str) -> str:
+    resp = http.post("/v1/videos", json={"model": "load-test", "prompt": prompt, "seconds": "1"})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["id"]
+
+
+def rows(database_url: str, ids: list[str]) -> list[tuple]:
+    """(status, created, started, finished) of each job."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            query = select(JobRow.id, JobRow.status, JobRow.created_at, JobRow.started_at, JobRow.finished_at)
+            found = {row[0]: row[1:] for row in conn.execute(query)}
+    finally:
+        engine.dispose()
+    return [found[i] for i in ids if i in found]
+
+
+def finished(database_url: str, ids: list[str]) -> list[tuple] | None:
+    got = rows(database_url, ids)
+    if len(got) == len(ids) and all(r[0] in ("succeeded", "failed", "canceled") for r in got):
+        assert all(r[0] == "succeeded" for r in got), {r[0] for r in got}
+        return got
+    return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[round(q * (len(ordered) - 1))]
+
+
+def scale_run(n_workers: int, per_worker: int, tmp: Path, catalog_path: Path) -> dict:
+    jobs = per_worker * n_workers
+    with cluster(tmp / f"n{n_workers}", catalog_path=catalog_path) as c:
         api = c.api()
         for _ in range(n_workers):
             c.worker()
         with client(api) as http:
-            # warm-up: every worker has imported and connected before the clock starts
-            warm = [_submit(http, "warm") for _ in range(n_workers)]
-            wait_until(lambda: all(_status(http, g) == "COMPLETE" for g in warm), 120, "warm-up")
-
-            start = time.monotonic()
-            submitted = {}
-            for n in range(jobs):
-                submitted[_submit(http, f"job {n}")] = time.monotonic()
-            done: dict[str, float] = {}
-            deadline = start + 600
-            while len(done) < jobs and time.monotonic() < deadline:
-                for gen_id in submitted.keys() - done.keys():
-                    status = _status(http, gen_id)
-                    if status != "PENDING":
-                        assert status == "COMPLETE", status
-                        done[gen_id] = time.monotonic()
-                time.sleep(0.05)
-            elapsed = max(done.values()) - start
-    latencies = sorted(done[g] - submitted[g] for g in done)
+            # warm-up: every worker has imported, connected and run a job before the clock starts
+            warm = [submit(http, "warm") for _ in range(2 * n_workers)]
+            wait_until(lambda: finished(c.database_url, warm), 300, "warm-up", interval=0.2)
+            ids = [submit(http, f"job {n}") for n in range(jobs)]
+            done = wait_until(lambda: finished(c.database_url, ids), 900, "the batch", interval=0.2)
+    created = min(r[1] for r in done)
+    elapsed = (max(r[3] for r in done) - created).total_seconds()
+    waits = [(r[2] - r[1]).total_seconds() for r in done]
+    runs = [(r[3] - r[2]).total_seconds() for r in done]
     return {
         "workers": n_workers,
+        "jobs": jobs,
         "jobs_per_min": jobs / elapsed * 60,
-        "p50": statistics.median(latencies),
-        "p95": latencies[int(0.95 * (len(latencies) - 1))],
-        "max": latencies[-1],
+        "wait_p50": statistics.median(waits),
+        "wait_p95": percentile(waits, 0.95),
+        "run_p50": statistics.median(runs),
     }
 
 
-def _submit(http, prompt: str) -> str:
-    body = {"model": "bench-clip", "prompt": prompt, "duration": 2, "width": 320, "height": 180}
-    resp = http.post("/api/rest/v1/generations-text-to-video", json=body)
-    return resp.json()["motionVideoGenerationJob"]["generationId"]
-
-
-def _status(http, gen_id: str) -> str:
-    return http.get(f"/api/rest/v1/generations/{gen_id}").json()["generations_by_pk"]["status"]
+def idle_latency(http, database_url: str, count: int) -> tuple[float, float]:
+    """Submit -> running of `count` jobs submitted one at a time, each after the last finished."""
+    waits = []
+    for n in range(count):
+        job = submit(http, f"alone {n}")
+        (row,) = wait_until(lambda job=job: finished(database_url, [job]), 60, "a job", interval=0.05)
+        waits.append((row[2] - row[1]).total_seconds())
+    return statistics.median(waits), percentile(waits, 0.95)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=16)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--per-worker", type=int, default=8, help="jobs per worker in each batch")
+    parser.add_argument("--delay", type=float, default=0.5, help="the null engine's wait per job, s")
+    parser.add_argument("--idle-jobs", type=int, default=20)
     args = parser.parse_args()
-    print(f"{args.jobs} jobs of 2 s 320x180 with audio per run; {os.cpu_count()} CPUs on this machine")
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in args.workers:
-            results.append(run(n, args.jobs, Path(tmp)))
-    single = next((r["jobs_per_min"] for r in results if r["workers"] == 1), None)
-    for r in results:
-        ratio = f"{r['jobs_per_min'] / (r['workers'] * single):.2f}" if single else "n/a"
-        print(
-            f"workers {r['workers']}: {r['jobs_per_min']:6.1f} jobs/min  ratio to N x single {ratio}"
-            f"  latency p50 {r['p50']:.2f}s p95 {r['p95']:.2f}s max {r['max']:.2f}s"
-        )
+    print(
+        f"null engine: {args.delay} s wait + 1 s of 320x180 encoded per job; "
+        f"{args.per_worker} jobs per worker per batch; {os.cpu_count()} CPUs on this machine"
+    )
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        catalog_path = catalog(tmp, args.delay)
+        results = [scale_run(n, args.per_worker, tmp, catalog_path) for n in args.workers]
+        single = next((r["jobs_per_min"] for r in results if r["workers"] == 1), None)
+        for r in results:
+            ratio = f"{r['jobs_per_min'] / (r['workers'] * single):.2f}" if single else "n/a"
+            print(
+                f"celery workers {r['workers']:2}: {r['jobs']:3} jobs {r['jobs_per_min']:7.1f} jobs/min"
+                f"  ratio to N x one worker {ratio}  submit->running p50 {r['wait_p50']:.2f}s"
+                f" p95 {r['wait_p95']:.2f}s  run p50 {r['run_p50']:.2f}s"
+            )
+
+        env = {"REELFORGE_CATALOG_PATH": str(catalog_path)}
+        server = ServerProcess(tmp / "embedded" / "data", workers=1, env=env).start()
+        try:
+            with client(server) as http:
+                database_url = f"sqlite:///{server.data_dir / 'reelforge.db'}"
+                p50, p95 = idle_latency(http, database_url, args.idle_jobs)
+        finally:
+            server.stop()
+        print(f"embedded default, idle: submit->running p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms")
+        with cluster(tmp / "idle", catalog_path=catalog_path) as c:
+            api = c.api()
+            c.worker()
+            with client(api) as http:
+                idle_latency(http, c.database_url, 2)  # warm-up
+                p50, p95 = idle_latency(http, c.database_url, args.idle_jobs)
+        print(f"celery, 1 worker, idle: submit->running p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import io
 import struct
+import threading
 import weakref
 from collections.abc import Iterator
 from fractions import Fraction
@@ -15,7 +16,7 @@ from PIL import Image
 from reelforge.core.errors import InvalidRequest
 from reelforge.engines.base import Canceled
 from reelforge.media.clip import Clip
-from reelforge.media.encode import encode_mp4
+from reelforge.media.encode import READ_AHEAD, encode_mp4
 from reelforge.media.images import (
     MAX_IMAGE_BYTES,
     decode_image,
@@ -158,19 +159,40 @@ def test_poster_of_a_one_frame_clip_is_its_first_frame(tmp_path):
         assert img.size == (W, H)
 
 
-def test_frames_are_consumed_lazily(tmp_path):
+def test_frames_are_consumed_lazily_at_most_read_ahead_frames_early(tmp_path):
     alive: list[weakref.ref] = []
     peak = 0
+    threads = set()
 
     def frames():
         nonlocal peak
         for frame in flat_frames(48):
             alive.append(weakref.ref(frame))
             peak = max(peak, sum(ref() is not None for ref in alive))
+            threads.add(threading.current_thread().name)
             yield frame
 
     encode(tmp_path, Clip(frames(), 48, FPS))
-    assert peak <= 3
+    # the queue, the frame being put, the one being encoded, the poster's copy's source
+    assert READ_AHEAD <= peak <= READ_AHEAD + 3
+    assert threads == {"frames"}  # rendered beside the encoder, not in the encoding thread
+
+
+def test_an_encoder_failure_stops_and_closes_the_engines_frames(tmp_path):
+    closed = threading.Event()
+
+    def frames():
+        try:
+            yield from flat_frames(3)
+            yield np.zeros((H, W, 4), np.uint8)  # refused by the encoder
+            while True:
+                yield np.zeros((H, W, 3), np.uint8)
+        finally:
+            closed.set()
+
+    with pytest.raises(ValueError, match="frame 3"):
+        encode(tmp_path, Clip(frames(), 48, FPS))
+    assert closed.is_set() and not any(t.name == "frames" for t in threading.enumerate())
 
 
 @pytest.mark.parametrize("produced", [0, 10, 30])
@@ -191,7 +213,7 @@ def test_too_many_frames_stops_at_the_first_extra_one(tmp_path):
 
     with pytest.raises(ValueError, match="more than"):
         encode(tmp_path, Clip(endless(), 5, FPS))
-    assert pulled == 6
+    assert 6 <= pulled <= 6 + READ_AHEAD + 1  # the extra one, and what was rendered ahead of it
 
 
 @pytest.mark.parametrize(

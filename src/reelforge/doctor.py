@@ -65,6 +65,9 @@ def check_model(spec: ModelSpec) -> ModelReport:
     if spec.engine == "preview":
         report.notes.append("CPU preview renderer: no weights needed")
         return report
+    if spec.engine == "null":
+        report.notes.append("null engine for load tests: black frames and silence, no weights needed")
+        return report
     family, options = FAMILIES[spec.engine], parse_options(spec.engine_options)
     missing = missing_modules(family, options)
     if missing:

@@ -7,22 +7,24 @@ extra never imports them; what `check_catalog` needs comes from `diffusers_optio
 """
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import first_error
 from reelforge.core.metrics import MODEL_LOAD
 from reelforge.engines.base import Engine, EngineUnavailable
 from reelforge.engines.diffusers_options import FAMILIES, DiffusersOptions, check_options, missing_modules
+from reelforge.engines.null import NullEngine, NullOptions
 
 if TYPE_CHECKING:
     from reelforge.engines.diffusers_common import ResidentPipelines
 
 log = logging.getLogger(__name__)
+Options = TypeVar("Options", bound=BaseModel)
 
-ENGINES = ("preview", *FAMILIES)
+ENGINES = ("preview", "null", *FAMILIES)
 INSTALL_HINT = "pip install 'reelforge[diffusers]'"
 
 
@@ -33,6 +35,9 @@ def check_engine(spec: ModelSpec) -> None:
     if spec.engine == "preview":
         if spec.engine_options:
             raise ValueError("the preview engine takes no engine_options")
+        return
+    if spec.engine == "null":  # black frames whatever the inputs, references included
+        _validated(NullOptions, spec.engine_options)
         return
     if spec.reference_images:  # the diffusers pipelines have no reference-image conditioning
         raise ValueError(f"the {spec.engine} engine takes no reference images: set reference_images to 0")
@@ -51,8 +56,12 @@ def check_catalog(catalog: Catalog) -> Catalog:
 
 def parse_options(options: dict) -> DiffusersOptions:
     """engine_options as DiffusersOptions; a ValueError naming the first bad field otherwise."""
+    return _validated(DiffusersOptions, options)
+
+
+def _validated(model: type[Options], options: dict) -> Options:
     try:
-        return DiffusersOptions.model_validate(options)
+        return model.model_validate(options)
     except ValidationError as exc:
         field, message, _ = first_error(exc)
         raise ValueError(f"engine_options.{field}: {message}" if field else message) from None
@@ -80,6 +89,8 @@ class Engines:
 
                 self._preview = PreviewEngine()
             return self._preview
+        if spec.engine == "null":
+            return NullEngine(_validated(NullOptions, spec.engine_options))
         options = parse_options(spec.engine_options)
         missing = missing_modules(FAMILIES[spec.engine], options)
         if missing:

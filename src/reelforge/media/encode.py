@@ -4,12 +4,17 @@ Every engine shares this one encoder so all outputs look alike to clients: yuv42
 BT.709, exact frame timestamps, AAC audio cut to the video's length, and the `moov` atom up front
 (faststart) so a browser can play the file before it has downloaded. Frames are consumed lazily
 and audio is interleaved as the video advances, so memory stays flat however long the clip is.
+The engine makes its frames in a thread of their own, at most `READ_AHEAD` frames ahead of the
+encoder, so rendering and encoding overlap (numpy, Pillow, torch and x264 release the GIL).
 Files appear at their destination atomically (temp file + `os.replace`) or not at all.
 """
 
 import contextlib
 import os
+import queue
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +33,8 @@ AUDIO_BIT_RATE = 160_000
 POSTER_QUALITY = 90
 _AVCOL_SPC_BT709 = 1  # AVColorSpace value for the stream tag (Colorspace is swscale's enum)
 _LAYOUTS = {1: "mono", 2: "stereo"}
+READ_AHEAD = 8  # frames the engine may render before the encoder takes them
+_END = object()
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ def _write_mp4(clip: Clip, audio: np.ndarray | None, width: int, height: int, pa
             sound.bit_rate = AUDIO_BIT_RATE
         audio_done = 0
         produced = 0
-        for rgb in clip.frames:
+        for rgb in _read_ahead(clip.frames, READ_AHEAD):
             if produced == clip.frame_count:
                 raise ValueError(f"engine yielded more than the promised {clip.frame_count} frames")
             _check_frame(rgb, width, height, produced)
@@ -140,6 +147,49 @@ def _write_mp4(clip: Clip, audio: np.ndarray | None, width: int, height: int, pa
         raise
     container.close()
     return poster
+
+
+def _read_ahead(frames: Iterator[np.ndarray], depth: int) -> Iterator[np.ndarray]:
+    """`frames`, produced in a thread of their own up to `depth` ahead of the consumer. The
+    producer's exception (Canceled included) is raised here after the frames before it; when the
+    consumer stops early, the producer stops at its next frame and closes the engine's iterator."""
+    ready: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    break
+            else:
+                put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+    producer = threading.Thread(target=produce, name="frames", daemon=True)
+    producer.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 def _abandon(container: av.container.OutputContainer) -> None:
