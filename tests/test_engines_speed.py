@@ -217,19 +217,20 @@ def test_compiled_transformer_renders_like_the_plain_one(weights):
     assert difference.max() <= 1 and np.count_nonzero(difference) <= expected.size // 1000
 
 
-def test_compile_warms_up_when_the_weights_load_not_in_the_first_job(weights):
+@pytest.mark.parametrize("model", ["ltx", "wan"])  # Wan calls its transformer with batches of 1
+def test_compile_warms_up_when_the_weights_load_not_in_the_first_job(weights, model):
     torch._dynamo.reset()
-    engine = _engine("ltx", weights, compile=True, compile_backend="aot_eager", max_batch=2)
+    engine = _engine(model, weights, compile=True, compile_backend="eager", max_batch=2)  # dynamo only
     before, at_load = _graphs(), []
     engine.resident.loaded = lambda *args: at_load.append(_graphs())
     steps = []
-    ctx = _contexts("ltx", [3], steps)[0]
+    ctx = _contexts(model, [3], steps)[0]
     ctx.progress = lambda fraction: steps.append(_graphs())
     list(engine.generate(ctx).frames)
-    assert at_load and at_load[0] > before  # compiled while loading, by the warm-up call
+    assert at_load and at_load[0] > before  # compiled while loading, by the warm-up calls
     assert set(steps) == {at_load[0]}  # and nothing compiled during the job's own steps
-    # another render size (128x64 is not mapped: rendered as is) and a batch reuse the graph
-    wide = _contexts("ltx", [4, 5], [])
+    # another render size (128x64), and a batch of two, reuse the graphs
+    wide = _contexts(model, [4, 5], [])
     for each in wide:
         each.request = each.request.model_copy(update={"width": 128})
     [list(clip.frames) for clip in engine.generate_batch(wide)]

@@ -209,7 +209,8 @@ class DiffusersEngine:
         ]
 
     def _call_kwargs(self, pipe, plan: Plan, prompt: str, start, end, count: int) -> dict:
-        """The arguments of a pipeline call that do not depend on the samples (the warm-up's too)."""
+        """The arguments of a call rendering `count` samples, but for their seeds, negative prompt
+        and steps (the warm-up's too)."""
         kwargs = {
             "prompt": prompt,
             "height": plan.render_height,
@@ -339,22 +340,29 @@ class DiffusersEngine:
         return Loaded(key, pipelines)
 
     def _warm_up(self, loaded: Loaded) -> None:
-        """Compile now, with a tiny text render at the smallest size, not during the first job."""
+        """Compile now, with tiny text renders, not during the first job: one
+        sample, and two if batches are allowed (a model called once per sample and guidance
+        branch, like Wan, has a batch of 1, which torch compiles apart from larger ones)."""
         pipe = self._pipeline(loaded, "text")
-        side = self.size_multiple(pipe)
+        # small, but with no two sizes equal by chance (a square, one token per frame), which the
+        # compiled graph would take as a rule and a real job would break, compiling again
+        width, height = 3 * self.size_multiple(pipe), 2 * self.size_multiple(pipe)
         native_fps = self.options.fps or self.family.fps
-        plan = Plan(side, side, native_fps, self.family.frame_step + 1, side, side, native_fps, 1)
+        plan = Plan(width, height, native_fps, self.family.frame_step + 1, width, height, native_fps, 1)
         started = time.monotonic()
         try:
-            # No duck sizing: sizes equal by chance here (batch 2 and 2 steps) would be assumed
-            # equal by the graph, and the first job whose sizes differ would compile again.
-            with fx_config.patch(use_duck_shape=False):
-                pipe(
-                    **{**self._call_kwargs(pipe, plan, "warm-up", None, None, 1), "output_type": "latent"},
-                    negative_prompt="",
-                    num_inference_steps=2,
-                    generator=torch.Generator("cpu").manual_seed(0),
-                )
+            for count in sorted({1, min(2, self.options.max_batch)}):
+                # No duck sizing: sizes equal by chance here (batch 2 and 2 steps) would be assumed
+                # equal by the graph, and the first job whose sizes differ would compile again.
+                with fx_config.patch(use_duck_shape=False):
+                    kwargs = self._call_kwargs(pipe, plan, "warm-up", None, None, count)
+                    pipe(
+                        **{**kwargs, "output_type": "latent"},  # the VAE is not compiled: no decode
+                        negative_prompt="",
+                        num_inference_steps=2,
+                        num_videos_per_prompt=count,
+                        generator=[torch.Generator("cpu").manual_seed(seed) for seed in range(count)],
+                    )
         finally:
             pipe.maybe_free_model_hooks()
         log.info("%s: compiled transformer warmed up in %.1f s", self.model, time.monotonic() - started)
