@@ -4,7 +4,8 @@ Both paths are the real engine (LTXEngine / WanEngine from a catalog entry, resi
 progress callback, every delivered frame drawn) on tiny random-weight LTX and Wan pipelines on
 the CPU; only `engine_options.max_batch` differs. "sequential" is `generate` once per seed, the
 way a worker renders without batching; "batched" is one `generate_batch` of the same seeds. Each
-time is the median of runs alternating between the two, after a warm-up of each (which loads).
+time is the median of runs alternating between the two, after a warm-up of each (which loads),
+on one CPU thread (steadier on a shared machine).
 The outputs are compared per seed: max difference in uint8 levels and the share of values that
 differ (batched float32 matmuls reduce in another order; see tests/test_engines_speed.py).
 
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tiny-model builders live in testkit/
 
@@ -77,6 +79,7 @@ def timed(run, each) -> float:
 
 def main() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
+    torch.set_num_threads(1)
     root = Path(tempfile.mkdtemp())
     families = {"ltx": save_ltx(root / "ltx"), "wan": save_wan_ti2v(root / "wan")}
     print(f"N = {SAMPLES} samples, {SIZE}x{SIZE} x 9 frames, {STEPS} steps, median of {REPEATS}")
