@@ -67,6 +67,7 @@ def weights(tmp_path_factory):
     return {
         "ltx": str(deeper_ltx(root / "ltx")),
         "wan": str(tiny_pipelines.save_wan_ti2v(root / "wan")),
+        "ltx2": str(tiny_pipelines.save_ltx2(root / "ltx2")),
     }
 
 
@@ -114,6 +115,34 @@ def test_batched_samples_equal_the_sequential_render_of_their_seed(weights, mode
     # one progress for the batch: its 3 steps take it to 0.9, then each sample's delivery in turn
     assert progress == sorted(progress) and progress[2] == pytest.approx(0.9) and progress[-1] == 1.0
     assert progress[3 + 23] == pytest.approx(0.9 + 0.1 / 3)  # the first sample's 24 frames delivered
+
+
+@pytest.mark.parametrize("mode", ["text", "frames"])
+def test_ltx2_batches_video_and_audio_like_its_sequential_renders(weights, mode):
+    """LTX-2 renders at 32x32 here (64x64 would take minutes), scaled to the delivered 64x64: the
+    scaling filter can spread a one-level difference to two."""
+    plain_cfg = {"stg_scale": 0, "modality_scale": 1, "audio_stg_scale": 0, "audio_modality_scale": 1}
+    options = {
+        "max_batch": 3,
+        "render_size": {"64x64": "32x32"},
+        "pipeline_kwargs": {**plain_cfg, "spatio_temporal_guidance_blocks": None},
+    }
+    entry = {**_entry("test-ltx2", "ltx2", weights["ltx2"], **options), "audio": True}
+    entry["price_per_second"] = {"audio": {"64p": 0.1}, "silent": {"64p": 0.05}}
+    engine = Engines().get(ModelSpec(**entry))
+    start, end = (RED, BLUE) if mode == "frames" else (None, None)
+    contexts = _contexts("ltx2", SEEDS, [], start, end)
+    for ctx in contexts:
+        ctx.request = ctx.request.model_copy(update={"audio": True})
+    assert engine.batch_limit(contexts[0]) == 3
+    sequential = [engine.generate(ctx) for ctx in contexts]
+    batched = engine.generate_batch(contexts)
+    for alone, together in zip(sequential, batched, strict=True):
+        a, b = _frames(alone), _frames(together)
+        difference = np.abs(a.astype(int) - b.astype(int))
+        assert difference.max() <= 2 and np.count_nonzero(difference) <= a.size // 1000
+        np.testing.assert_allclose(alone.audio, together.audio, atol=1e-6)
+    assert not np.array_equal(sequential[0].audio, sequential[1].audio)
 
 
 def test_modes_whose_pipeline_cannot_batch_render_one_sample_per_call(weights):
