@@ -203,6 +203,8 @@ def test_step_cache_threshold_zero_changes_nothing_and_a_high_one_skips_blocks(w
             assert np.array_equal(frames, expected)
         else:
             assert not np.array_equal(frames, expected)
+            # the cache starts empty on every call: a second job is not served the first one's blocks
+            assert np.array_equal(_frames(engine.generate(_contexts(model, [5], [])[0])), frames)
     calls_per_step = 1 if model == "ltx" else 2  # LTX runs cond and uncond as one batch, Wan apart
     assert runs[0.0] == 3 * calls_per_step
     assert runs[1.0] < runs[0.0]

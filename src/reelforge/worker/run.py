@@ -172,7 +172,7 @@ class Worker:
         start = self._frame(req.start_image, req.width, req.height)
         end = self._frame(req.end_image, req.width, req.height)
         scratch.mkdir(parents=True, exist_ok=True)
-        contexts = [
+        contexts = [  # their progress callback is set per batch below
             RenderContext(req, job.sample_seed(index), start, end, lease.report, lease.is_canceled)
             for index in range(req.samples)
         ]
