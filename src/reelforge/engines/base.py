@@ -1,13 +1,14 @@
 """The engine interface: request + progress callback + cancel check -> a `Clip` (media/clip.py).
 
 The clip's frames are produced lazily, so a long clip never sits in memory whole and the encoder
-can consume frames as they are made. Engines call `progress(fraction)` as they go and raise
+can consume frames as they are made. An engine may also render several samples at once
+(`BatchEngine`). Engines call `progress(fraction)` as they go and raise
 `Canceled` (via `RenderContext.check_cancel`) soon after a cancel is requested.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -51,3 +52,17 @@ class Engine(Protocol):
     name: str
 
     def generate(self, ctx: RenderContext) -> Clip: ...
+
+
+@runtime_checkable
+class BatchEngine(Engine, Protocol):
+    """An engine that can render several samples of one request in one go."""
+
+    def batch_limit(self, ctx: RenderContext) -> int:
+        """The most samples of ctx's request one `generate_batch` call takes (1: one at a time)."""
+        ...
+
+    def generate_batch(self, contexts: list[RenderContext]) -> list[Clip]:
+        """A clip per context. The contexts differ in seed only: they share one progress callback,
+        told the fraction of the whole batch, and one cancel check."""
+        ...

@@ -26,10 +26,12 @@ import av
 import diffusers
 import numpy as np
 import torch
+import torch.fx.experimental._config as fx_config
+from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image
 
 from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, RenderFailed
-from reelforge.engines.diffusers_options import NO_PEOPLE_NEGATIVE, DiffusersOptions, Family, Mode
+from reelforge.engines.diffusers_options import NO_PEOPLE_NEGATIVE, DiffusersOptions, Family, Mode, StepCache
 from reelforge.media.clip import Clip
 from reelforge.media.images import fit_to_size
 
@@ -50,6 +52,8 @@ class LoadKey:
     dtype: str
     offload: str
     vae_tiling: bool
+    step_cache: StepCache | None  # hooks and compilation change the transformer all pipelines share
+    compile: str | None  # the torch.compile backend, if compiled
 
 
 @dataclass
@@ -145,19 +149,37 @@ class DiffusersEngine:
         """The multiple the loaded checkpoint needs for height and width."""
         return self.family.size_multiple
 
-    def mode_kwargs(self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None) -> dict:
-        """The pipeline arguments that carry the frames (and anything else the family needs)."""
+    def mode_kwargs(
+        self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None, count: int
+    ) -> dict:
+        """The pipeline arguments that carry the frames (and anything else the family needs) for a
+        call rendering `count` samples."""
         raise NotImplementedError
 
-    def audio(self, pipe, output) -> tuple[np.ndarray, int] | None:
-        """The model's soundtrack as float32 (channels, samples) and its rate, if it makes one."""
+    def audio(self, pipe, output, index: int) -> tuple[np.ndarray, int] | None:
+        """Sample `index`'s soundtrack as float32 (channels, samples) and its rate, if the model makes one."""
         return None
 
     # --- the request, start to finish -------------------------------------------------------------
 
+    def batch_limit(self, ctx: RenderContext) -> int:
+        """The most samples of this request one pipeline call renders: `max_batch`, or 1 for a
+        mode whose pipeline cannot batch."""
+        mode: Mode = "frames" if ctx.end_image else "image" if ctx.start_image else "text"
+        return self.options.max_batch if mode in self.family.batched else 1
+
     def generate(self, ctx: RenderContext) -> Clip:
+        return self.generate_batch([ctx])[0]
+
+    def generate_batch(self, contexts: list[RenderContext]) -> list[Clip]:
+        """One clip per context, from one pipeline call: the contexts share the request, images,
+        progress (the fraction of the whole batch) and cancel check, and differ in seed only.
+        Each sample's noise comes from its own generator, so a sample matches its sequential render."""
+        ctx = contexts[0]
         req = ctx.request
         mode: Mode = "frames" if ctx.end_image else "image" if ctx.start_image else "text"
+        if len(contexts) > self.batch_limit(ctx):
+            raise ValueError(f"{len(contexts)} samples in one call, more than {self.batch_limit(ctx)}")
         ctx.check_cancel()
         with self.resident.use(self._load_key(mode), self._load, ctx) as loaded:
             ctx.check_cancel()  # loading can take a minute: a cancel meanwhile skips the render
@@ -167,31 +189,50 @@ class DiffusersEngine:
             start = fit_to_size(ctx.start_image, *size) if ctx.start_image else None
             end = fit_to_size(ctx.end_image, *size) if ctx.end_image else None
             kwargs = {
-                "prompt": req.prompt,
+                **self._call_kwargs(pipe, plan, req.prompt, start, end, len(contexts)),
                 "negative_prompt": self._negative_prompt(req.negative_prompt, req.person_generation),
-                "height": plan.render_height,
-                "width": plan.render_width,
-                "num_frames": plan.num_frames,
                 "num_inference_steps": self.options.steps or self.family.steps,
-                "guidance_scale": self.family.guidance
-                if self.options.guidance is None
-                else self.options.guidance,
-                "generator": torch.Generator("cpu").manual_seed(ctx.seed),  # the same noise on any device
-                "output_type": "pt",
-                **self.mode_kwargs(pipe, plan, start, end),
+                "num_videos_per_prompt": len(contexts),
+                # the same noise on any device, one generator per sample
+                "generator": [torch.Generator("cpu").manual_seed(each.seed) for each in contexts],
             }
-            if self.options.max_sequence_length:
-                kwargs["max_sequence_length"] = self.options.max_sequence_length
-            output = self._call(pipe, {**kwargs, **self.options.pipeline_kwargs}, ctx)
-            video = _frames_uint8(output.frames[0])
-            soundtrack = self.audio(pipe, output) if req.audio else None
+            output = self._call(pipe, kwargs, ctx)
+            videos = [_frames_uint8(frames) for frames in output.frames]
+            count = len(contexts)
+            soundtracks = [self.audio(pipe, output, index) if req.audio else None for index in range(count)]
             del output
-        if len(video) <= plan.source_index(plan.frame_count - 1):
-            raise RuntimeError(f"{self.model} made {len(video)} frames, {plan.num_frames} were asked for")
+        if len(videos[0]) <= plan.source_index(plan.frame_count - 1):
+            raise RuntimeError(f"{self.model} made {len(videos[0])} frames, {plan.num_frames} were asked for")
+        return [
+            self._clip(video, soundtrack, plan, ctx, Share(index, count))
+            for index, (video, soundtrack) in enumerate(zip(videos, soundtracks, strict=True))
+        ]
+
+    def _call_kwargs(self, pipe, plan: Plan, prompt: str, start, end, count: int) -> dict:
+        """The arguments of a call rendering `count` samples, but for their seeds, negative prompt
+        and steps (the warm-up's too)."""
+        kwargs = {
+            "prompt": prompt,
+            "height": plan.render_height,
+            "width": plan.render_width,
+            "num_frames": plan.num_frames,
+            "guidance_scale": self.family.guidance
+            if self.options.guidance is None
+            else self.options.guidance,
+            "output_type": "pt",
+            **self.mode_kwargs(pipe, plan, start, end, count),
+        }
+        if self.options.max_sequence_length:
+            kwargs["max_sequence_length"] = self.options.max_sequence_length
+        return {**kwargs, **self.options.pipeline_kwargs}
+
+    def _clip(self, video: np.ndarray, soundtrack, plan: Plan, ctx: RenderContext, share: "Share") -> Clip:
+        """One sample's clip: delivered lazily, its soundtrack (or the opted-in silence) at 48 kHz."""
+        req = ctx.request
         if req.audio and soundtrack is None:  # a model without sound, opted into silent audio by the catalog
             soundtrack = (np.zeros((2, req.duration * AUDIO_RATE), np.float32), AUDIO_RATE)
         return Clip(
-            frames=_deliver(video, plan, ctx),
+            frames=_deliver(video, plan, ctx, share),
             frame_count=plan.frame_count,
             fps=plan.fps,
             audio=resample_audio(*soundtrack, AUDIO_RATE) if soundtrack else None,
@@ -240,12 +281,22 @@ class DiffusersEngine:
         if offload != "none" and device == "cpu":
             log.warning("%s: offload needs a GPU; running on the CPU without it", self.model)
             offload = "none"
-        return LoadKey(self.options.weights_for(mode), device, dtype, offload, self.options.vae_tiling)
+        return LoadKey(
+            self.options.weights_for(mode),
+            device,
+            dtype,
+            offload,
+            self.options.vae_tiling,
+            self.options.step_cache,
+            self.options.compile_backend if self.options.compile else None,
+        )
 
     def _load(self, key: LoadKey) -> Loaded:
         message = f"GPU out of memory loading {key.weights} for {self.model}; enable offload"
         started = time.monotonic()
         loaded = _freeing_memory(lambda: self._load_pipelines(key), message)
+        if key.compile:
+            _freeing_memory(lambda: self._warm_up(loaded), f"GPU out of memory warming up {self.model}")
         self.resident.loaded(self.model, self.name, key.weights, time.monotonic() - started)
         return loaded
 
@@ -277,10 +328,44 @@ class DiffusersEngine:
             pipe.vae.enable_tiling()
         if key.offload == "none":
             pipe.to(key.device)
+        for transformer in _transformers(pipe):
+            if key.step_cache:
+                transformer.enable_cache(FirstBlockCacheConfig(threshold=key.step_cache.threshold))
+            if key.compile:
+                # dynamic shapes: one compilation serves every size, frame count and batch
+                transformer.compile(backend=key.compile, dynamic=True)
         pipelines = {name: pipe if type(pipe).__name__ == name else _sibling(pipe, name) for name in classes}
         for each in pipelines.values():
             each.set_progress_bar_config(disable=True)
         return Loaded(key, pipelines)
+
+    def _warm_up(self, loaded: Loaded) -> None:
+        """Compile now, with tiny text renders, not during the first job: one
+        sample, and two if batches are allowed (a model called once per sample and guidance
+        branch, like Wan, has a batch of 1, which torch compiles apart from larger ones)."""
+        pipe = self._pipeline(loaded, "text")
+        # small, but with no two sizes equal by chance (a square, one token per frame), which the
+        # compiled graph would take as a rule and a real job would break, compiling again
+        width, height = 3 * self.size_multiple(pipe), 2 * self.size_multiple(pipe)
+        native_fps = self.options.fps or self.family.fps
+        plan = Plan(width, height, native_fps, self.family.frame_step + 1, width, height, native_fps, 1)
+        started = time.monotonic()
+        try:
+            for count in sorted({1, min(2, self.options.max_batch)}):
+                # No duck sizing: sizes equal by chance here (batch 2 and 2 steps) would be assumed
+                # equal by the graph, and the first job whose sizes differ would compile again.
+                with fx_config.patch(use_duck_shape=False):
+                    kwargs = self._call_kwargs(pipe, plan, "warm-up", None, None, count)
+                    pipe(
+                        **{**kwargs, "output_type": "latent"},  # the VAE is not compiled: no decode
+                        negative_prompt="",
+                        num_inference_steps=2,
+                        num_videos_per_prompt=count,
+                        generator=[torch.Generator("cpu").manual_seed(seed) for seed in range(count)],
+                    )
+        finally:
+            pipe.maybe_free_model_hooks()
+        log.info("%s: compiled transformer warmed up in %.1f s", self.model, time.monotonic() - started)
 
     def _torch_dtype(self, key: LoadKey) -> torch.dtype | dict:
         return _DTYPES[key.dtype]
@@ -318,6 +403,9 @@ class DiffusersEngine:
 
         size = f"{kwargs['width']}x{kwargs['height']} x {kwargs['num_frames']} frames"
         advice = "lower its render_size, or enable offload / vae_tiling"
+        if kwargs["num_videos_per_prompt"] > 1:
+            size += f" x {kwargs['num_videos_per_prompt']} samples"
+            advice = "lower its max_batch or render_size, or enable offload / vae_tiling"
         message = f"GPU out of memory rendering {self.model} at {size}; {advice}"
         return _freeing_memory(run, message)
 
@@ -330,6 +418,11 @@ def _freeing_memory(run, message: str):
         pass  # handled below the try, where the traceback no longer pins the failed call's tensors
     free_memory()
     raise RenderFailed(message)
+
+
+def _transformers(pipe: diffusers.DiffusionPipeline) -> list[torch.nn.Module]:
+    """The denoising transformers of a pipeline (Wan 2.2 A14B has a second, for low noise)."""
+    return [model for model in (pipe.transformer, getattr(pipe, "transformer_2", None)) if model is not None]
 
 
 def _sibling(pipe: diffusers.DiffusionPipeline, class_name: str) -> diffusers.DiffusionPipeline:
@@ -350,7 +443,19 @@ def _frames_uint8(frames: torch.Tensor) -> np.ndarray:
     return frames.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def _deliver(video: np.ndarray, plan: Plan, ctx: RenderContext) -> Iterator[np.ndarray]:
+@dataclass(frozen=True)
+class Share:
+    """Sample `index` of a batch of `count`: where its delivery falls in the batch's progress."""
+
+    index: int
+    count: int
+
+    def progress(self, fraction: float) -> float:
+        """The batch's progress when this sample's delivery is `fraction` done."""
+        return DENOISE_SHARE + (1 - DENOISE_SHARE) * (self.index + fraction) / self.count
+
+
+def _deliver(video: np.ndarray, plan: Plan, ctx: RenderContext, share: Share) -> Iterator[np.ndarray]:
     """The delivered frames, one at a time: sampled in time, then fitted to the exact size."""
     resize = (plan.render_width, plan.render_height) != (plan.width, plan.height)
     for index in range(plan.frame_count):
@@ -358,7 +463,7 @@ def _deliver(video: np.ndarray, plan: Plan, ctx: RenderContext) -> Iterator[np.n
         frame = video[plan.source_index(index)]
         if resize:
             frame = np.asarray(fit_to_size(Image.fromarray(frame), plan.width, plan.height))
-        ctx.progress(DENOISE_SHARE + (1 - DENOISE_SHARE) * (index + 1) / plan.frame_count)
+        ctx.progress(share.progress((index + 1) / plan.frame_count))
         yield frame
 
 

@@ -14,7 +14,9 @@ from reelforge.engines.diffusers_options import FAMILIES
 class LTXEngine(DiffusersEngine):
     family = FAMILIES["ltx"]
 
-    def mode_kwargs(self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None) -> dict:
+    def mode_kwargs(
+        self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None, count: int
+    ) -> dict:
         kwargs: dict = {"frame_rate": plan.native_fps}
         if end is not None:
             kwargs["conditions"] = [
@@ -22,5 +24,5 @@ class LTXEngine(DiffusersEngine):
                 LTXVideoCondition(image=end, frame_index=plan.num_frames - 1),
             ]
         elif start is not None:
-            kwargs["image"] = start
+            kwargs["image"] = [start] * count  # the pipeline takes an image per sample
         return kwargs

@@ -17,7 +17,9 @@ from reelforge.engines.diffusers_options import FAMILIES
 class LTX2Engine(DiffusersEngine):
     family = FAMILIES["ltx2"]
 
-    def mode_kwargs(self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None) -> dict:
+    def mode_kwargs(
+        self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None, count: int
+    ) -> dict:
         kwargs: dict = {"frame_rate": float(plan.native_fps)}
         if end is not None:
             kwargs["conditions"] = [
@@ -28,6 +30,6 @@ class LTX2Engine(DiffusersEngine):
             kwargs["image"] = start
         return kwargs
 
-    def audio(self, pipe, output) -> tuple[np.ndarray, int]:
-        waveform = output.audio[0].float().cpu().numpy()  # (channels, samples)
+    def audio(self, pipe, output, index: int) -> tuple[np.ndarray, int]:
+        waveform = output.audio[index].float().cpu().numpy()  # (channels, samples)
         return np.clip(waveform, -1.0, 1.0), int(pipe.vocoder.config.output_sampling_rate)

@@ -25,6 +25,7 @@ RESERVED_KWARGS = frozenset(
         "num_inference_steps",
         "guidance_scale",
         "generator",
+        "num_videos_per_prompt",
         "image",
         "last_image",
         "conditions",
@@ -50,6 +51,8 @@ class Family:
     negative_prompt: str
     modules: tuple[str, ...]  # Python packages the engine imports (plus accelerate for offload)
     pipelines: dict[Mode, str]  # the diffusers pipeline class per mode
+    step_caches: tuple[str, ...]  # the `step_cache` kinds diffusers' hooks support on its transformer
+    batched: tuple[Mode, ...]  # the modes whose pipeline renders several samples in one call
 
 
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
@@ -70,6 +73,8 @@ FAMILIES: dict[str, Family] = {
             "image": "LTX2ImageToVideoPipeline",
             "frames": "LTX2ConditionPipeline",
         },
+        step_caches=(),  # diffusers 0.42 has no block metadata for LTX-2's audio-video blocks
+        batched=("text", "frames"),  # its image pipeline re-compresses one PIL image, not a list
     ),
     "wan": Family(
         name="wan",
@@ -90,6 +95,8 @@ FAMILIES: dict[str, Family] = {
             "image": "WanImageToVideoPipeline",
             "frames": "WanImageToVideoPipeline",
         },
+        step_caches=("first_block",),
+        batched=("text",),  # the image pipeline takes one image for the whole batch, and fails
     ),
     "ltx": Family(
         name="ltx",
@@ -106,6 +113,8 @@ FAMILIES: dict[str, Family] = {
             "image": "LTXImageToVideoPipeline",
             "frames": "LTXConditionPipeline",
         },
+        step_caches=("first_block",),
+        batched=("text", "image"),  # conditions are not repeated per sample by LTXConditionPipeline
     ),
 }
 
@@ -118,6 +127,17 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
         raise ValueError(f"bad size {text!r}, expected WIDTHxHEIGHT")
     return int(width), int(height)
+
+
+class StepCache(BaseModel):
+    """Reuse of transformer work between denoising steps (diffusers' cache hooks); see docs/gpu.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["first_block"]
+    # First Block Cache: the rest of the transformer is skipped while the first block's output
+    # changes by less than this (relative mean absolute difference); 0 never skips.
+    threshold: float = Field(ge=0.0, le=1.0)
 
 
 class DiffusersOptions(BaseModel):
@@ -140,6 +160,10 @@ class DiffusersOptions(BaseModel):
     vae_tiling: bool = False
     silent_audio: bool = False  # a family without audio may serve audio requests with silence
     pipeline_kwargs: dict[str, object] = {}  # passed to every pipeline call, e.g. decode_timestep
+    max_batch: int = Field(default=1, ge=1, le=16)  # the most samples of a request one call renders
+    step_cache: StepCache | None = None  # off by default
+    compile: bool = False  # torch.compile the transformer, warmed up when the weights load
+    compile_backend: Literal["inductor", "aot_eager", "eager"] = "inductor"  # torch.compile's backend
 
     @field_validator("render_size")
     @classmethod
@@ -183,6 +207,10 @@ def check_options(family: Family, options: DiffusersOptions, sizes: tuple[str, .
             f"engine {family.name} makes no audio: set audio false, or engine_options.silent_audio true "
             "to serve audio requests with a silent track"
         )
+    if options.step_cache and options.step_cache.kind not in family.step_caches:
+        offered = ", ".join(family.step_caches) or "none"
+        kind = options.step_cache.kind
+        raise ValueError(f"step_cache {kind} does not work for {family.name} (offered: {offered})")
     if options.silent_audio and family.audio:
         raise ValueError(f"engine {family.name} makes its own audio: silent_audio does not apply")
     for output, render in options.render_size.items():

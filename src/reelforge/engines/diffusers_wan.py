@@ -21,7 +21,9 @@ class WanEngine(DiffusersEngine):
         transformer = pipe.transformer or pipe.transformer_2
         return pipe.vae_scale_factor_spatial * transformer.config.patch_size[1]
 
-    def mode_kwargs(self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None) -> dict:
+    def mode_kwargs(
+        self, pipe, plan: Plan, start: Image.Image | None, end: Image.Image | None, count: int
+    ) -> dict:
         if end is not None and pipe.config.expand_timesteps:
             raise EngineUnavailable(
                 f"{self.model}: these Wan weights (TI2V-5B style) cannot take an end frame; "

@@ -32,8 +32,9 @@ from reelforge.core.job import FailureCode, Job, JobStatus, Outcome, Output
 from reelforge.core.logs import Repeats
 from reelforge.core.metrics import JOBS_FINISHED, NO_FAILURE, QUEUE_WAIT, RENDER, STEP
 from reelforge.db.repository import Repository
-from reelforge.engines.base import Canceled, EngineUnavailable, RenderContext, RenderFailed
+from reelforge.engines.base import BatchEngine, Canceled, EngineUnavailable, RenderContext, RenderFailed
 from reelforge.engines.registry import Engines
+from reelforge.media.clip import Clip
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
 from reelforge.worker.lease import Lease, run_token
@@ -176,35 +177,61 @@ class Worker:
         end = self._frame(req.end_image, req.width, req.height)
         references = tuple(self._image(asset_id) for asset_id in req.reference_images)
         scratch.mkdir(parents=True, exist_ok=True)
-        outputs = []
-        for index in range(req.samples):
-            lease.sample = index
-            seed = job.sample_seed(index)
-            progress = steps.timing(lease.report)
-            context = RenderContext(req, seed, start, end, progress, lease.is_canceled, references)
-            clip = engine.generate(context)
-            video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
-            media = encode_mp4(clip, req.width, req.height, video, poster)
-            if lease.is_canceled():
-                raise Canceled()
-            video_key, poster_key = f"{prefix}/{index}.mp4", f"{prefix}/{index}.jpg"
-            self.blobs.put_file(video_key, video, "video/mp4")
-            self.blobs.put_file(poster_key, poster, "image/jpeg")
-            outputs.append(
-                Output(
-                    index=index,
-                    seed=seed,
-                    video_key=video_key,
-                    poster_key=poster_key,
-                    width=req.width,
-                    height=req.height,
-                    frame_count=media.frame_count,
-                    fps=clip.fps,
-                    has_audio=media.has_audio,
-                    video_bytes=media.video_bytes,
-                )
+        contexts = [  # their progress callback is set per batch below
+            RenderContext(
+                req, job.sample_seed(index), start, end, lease.report, lease.is_canceled, references
             )
+            for index in range(req.samples)
+        ]
+        # a BatchEngine renders up to batch_limit samples per call; any other engine one at a time
+        batch = engine.batch_limit(contexts[0]) if isinstance(engine, BatchEngine) else 1
+        outputs = []
+        for first in range(0, req.samples, batch):
+            chunk = contexts[first : first + batch]
+            progress = steps.timing(_batch_report(lease, first, len(chunk)))
+            for ctx in chunk:
+                ctx.progress = progress
+            clips = engine.generate_batch(chunk) if len(chunk) > 1 else [engine.generate(chunk[0])]
+            for index, ctx, clip in zip(range(first, first + len(chunk)), chunk, clips, strict=True):
+                outputs.append(self._store(clip, ctx, index, lease, scratch, prefix))
         return outputs
+
+    def _store(
+        self, clip: Clip, ctx: RenderContext, index: int, lease: Lease, scratch: Path, prefix: str
+    ) -> Output:
+        """Encode sample `index` and move its video and poster into blob storage."""
+        req = ctx.request
+        video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
+        media = encode_mp4(clip, req.width, req.height, video, poster)
+        if lease.is_canceled():
+            raise Canceled()
+        video_key, poster_key = f"{prefix}/{index}.mp4", f"{prefix}/{index}.jpg"
+        self.blobs.put_file(video_key, video, "video/mp4")
+        self.blobs.put_file(poster_key, poster, "image/jpeg")
+        return Output(
+            index=index,
+            seed=ctx.seed,
+            video_key=video_key,
+            poster_key=poster_key,
+            width=req.width,
+            height=req.height,
+            frame_count=media.frame_count,
+            fps=clip.fps,
+            has_audio=media.has_audio,
+            video_bytes=media.video_bytes,
+        )
+
+
+def _batch_report(lease: Lease, first: int, count: int) -> Callable[[float], None]:
+    """The progress callback of samples `first` .. `first + count - 1` rendered together: a fraction
+    of the batch becomes the job's progress as if those samples were each that far along."""
+
+    def report(fraction: float) -> None:
+        done = count * max(0.0, min(1.0, fraction))  # samples' worth of the batch done
+        lease.sample = first + min(int(done), count - 1)
+        lease.report(first + done - lease.sample)
+
+    return report
 
 
 class StepTimer:
