@@ -64,6 +64,7 @@ from testkit.tiny_pipelines import _tokenizer as char_tokenizer  # noqa: E402
 CONFIGS = Path(__file__).with_name("configs")
 PROMPT = "a red fox running through fresh snow at dawn, tracking shot"
 SAMPLES = 4  # the batched row's request
+BATCH_ENTRY = "generate_batch"  # engine.generate_batch(contexts) -> one clip per sample, one call
 
 
 @dataclass(frozen=True)
@@ -375,6 +376,8 @@ def engine_row(case: Case, extra: dict, samples: int = 1, warm_up: bool = False)
         reset_peak()  # the peak is the render's: weights plus activations, not the build's fp32 copy
 
     engines.pipelines().loaded = loaded
+    if samples > 1 and not hasattr(engines.get(spec), BATCH_ENTRY):
+        return f"not available: the {spec.engine} engine has no {BATCH_ENTRY}(contexts)"
     if warm_up:  # loads, compiles and runs one step; the timed run below reuses the loaded pipeline
         _render(engines.get(case.spec(extra, steps=1)), case.request(samples), StepClock())
     clock = StepClock()
@@ -388,12 +391,15 @@ def engine_row(case: Case, extra: dict, samples: int = 1, warm_up: bool = False)
 
 
 def _render(engine, request: GenerationRequest, clock: StepClock) -> None:
-    """One request through the engine, every delivered frame drawn."""
-    if request.samples > 1:
-        raise NotImplementedError
-    ctx = RenderContext(request, 1, None, None, clock.progress, lambda: False)
-    for _ in engine.generate(ctx).frames:
-        pass
+    """One request through the engine, every delivered frame of every sample drawn."""
+    ctxs = [
+        RenderContext(request, seed, None, None, clock.progress, lambda: False)
+        for seed in range(1, request.samples + 1)
+    ]
+    clips = getattr(engine, BATCH_ENTRY)(ctxs) if len(ctxs) > 1 else [engine.generate(ctxs[0])]
+    for clip in clips:
+        for _ in clip.frames:
+            pass
 
 
 ROWS: tuple[tuple[str, Callable[[Case], Result | str]], ...] = (
