@@ -15,10 +15,11 @@ clip) is not in the figures. For a 5 s 1280x720 clip it prints, per model:
 
 An option the installed engine does not know yet prints "not available: <its validation error>".
 s/step is the mean interval between denoising steps after the first (which holds one-off work such
-as compilation); s/clip is one clip's wall time at the bench's steps without loading (batched: the
-call's time / 4); "est." adds the family's default steps at s/step; peak GB is torch's peak
-allocated memory while rendering, weights included. Random weights make a first-block cache skip
-steps at a rate unlike real weights': row (c) measures the hooks' cost, not their saving.
+as compilation; batched: a step of all 4); s/clip is one clip's wall time at the bench's steps
+without loading (batched: the call's time / 4); "est." adds the family's default steps at s/step
+(/ 4 batched); peak GB is torch's peak allocated memory while rendering, weights included. Random
+weights make a first-block cache skip steps at a rate unlike real weights': row (c) measures the
+hooks' cost, not their saving.
 
 The engine gets its random weights through its own load path: `weights` is a directory holding only
 model_index.json, and while a row runs DiffusionPipeline.from_pretrained builds a fresh random
@@ -248,9 +249,14 @@ class StepClock:
 
 @dataclass(frozen=True)
 class Result:
-    step_s: float
-    clip_s: float  # one clip, no loading
+    step_s: float  # batched: a step of the whole batch
+    clip_s: float  # one clip, no loading (batched: the call / samples)
     peak_gb: float | None
+    samples: int = 1
+
+    def full_steps(self, steps: int, bench_steps: int) -> float:
+        """s/clip at `steps` denoising steps instead of the bench's."""
+        return self.clip_s + (steps - bench_steps) * self.step_s / self.samples
 
 
 # --- the rows -----------------------------------------------------------------------------------
@@ -387,7 +393,7 @@ def engine_row(case: Case, extra: dict, samples: int = 1, warm_up: bool = False)
     _render(engines.get(spec), case.request(samples), clock)
     sync()
     wall = time.perf_counter() - started - sum(load_seconds[loads_before:])
-    return Result(clock.per_step(), wall / samples, peak_gb())
+    return Result(clock.per_step(), wall / samples, peak_gb(), samples)
 
 
 def _render(engine, request: GenerationRequest, clock: StepClock) -> None:
@@ -442,10 +448,10 @@ def bench(model: Model, setup: Setup, tiny: bool) -> bool:
                 print(f"  {label:22} {result}")
                 continue
             baseline = baseline or result.clip_s
-            full = result.clip_s + (case.family_steps - setup.steps) * result.step_s
+            full = result.full_steps(case.family_steps, setup.steps)
             peak = "-" if result.peak_gb is None else f"{result.peak_gb:.1f}"
             print(
-                f"  {label:22} {result.step_s:9.3f} {result.clip_s:9.3f} {full:16.1f} "
+                f"  {label:22} {result.step_s:9.4g} {result.clip_s:9.4g} {full:16.4g} "
                 f"{result.clip_s / baseline:8.3f} {peak:>8}",
                 flush=True,
             )
