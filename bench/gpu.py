@@ -44,7 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from unittest import mock
 
@@ -428,17 +428,19 @@ def bench(model: Model, setup: Setup, tiny: bool) -> bool:
     case = Case(model, config, setup, weights)
     family = FAMILIES[model.engine]
     native_fps = model.options.get("fps", family.fps)
-    frames = frames_for(setup.duration * 24, 24, native_fps, family.frame_step)
+    request = case.request()
+    frames = frames_for(request.frame_count, request.fps, native_fps, family.frame_step)
     print(
         f"\n{model.name}{' (tiny)' if tiny else ''}, random weights: {setup.duration} s at "
         f"{setup.width}x{setup.height}, {frames} frames at {native_fps} fps, {setup.steps} steps, "
         f"{setup.device} {setup.dtype}"
     )
     est = f"est. {case.family_steps} steps"
-    print(f"  {'':22} {'s/step':>9} {'s/clip':>9} {est:>16} {'vs bare':>8} {'peak GB':>8}")
+    print(f"  {'':22} {'s/step':>9} {'s/clip':>9} {est:>16} {'vs bare':>8} {'peak GB':>8} {'row s':>6}")
     ok, baseline = True, None
     with random_weights(config, setup.device):
         for label, row in ROWS:
+            started = time.perf_counter()
             try:
                 result = row(case)
             except (RenderFailed, torch.OutOfMemoryError) as exc:
@@ -452,7 +454,7 @@ def bench(model: Model, setup: Setup, tiny: bool) -> bool:
             peak = "-" if result.peak_gb is None else f"{result.peak_gb:.1f}"
             print(
                 f"  {label:22} {result.step_s:9.4g} {result.clip_s:9.4g} {full:16.4g} "
-                f"{result.clip_s / baseline:8.3f} {peak:>8}",
+                f"{result.clip_s / baseline:8.3f} {peak:>8} {time.perf_counter() - started:6.0f}",
                 flush=True,
             )
     return ok
@@ -462,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny variants on the CPU (CI)")
     parser.add_argument("--model", choices=[model.key for model in MODELS], help="one model only")
+    parser.add_argument("--steps", type=int, default=2, help="denoising steps per clip (at least 2)")
     args = parser.parse_args(argv)
     if not args.tiny and not torch.cuda.is_available():
         print(
@@ -470,7 +473,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    setup = TINY if args.tiny else REAL
+    if args.steps < 2:
+        parser.error("--steps: at least 2 (the first step is not counted in s/step)")
+    setup = replace(TINY if args.tiny else REAL, steps=args.steps)
     diffusers.utils.logging.set_verbosity_error()
     started = time.perf_counter()
     ok = True

@@ -25,7 +25,7 @@ OPTIONAL = {  # row -> the engine option it needs
     "engine batched N=4": "max_batch",
 }
 FIGURE = r"(\d[\d.]*(?:e[-+]\d+)?)"  # as printed with :.4g
-NUMBERS = re.compile(rf"{FIGURE} +{FIGURE} +{FIGURE} +(\d+\.\d{{3}}) +(-|\d+\.\d)")
+NUMBERS = re.compile(rf"{FIGURE} +{FIGURE} +{FIGURE} +(\d+\.\d{{3}}) +(-|\d+\.\d) +\d+")
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess:
