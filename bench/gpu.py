@@ -1,38 +1,16 @@
 """GPU benchmark, ready for the day a GPU is available: two real-size video models, random weights.
 
-LTX-Video 0.9.5 2B and Wan 2.2 TI2V-5B are built from their published configs (bench/configs/, each
-file names its source) with random weights made on the GPU in bfloat16 (Wan's VAE in float32, as
-the wan engine keeps it), since no weights can be downloaded. The text encoders are small random
-T5 encoders (one layer) of the real output width, 4096, at the pipelines' real prompt lengths (LTX
-128 tokens, Wan 512), so cross-attention runs at full size; the T5-XXL / UMT5-XXL forward (once per
-clip) is not in the figures. For a 5 s 1280x720 clip it prints, per model:
+No weights can be downloaded, so LTX-Video 0.9.5 2B and Wan 2.2 TI2V-5B are built on the GPU in
+bfloat16 from their published configs (bench/configs/, sources named there), with small random T5
+text encoders of the real width and prompt length. For a 5 s 1280x720 clip it prints s/step,
+s/clip and peak GPU memory for the bare pipeline, the engine, and the engine with step_cache,
+compile and max_batch=4; an option the installed engine refuses prints "not available: <why>".
+Rows, columns, how the engine gets random weights and the time estimate: docs/gpu.md, "Benchmark
+on a GPU".
 
-  bare pipeline        the diffusers pipeline called with the arguments the engine would pass
-  engine               reelforge's engine (DiffusersEngine.generate: load, plan, callbacks, delivery)
-  engine + step cache  engine_options.step_cache = {"kind": "first_block", "threshold": 0.05}
-  engine + compile     engine_options.compile = true
-  engine batched N=4   engine_options.max_batch = 4 and a request for 4 samples
-
-An option the installed engine does not know yet prints "not available: <its validation error>".
-s/step is the mean interval between denoising steps after the first (which holds one-off work such
-as compilation; batched: a step of all 4); s/clip is one clip's wall time at the bench's steps
-without loading (batched: the call's time / 4); "est." adds the family's default steps at s/step
-(/ 4 batched); peak GB is torch's peak allocated memory while rendering, weights included. Random
-weights make a first-block cache skip steps at a rate unlike real weights': row (c) measures the
-hooks' cost, not their saving.
-
-The engine gets its random weights through its own load path: `weights` is a directory holding only
-model_index.json, and while a row runs DiffusionPipeline.from_pretrained builds a fresh random
-pipeline in the dtype the engine asks for, so the class check, device placement, VAE tiling and
-whatever the engine applies on load for step_cache and compile all run.
-
-Estimate on one H100 80 GB (no GPU has run this yet): LTX ~0.5 s/step, ~3 s VAE decode; Wan
-~3.5 s/step, ~15 s decode (float32); building random weights ~5 s a row; whole-model compile
-~1 min a model: about 7 minutes in all, under the 8 the issue allows.
-
-  python bench/gpu.py              # needs a CUDA GPU
-  python bench/gpu.py --tiny       # tiny variants of the same configs on the CPU, 64x64, 2 steps
-  python bench/gpu.py --model wan  # one model only
+  python bench/gpu.py              # needs a CUDA GPU; about 7 minutes on an H100 (an estimate)
+  python bench/gpu.py --tiny       # tiny variants of the same configs on the CPU (the test suite)
+  python bench/gpu.py --model wan  # one model only; --steps N for more steps per clip
 """
 
 import argparse
@@ -192,7 +170,9 @@ def build_pipeline(config: dict, device: str, dtype: torch.dtype | dict) -> diff
 
 @contextmanager
 def random_weights(config: dict, device: str):
-    """While open, DiffusionPipeline.from_pretrained builds `config` with fresh random weights."""
+    """While open, DiffusionPipeline.from_pretrained builds `config` with fresh random weights: the
+    engine's load runs as on real weights (class check, device, tiling, what its options apply on
+    load) except for reading files, which random weights do not have."""
 
     def from_pretrained(path, dtype=torch.float32, **_ignored):
         return build_pipeline(config, device, dtype)
