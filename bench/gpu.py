@@ -20,6 +20,7 @@ import math
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tokenizer bu
 
 from reelforge.core.catalog import ModelSpec  # noqa: E402
 from reelforge.core.request import GenerationRequest  # noqa: E402
-from reelforge.engines.base import RenderContext, RenderFailed  # noqa: E402
-from reelforge.engines.diffusers_common import DENOISE_SHARE, Plan, frames_for  # noqa: E402
+from reelforge.engines.base import RenderContext  # noqa: E402
+from reelforge.engines.diffusers_common import DENOISE_SHARE, frames_for  # noqa: E402
 from reelforge.engines.diffusers_options import FAMILIES  # noqa: E402
 from reelforge.engines.registry import Engines, check_engine  # noqa: E402
 from testkit.tiny_pipelines import _tokenizer as char_tokenizer  # noqa: E402
@@ -43,7 +44,6 @@ from testkit.tiny_pipelines import _tokenizer as char_tokenizer  # noqa: E402
 CONFIGS = Path(__file__).with_name("configs")
 PROMPT = "a red fox running through fresh snow at dawn, tracking shot"
 SAMPLES = 4  # the batched row's request
-BATCH_ENTRY = "generate_batch"  # engine.generate_batch(contexts) -> one clip per sample, one call
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Case:
-    """One model under one setup: the catalog entry, the request and the bare pipeline's plan."""
+    """One model under one setup: its catalog entries and request."""
 
     model: Model
     config: dict
@@ -298,19 +298,8 @@ def bare_row(case: Case) -> Result:
     pipe.set_progress_bar_config(disable=True)
     if case.model.options.get("vae_tiling"):
         pipe.vae.enable_tiling()
-    engine = Engines().get(spec)  # only for its public rules: size multiple and pipeline arguments
-    multiple = engine.size_multiple(pipe)
+    multiple = Engines().get(spec).size_multiple(pipe)  # the render size the engine would choose
     native_fps = case.model.options.get("fps", family.fps)
-    plan = Plan(
-        render_width=math.ceil(setup.width / multiple) * multiple,
-        render_height=math.ceil(setup.height / multiple) * multiple,
-        native_fps=native_fps,
-        num_frames=frames_for(request.frame_count, request.fps, native_fps, family.frame_step),
-        width=setup.width,
-        height=setup.height,
-        fps=request.fps,
-        frame_count=request.frame_count,
-    )
     clock = StepClock()
 
     def call(height: int, width: int, num_frames: int, steps: int):
@@ -326,7 +315,7 @@ def bare_row(case: Case) -> Result:
             "output_type": "pt",
             "callback_on_step_end": lambda p, step, t, tensors: clock.step_end(step) or {},
             "max_sequence_length": spec.engine_options["max_sequence_length"],
-            **engine.mode_kwargs(pipe, plan, None, None),
+            **({"frame_rate": native_fps} if case.model.engine == "ltx" else {}),  # as LTXEngine passes
         }
         frames = pipe(**kwargs).frames[0]
         frames.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
@@ -337,7 +326,12 @@ def bare_row(case: Case) -> Result:
     sync()
     reset_peak()
     started = time.perf_counter()
-    call(plan.render_height, plan.render_width, plan.num_frames, setup.steps)
+    call(
+        math.ceil(setup.height / multiple) * multiple,
+        math.ceil(setup.width / multiple) * multiple,
+        frames_for(request.frame_count, request.fps, native_fps, family.frame_step),
+        setup.steps,
+    )
     sync()
     return Result(clock.per_step(), time.perf_counter() - started, peak_gb())
 
@@ -362,8 +356,6 @@ def engine_row(case: Case, extra: dict, samples: int = 1, warm_up: bool = False)
         reset_peak()  # the peak is the render's: weights plus activations, not the build's fp32 copy
 
     engines.pipelines().loaded = loaded
-    if samples > 1 and not hasattr(engines.get(spec), BATCH_ENTRY):
-        return f"not available: the {spec.engine} engine has no {BATCH_ENTRY}(contexts)"
     if warm_up:  # loads, compiles and runs one step; the timed run below reuses the loaded pipeline
         _render(engines.get(case.spec(extra, steps=1)), case.request(samples), StepClock())
     clock = StepClock()
@@ -377,12 +369,13 @@ def engine_row(case: Case, extra: dict, samples: int = 1, warm_up: bool = False)
 
 
 def _render(engine, request: GenerationRequest, clock: StepClock) -> None:
-    """One request through the engine, every delivered frame of every sample drawn."""
+    """One request through the engine, every delivered frame of every sample drawn; several samples
+    go to generate_batch (BatchEngine in engines/base.py) as one call."""
     ctxs = [
         RenderContext(request, seed, None, None, clock.progress, lambda: False)
         for seed in range(1, request.samples + 1)
     ]
-    clips = getattr(engine, BATCH_ENTRY)(ctxs) if len(ctxs) > 1 else [engine.generate(ctxs[0])]
+    clips = engine.generate_batch(ctxs) if len(ctxs) > 1 else [engine.generate(ctxs[0])]
     for clip in clips:
         for _ in clip.frames:
             pass
@@ -401,7 +394,7 @@ ROWS: tuple[tuple[str, Callable[[Case], Result | str]], ...] = (
 
 
 def bench(model: Model, setup: Setup, tiny: bool) -> bool:
-    """Print one model's table; False if a row failed (out of memory, for instance)."""
+    """Print one model's table; False if a row failed (out of memory, an engine error)."""
     config = load_config(model, tiny)
     weights = Path(tempfile.mkdtemp(prefix=f"bench-gpu-{model.key}-"))
     (weights / "model_index.json").write_text(json.dumps({"_class_name": config["pipeline"]["class"]}))
@@ -423,8 +416,9 @@ def bench(model: Model, setup: Setup, tiny: bool) -> bool:
             started = time.perf_counter()
             try:
                 result = row(case)
-            except (RenderFailed, torch.OutOfMemoryError) as exc:
-                result, ok = f"failed: {exc}", False
+            except Exception as exc:  # noqa: BLE001 - one broken row must not hide the others' figures
+                traceback.print_exc()  # to stderr; the table goes on
+                result, ok = f"failed: {type(exc).__name__}: {exc}", False
             free()
             if isinstance(result, str):
                 print(f"  {label:22} {result}")
