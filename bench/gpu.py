@@ -52,7 +52,7 @@ class Model:
     name: str
     config: str  # file in bench/configs/
     engine: str
-    options: dict  # engine_options besides weights, steps, device and dtype
+    options: dict  # engine_options besides weights, steps, device, dtype and max_sequence_length
     tiny: dict  # --tiny: per-component overrides of the config
 
 
