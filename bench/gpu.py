@@ -395,8 +395,12 @@ ROWS: tuple[tuple[str, Callable[[Case], Result | str]], ...] = (
 
 def bench(model: Model, setup: Setup, tiny: bool) -> bool:
     """Print one model's table; False if a row failed (out of memory, an engine error)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-gpu-{model.key}-") as directory:
+        return _table(model, setup, tiny, Path(directory))
+
+
+def _table(model: Model, setup: Setup, tiny: bool, weights: Path) -> bool:
     config = load_config(model, tiny)
-    weights = Path(tempfile.mkdtemp(prefix=f"bench-gpu-{model.key}-"))
     (weights / "model_index.json").write_text(json.dumps({"_class_name": config["pipeline"]["class"]}))
     case = Case(model, config, setup, weights)
     family = FAMILIES[model.engine]
