@@ -24,5 +24,16 @@ class LTXEngine(DiffusersEngine):
                 LTXVideoCondition(image=end, frame_index=plan.num_frames - 1),
             ]
         elif start is not None:
-            kwargs["image"] = [start] * count  # the pipeline takes an image per sample
+            kwargs["image"] = start
+        return kwargs
+
+    def _call_kwargs(self, pipe, plan: Plan, prompt: str, start, end, count: int) -> dict:
+        kwargs = super()._call_kwargs(pipe, plan, prompt, start, end, count)
+        if count > 1 and pipe.vae.config.timestep_conditioning:
+            # diffusers 0.42 repeats a single decode timestep (and noise scale) once per prompt, not
+            # once per video: a batch needs one per sample
+            for name in ("decode_timestep", "decode_noise_scale"):
+                value = kwargs.get(name, 0.0 if name == "decode_timestep" else None)
+                if value is not None and not isinstance(value, list):
+                    kwargs[name] = [value] * count
         return kwargs

@@ -114,7 +114,10 @@ FAMILIES: dict[str, Family] = {
             "frames": "LTXConditionPipeline",
         },
         step_caches=("first_block",),
-        batched=("text", "image"),  # conditions are not repeated per sample by LTXConditionPipeline
+        # LTXConditionPipeline does not repeat its conditions per sample, and the image pipeline draws
+        # the decode noise of a timestep-conditioned VAE (every checkpoint since 0.9.1) with
+        # torch.randn, which takes one generator, not one per sample
+        batched=("text",),
     ),
 }
 
