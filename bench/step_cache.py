@@ -75,7 +75,7 @@ def counted(each) -> tuple[list[int], list[int]]:
     )
     ctx = RenderContext(request, 0, None, None, lambda fraction: None, lambda: False)
     calls, tail_runs = [], []
-    with each.resident.use(each._load_key("text"), each._load, ctx) as loaded:
+    with each.resident.use(each._load_key("text"), each._load, ctx.check_cancel) as loaded:
         transformer = loaded.pipelines[each.family.pipelines["text"]].transformer
         blocks = getattr(transformer, "transformer_blocks", None) or transformer.blocks
         last = getattr(blocks[-1], "ff", None) or blocks[-1].ffn  # not run when the block is cached

@@ -197,7 +197,7 @@ def test_step_cache_threshold_zero_changes_nothing_and_a_high_one_skips_blocks(w
     for threshold in (0.0, 1.0):
         engine = _engine(model, weights, step_cache={"kind": "first_block", "threshold": threshold})
         ctx = _contexts(model, [5], [])[0]
-        with engine.resident.use(engine._load_key("text"), engine._load, ctx) as loaded:
+        with engine.resident.use(engine._load_key("text"), engine._load, ctx.check_cancel) as loaded:
             pipe = loaded.pipelines[engine.family.pipelines["text"]]
             blocks = getattr(pipe.transformer, "transformer_blocks", None) or pipe.transformer.blocks
             inner = getattr(blocks[-1], "ff", None) or blocks[-1].ffn  # not run when the block is cached
@@ -272,3 +272,21 @@ def test_compile_warms_up_when_the_weights_load_not_in_the_first_job(weights, mo
         each.request = each.request.model_copy(update={"width": 128})
     [list(clip.frames) for clip in engine.generate_batch(wide)]
     assert _graphs() == at_load[0]
+
+
+def test_a_worker_compiles_its_models_before_it_takes_a_job(tmp_path, weights):
+    torch._dynamo.reset()
+    entries = [
+        _entry("test-ltx", "ltx", weights["ltx"], compile=True, compile_backend="eager"),
+        _entry("plain-ltx", "ltx", weights["ltx"]),  # not compiled: left to load on first use
+    ]
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"models": entries}))
+    runtime = build_runtime(Settings(data_dir=tmp_path / "data", workers=1, catalog_path=path))
+    before = _graphs()
+    runtime.start()
+    try:
+        assert runtime.engines.pipelines().loads == {weights["ltx"]: 1} and _graphs() > before
+        assert runtime.service.stats()["running"] == 0  # loaded with no job in sight
+    finally:
+        runtime.stop()

@@ -86,9 +86,11 @@ class Runtime:
         database is rendering stays with it), the webhook delivery loop (and the retention passes,
         if set). Every `serve` process runs the delivery loop, also an API node in scale-out mode:
         claims are leases, so several loops share the work safely. Models that cannot run here are
-        logged first (`check_models`)."""
+        logged first (`check_models`); models set to `compile` load and warm up before the worker
+        threads start."""
         self.check_models()
         if isinstance(self.queue, InProcessQueue) and self.queue.concurrency:
+            self.engines.preload_compiled(self.service.catalog)
             self.reconcile()
             interval = self.settings.reconcile_interval
             threading.Thread(
@@ -162,8 +164,9 @@ class Runtime:
 
     def run_celery_worker(self, concurrency: int = 1) -> None:
         """`reelforge worker`: consume job ids from Celery and render them, with the reconciler
-        (and the retention passes, if set) running beside it in threads. A warm shutdown (SIGTERM)
-        hands the running jobs back to the queue."""
+        (and the retention passes, if set) running beside it in threads; models set to `compile`
+        load and warm up before it takes a job. A warm shutdown (SIGTERM) hands the running jobs
+        back to the queue."""
         from reelforge.queue.celery import run_worker
 
         self.check_models()
@@ -176,6 +179,7 @@ class Runtime:
         self._start_webhooks(stop)
         self.worker.remove_dead_scratch()
         self._serve_metrics()
+        self.engines.preload_compiled(self.service.catalog)
         try:
             run_worker(self.settings, self.queue.app, self.worker.work_next, self.worker.stop, concurrency)
         finally:

@@ -77,10 +77,10 @@ class ResidentPipelines:
     loaded: Callable[[str, str, str, float], None] = lambda model, engine, weights, seconds: None
 
     @contextmanager
-    def use(self, key: LoadKey, load, ctx: RenderContext) -> Iterator[Loaded]:
+    def use(self, key: LoadKey, load, check_cancel: Callable[[], None]) -> Iterator[Loaded]:
         """Hold the render lock (checking for cancel while waiting) and yield the loaded weights."""
         while not self._lock.acquire(timeout=_LOCK_POLL_S):
-            ctx.check_cancel()
+            check_cancel()
         try:
             entry = self._entries.pop(key, None)
             if entry is None:
@@ -181,7 +181,7 @@ class DiffusersEngine:
         if len(contexts) > self.batch_limit(ctx):
             raise ValueError(f"{len(contexts)} samples in one call, more than {self.batch_limit(ctx)}")
         ctx.check_cancel()
-        with self.resident.use(self._load_key(mode), self._load, ctx) as loaded:
+        with self.resident.use(self._load_key(mode), self._load, ctx.check_cancel) as loaded:
             ctx.check_cancel()  # loading can take a minute: a cancel meanwhile skips the render
             pipe = self._pipeline(loaded, mode)
             plan = self._plan(pipe, req.width, req.height, req.fps, req.frame_count)
@@ -338,6 +338,12 @@ class DiffusersEngine:
         for each in pipelines.values():
             each.set_progress_bar_config(disable=True)
         return Loaded(key, pipelines)
+
+    def preload(self) -> None:
+        """Load the text-to-video weights now (a compiled transformer is compiled and warmed up as
+        it loads), so that the first job finds them ready."""
+        with self.resident.use(self._load_key("text"), self._load, lambda: None):
+            pass
 
     def _warm_up(self, loaded: Loaded) -> None:
         """Compile now, with tiny text renders, not during the first job: one

@@ -105,6 +105,17 @@ class Engines:
             from reelforge.engines.diffusers_ltx import LTXEngine as engine_class
         return engine_class(spec.id, options, self.pipelines())
 
+    def preload_compiled(self, catalog: Catalog) -> None:
+        """Load every available model whose engine_options ask for `compile`, which compiles and
+        warms up its transformer, before this process takes jobs; a model that cannot load is
+        logged and left to fail its jobs as it would have."""
+        for spec in catalog.models:
+            if spec.available and spec.engine in FAMILIES and spec.engine_options.get("compile"):
+                try:
+                    self.get(spec).preload()
+                except Exception as exc:
+                    log.warning("could not preload %s: %s", spec.id, exc)
+
     def pipelines(self) -> "ResidentPipelines":
         """The diffusers pipelines this process keeps loaded, shared by every diffusers engine."""
         if self._resident is None:
