@@ -58,8 +58,9 @@ def picture(width: int, height: int, sky, ground) -> Image.Image:
 
 
 def render(ctx: RenderContext):
+    """The clip and its frames as arrays (the engine hands over Pillow images)."""
     clip = PreviewEngine().generate(ctx)
-    return clip, list(clip.frames)
+    return clip, [np.asarray(frame) for frame in clip.frames]
 
 
 def encode_and_probe(ctx: RenderContext, tmp_path) -> dict:

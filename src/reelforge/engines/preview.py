@@ -6,7 +6,8 @@ animated title card, a start image gets a slow camera move, a start + end pair g
 cross-fade, reference images are shown side by side in a strip at the bottom left of every frame
 (`reference_boxes`), and `audio` adds a short synthesized soundtrack. Everything derives from the
 sample's seed through `numpy.random.default_rng`, so a request and seed always give identical
-frames and audio.
+frames and audio. Frames are handed over as Pillow images, which the encoder passes to PyAV
+without a conversion to numpy (the biggest cost of a frame when it was one).
 """
 
 import bisect
@@ -26,7 +27,7 @@ from reelforge.media.clip import Clip
 from reelforge.media.images import fit_to_size
 
 SAMPLE_RATE = 48_000
-_BG_SCALE = 4  # the title-card background is smooth, so it is rendered at 1/4 size and upscaled
+_BG_SCALE = 8  # the title-card background is smooth, so it is rendered at 1/8 size and upscaled
 _MOVE_ZOOM = 1.12  # camera push-in reached at the end of a start-image clip
 _FADE_ZOOM = 1.06  # zoom each image has while it is hidden in a start-to-end transition
 _PROMPT_LINES = 5  # a longer prompt is cut with an ellipsis
@@ -65,7 +66,7 @@ class PreviewEngine:
         )
 
 
-def _frames(renderer: "_Renderer", ctx: RenderContext) -> Iterator[np.ndarray]:
+def _frames(renderer: "_Renderer", ctx: RenderContext) -> Iterator[Image.Image]:
     count = ctx.request.frame_count
     for index in range(count):
         ctx.check_cancel()
@@ -103,7 +104,7 @@ class _CameraMove:
             focus = (float(rng.choice([0.0, 1.0])), 0.5)
         self.focus = (focus[0] * width, focus[1] * height)
 
-    def frame(self, index: int) -> np.ndarray:
+    def frame(self, index: int) -> Image.Image:
         e = _ease(_clip_progress(index, self.count))
         width, height = self.image.size
         scale = 1.0 + (_MOVE_ZOOM - 1.0) * e
@@ -112,7 +113,7 @@ class _CameraMove:
         cx = min(max(width / 2 + (self.focus[0] - width / 2) * e, box_w / 2), width - box_w / 2)
         cy = min(max(height / 2 + (self.focus[1] - height / 2) * e, box_h / 2), height - box_h / 2)
         box = (cx - box_w / 2, cy - box_h / 2, cx + box_w / 2, cy + box_h / 2)
-        return np.asarray(self.image.resize((width, height), Image.Resampling.BILINEAR, box=box))
+        return self.image.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 
 # --- start + end image: zooming cross-fade ---------------------------------------------------------
@@ -124,11 +125,11 @@ class _Transition:
     def __init__(self, start: Image.Image, end: Image.Image, count: int):
         self.start, self.end, self.count = start, end, count
 
-    def frame(self, index: int) -> np.ndarray:
+    def frame(self, index: int) -> Image.Image:
         e = _ease(_clip_progress(index, self.count))
         start = _zoomed(self.start, 1.0 + (_FADE_ZOOM - 1.0) * e)
         end = _zoomed(self.end, 1.0 + (_FADE_ZOOM - 1.0) * (1.0 - e))
-        return np.asarray(Image.blend(start, end, e))
+        return Image.blend(start, end, e)
 
 
 def _zoomed(image: Image.Image, scale: float) -> Image.Image:
@@ -165,11 +166,11 @@ class _WithReferences:
             framed.paste(fit_to_size(image.convert("RGB"), right - left, bottom - top), (border, border))
             self.tiles.append((framed, (left - border, top - border)))
 
-    def frame(self, index: int) -> np.ndarray:
-        image = Image.fromarray(self.inner.frame(index))
+    def frame(self, index: int) -> Image.Image:
+        image = self.inner.frame(index)  # a new image per frame: the tiles go straight onto it
         for tile, origin in self.tiles:
             image.paste(tile, origin)
-        return np.asarray(image)
+        return image
 
 
 # --- text only: animated title card ----------------------------------------------------------------
@@ -234,11 +235,12 @@ class _TitleCard:
         glow = np.matmul(weighted.transpose(1, 2, 0), gx)  # (3, lh, lw)
         lit = 1.0 - (1.0 - base) * (1.0 - np.clip(glow, 0.0, 1.0))  # "screen" blend: lights never clip
         rgb = (lit * self.vignette + 0.5).astype(np.uint8).transpose(1, 2, 0)
-        # Bilinear to half size, then pixel doubling: the field is smooth, and this is 3x faster.
-        half = Image.fromarray(np.ascontiguousarray(rgb)).resize(
-            (self.width // 2, self.height // 2), Image.Resampling.BILINEAR
+        # Bilinear to 1/4 size, then pixel quadrupling: the field is smooth (neighbouring blocks
+        # differ by well under a level), and this is 4x faster than bilinear all the way.
+        quarter = Image.fromarray(np.ascontiguousarray(rgb)).resize(
+            (-(-self.width // 4), -(-self.height // 4)), Image.Resampling.BILINEAR
         )
-        return half.resize((self.width, self.height), Image.Resampling.NEAREST)
+        return quarter.resize((self.width, self.height), Image.Resampling.NEAREST)
 
     def _init_text(self, request: GenerationRequest, seed: int) -> None:
         w, h = self.width, self.height
@@ -293,7 +295,7 @@ class _TitleCard:
         self.layers = [(layer.crop(box), box[:2]) for box in _alpha_bands(layer)]
         self.timecode_mask = Image.new("L", (x1 - x0, y1 - y0), 0)
 
-    def frame(self, index: int) -> np.ndarray:
+    def frame(self, index: int) -> Image.Image:
         img = self._background(index / self.fps)
         for part, origin in self.layers:
             img.paste(part, origin, part)
@@ -305,7 +307,7 @@ class _TitleCard:
         img.paste((255, 255, 255), self.timecode_box[:2], self.timecode_mask)
         filled = round(self.width * (index + 1) / self.count)
         img.paste(_rgb8(self.accent), (0, self.height - self.bar_h, filled, self.height))
-        return np.asarray(img)
+        return img
 
 
 def _hsv(hue: float, saturation: float, value: float) -> np.ndarray:
@@ -436,7 +438,7 @@ def _soundtrack(duration: int, rng: np.random.Generator) -> np.ndarray:
     root = int(rng.integers(45, 53))  # MIDI A2..E3
     beat = 60.0 / rng.uniform(84, 112)
     bar, step = 4 * beat, beat / 2  # the arpeggio moves in eighth notes
-    out = np.zeros((2, total), dtype=np.float64)
+    out = np.zeros((2, total), dtype=np.float32)
     for index in range(math.ceil(duration / bar)):
         degree = progression[index % len(progression)]
         triad = [root + 12 * ((degree + k) // 7) + scale[(degree + k) % 7] for k in (0, 2, 4)]
@@ -451,9 +453,10 @@ def _soundtrack(duration: int, rng: np.random.Generator) -> np.ndarray:
             _add_note(
                 out, arpeggio[k % 4] + 24, start + k * step, 3 * step, 0.07, attack=0.004, decay=5.0, pan=pan
             )
-    n = np.arange(total)
+    n = np.arange(total, dtype=np.float32)
     out *= np.minimum(1.0, np.minimum(n / (0.01 * SAMPLE_RATE), (total - 1 - n) / (0.4 * SAMPLE_RATE)))
-    return (out * (_PEAK / np.abs(out).max())).astype(np.float32)
+    out *= _PEAK / np.abs(out).max()
+    return out
 
 
 def _add_note(
@@ -474,12 +477,15 @@ def _add_note(
     last = min(out.shape[1], int((start + length) * SAMPLE_RATE))
     if first >= last:
         return
-    t = np.arange(last - first) / SAMPLE_RATE
-    freq = 440.0 * 2 ** ((midi - 69) / 12)
-    tone = np.sin(2 * math.pi * freq * t) + 0.3 * np.sin(4 * math.pi * freq * t + 0.5)
+    # float32 throughout (numpy 2 keeps Python floats from widening it): twice as fast as float64
+    t = np.arange(last - first, dtype=np.float32) / SAMPLE_RATE
+    omega = 2 * math.pi * 440.0 * 2 ** ((midi - 69) / 12)
+    tone = np.sin(omega * t) + 0.3 * np.sin(2 * omega * t + 0.5)
     if chorus:
-        tone += 0.8 * np.sin(2 * math.pi * freq * 1.004 * t + 1.0)
-    envelope = np.minimum(1.0, np.minimum(t / attack, (length - t) / release)) * np.exp(-decay * t)
+        tone += 0.8 * np.sin(1.004 * omega * t + 1.0)
+    envelope = np.minimum(1.0, np.minimum(t / attack, (length - t) / release))
+    if decay:
+        envelope *= np.exp(-decay * t)
     note = gain * tone * envelope
     out[0, first:last] += note * math.sqrt((1 - pan) / 2)  # constant-power pan
     out[1, first:last] += note * math.sqrt((1 + pan) / 2)

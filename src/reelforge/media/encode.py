@@ -129,7 +129,7 @@ def _write_mp4(clip: Clip, audio: np.ndarray | None, width: int, height: int, pa
                 raise ValueError(f"engine yielded more than the promised {clip.frame_count} frames")
             _check_frame(rgb, width, height, produced)
             if produced == poster_index:
-                poster = rgb.copy()
+                poster = np.array(rgb)  # a copy: an engine may reuse its array
             container.mux(video.encode(_video_frame(rgb, produced, clip.fps)))
             produced += 1
             audio_end = produced * clip.sample_rate // clip.fps
@@ -149,7 +149,7 @@ def _write_mp4(clip: Clip, audio: np.ndarray | None, width: int, height: int, pa
     return poster
 
 
-def _read_ahead(frames: Iterator[np.ndarray], depth: int) -> Iterator[np.ndarray]:
+def _read_ahead(frames: Iterator, depth: int) -> Iterator:
     """`frames`, produced in a thread of their own up to `depth` ahead of the consumer. The
     producer's exception (Canceled included) is raised here after the frames before it; when the
     consumer stops early, the producer stops at its next frame and closes the engine's iterator."""
@@ -199,13 +199,21 @@ def _abandon(container: av.container.OutputContainer) -> None:
 
 
 def _check_frame(rgb: object, width: int, height: int, index: int) -> None:
+    if isinstance(rgb, Image.Image):
+        if rgb.mode != "RGB" or rgb.size != (width, height):
+            got = f"{rgb.mode} {rgb.size}"
+            raise ValueError(f"frame {index}: expected an RGB {width}x{height} image, got {got}")
+        return
     if not isinstance(rgb, np.ndarray) or rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
         got = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
         raise ValueError(f"frame {index}: expected ({height}, {width}, 3) uint8, got {got}")
 
 
-def _video_frame(rgb: np.ndarray, index: int, fps: int) -> av.VideoFrame:
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+def _video_frame(rgb: np.ndarray | Image.Image, index: int, fps: int) -> av.VideoFrame:
+    if isinstance(rgb, Image.Image):
+        frame = av.VideoFrame.from_image(rgb)
+    else:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
     frame = frame.reformat(
         format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
     )
