@@ -79,9 +79,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[round(q * (len(ordered) - 1))]
 
 
+# the settings' own defaults, not the test cluster's short intervals (heartbeats and reconciler
+# passes twenty times as often), so the figures are a deployment's
+INTERVALS = {"heartbeat_interval": 5, "reconcile_interval": 10, "worker_lost_after": 60}
+
+
 def scale_run(n_workers: int, per_worker: int, tmp: Path, catalog_path: Path) -> dict:
     jobs = per_worker * n_workers
-    with cluster(tmp / f"n{n_workers}", catalog_path=catalog_path) as c:
+    with cluster(tmp / f"n{n_workers}", catalog_path=catalog_path, **INTERVALS) as c:
         api = c.api()
         for _ in range(n_workers):
             c.worker()
@@ -150,7 +155,7 @@ def main() -> None:
         finally:
             server.stop()
         print(f"embedded default, idle: submit->running p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms")
-        with cluster(tmp / "idle", catalog_path=catalog_path) as c:
+        with cluster(tmp / "idle", catalog_path=catalog_path, **INTERVALS) as c:
             api = c.api()
             c.worker()
             with client(api) as http:
