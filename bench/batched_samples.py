@@ -24,11 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tiny-model builders live in testkit/
 
-from reelforge.core.catalog import ModelSpec  # noqa: E402
 from reelforge.core.request import GenerationRequest  # noqa: E402
 from reelforge.engines.base import RenderContext  # noqa: E402
-from reelforge.engines.registry import Engines  # noqa: E402
-from testkit.tiny_pipelines import save_ltx, save_wan_ti2v  # noqa: E402
+from testkit.tiny_pipelines import save_ltx, save_wan_ti2v, tiny_engine  # noqa: E402
 
 SAMPLES = 4
 REPEATS = 5
@@ -38,22 +36,7 @@ SEEDS = [11 + i * 1_000_003 for i in range(SAMPLES)]
 
 
 def engine(family: str, weights: Path, max_batch: int):
-    spec = ModelSpec(
-        id=f"bench-{family}",
-        engine=family,
-        engine_options={
-            "weights": str(weights),
-            "steps": STEPS,
-            "fps": 8,  # 9 native frames for the 1 s clip
-            "max_sequence_length": 16,
-            "max_batch": max_batch,
-        },
-        durations=[1],
-        default_duration=1,
-        sizes=[f"{SIZE}x{SIZE}"],
-        price_per_second={"silent": {f"{SIZE}p": 0.0}},
-    )
-    return Engines().get(spec)
+    return tiny_engine(family, weights, STEPS, SIZE, max_batch=max_batch)
 
 
 def contexts(model: str) -> list[RenderContext]:

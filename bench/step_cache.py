@@ -27,11 +27,9 @@ from diffusers import LTXVideoTransformer3DModel, WanTransformer3DModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tiny-model builders live in testkit/
 
-from reelforge.core.catalog import ModelSpec  # noqa: E402
 from reelforge.core.request import GenerationRequest  # noqa: E402
 from reelforge.engines.base import RenderContext  # noqa: E402
-from reelforge.engines.registry import Engines  # noqa: E402
-from testkit.tiny_pipelines import save_ltx, save_wan_ti2v  # noqa: E402
+from testkit.tiny_pipelines import save_ltx, save_wan_ti2v, tiny_engine  # noqa: E402
 
 LAYERS = 4
 REPEATS = 5
@@ -50,22 +48,7 @@ def deepen(directory: Path, transformer_class) -> Path:
 
 def engine(family: str, weights: Path, threshold: float | None):
     step_cache = None if threshold is None else {"kind": "first_block", "threshold": threshold}
-    spec = ModelSpec(
-        id=f"bench-{family}",
-        engine=family,
-        engine_options={
-            "weights": str(weights),
-            "steps": STEPS,
-            "fps": 8,  # 9 native frames for the 1 s clip
-            "max_sequence_length": 16,
-            "step_cache": step_cache,
-        },
-        durations=[1],
-        default_duration=1,
-        sizes=[f"{SIZE}x{SIZE}"],
-        price_per_second={"silent": {f"{SIZE}p": 0.0}},
-    )
-    return Engines().get(spec)
+    return tiny_engine(family, weights, STEPS, SIZE, step_cache=step_cache)
 
 
 def counted(each) -> tuple[list[int], list[int]]:

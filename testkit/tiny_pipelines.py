@@ -354,3 +354,27 @@ def save_ltx2(directory: Path) -> Path:
     )
     pipe.save_pretrained(directory)
     return directory
+
+
+def tiny_engine(family: str, weights: Path, steps: int, size: int, **options):
+    """The engine of a catalog entry on tiny weights: 1 s clips (9 frames at 8 native fps) of
+    size x size, rendered at that size; `options` are further engine_options."""
+    from reelforge.core.catalog import ModelSpec
+    from reelforge.engines.registry import Engines
+
+    spec = ModelSpec(
+        id=f"bench-{family}",
+        engine=family,
+        engine_options={
+            "weights": str(weights),
+            "steps": steps,
+            "fps": 8,
+            "max_sequence_length": 16,
+            **options,
+        },
+        durations=[1],
+        default_duration=1,
+        sizes=[f"{size}x{size}"],
+        price_per_second={"silent": {f"{size}p": 0.0}},
+    )
+    return Engines().get(spec)
