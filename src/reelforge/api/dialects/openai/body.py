@@ -192,10 +192,11 @@ async def read_body(request: Request) -> tuple[VideoCreateBody, dict[str, bytes]
         raise validation_error(exc) from None
 
 
-def _seconds(body: VideoCreateBody) -> int | None:
-    if body.seconds is None:
+def whole_seconds(seconds: str | None) -> int | None:
+    """OpenAI's `seconds` ("8") as a number; InvalidRequest unless it is whole seconds."""
+    if seconds is None:
         return None
-    text = str(body.seconds).strip()
+    text = seconds.strip()
     if not text.isdigit():
         raise InvalidRequest('seconds: must be a string of whole seconds, such as "8"', "seconds")
     return int(text)
@@ -245,7 +246,7 @@ def to_draft(body: VideoCreateBody, files: dict[str, bytes]) -> Draft:
         model=body.model,
         prompt=body.prompt,
         negative_prompt=body.negative_prompt,
-        duration=_seconds(body),
+        duration=whole_seconds(body.seconds),
         resolution=body.resolution.strip().lower() if body.resolution else None,
         width=width,
         height=height,

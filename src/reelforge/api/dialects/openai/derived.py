@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 from reelforge.api.auth import CreatorDep
 from reelforge.api.bodies import capped_body, capped_form, parse_json
 from reelforge.api.deps import ServiceDep, SettingsDep
-from reelforge.api.dialects.openai.body import Seconds, inline_refs
+from reelforge.api.dialects.openai.body import Seconds, inline_refs, whole_seconds
 from reelforge.api.dialects.openai.ids import looking_up
 from reelforge.api.dialects.openai.wire import OpenAIError, OpenAIVideo, validation_error, video_object
 from reelforge.api.openapi import error_responses
@@ -148,12 +148,10 @@ async def extend_video(
     request: Request, response: Response, service: ServiceDep, caller: CreatorDep, settings: SettingsDep
 ) -> dict:
     body = await _read(request, ExtendBody)
-    seconds = body.seconds.strip()
-    if not seconds.isdigit():
-        raise InvalidRequest('seconds: must be a string of whole seconds, such as "4"', "seconds")
+    seconds = whole_seconds(body.seconds)
     with looking_up(body.video.id) as job_id, client_fields({"duration": "seconds"}):
         job = await service.extend(
-            job_id, caller.id, body.prompt, int(seconds), JobExtras(dialect="openai"), "video"
+            job_id, caller.id, body.prompt, seconds, JobExtras(dialect="openai"), "video"
         )
     return _answer(job, response, settings)
 
