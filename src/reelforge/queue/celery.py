@@ -38,6 +38,9 @@ def make_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
+        # on Redis a busy worker otherwise still reserves a message an idle one could run (Celery
+        # 5.6+; other brokers honour the prefetch count of 1 themselves)
+        worker_disable_prefetch=settings.broker_url.startswith(("redis://", "rediss://")),
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
