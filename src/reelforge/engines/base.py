@@ -29,6 +29,16 @@ class EngineUnavailable(RuntimeError):
     """The model cannot run here (weights or packages missing); `reelforge doctor` tells more."""
 
 
+class UpstreamRejected(RuntimeError):
+    """An upstream provider refused the job (a 4xx validation or content refusal, or a failed
+    job); the message is the provider's, meant for the client. No fallback is tried."""
+
+
+class UpstreamUnavailable(RuntimeError):
+    """An upstream provider could not take or finish the job (429, 5xx, timeouts, refused
+    connections, after retries); the catalog entry's `fallback` entries are tried next."""
+
+
 @dataclass
 class RenderContext:
     """Everything an engine gets for one output sample."""
@@ -42,6 +52,11 @@ class RenderContext:
     # RGB, as uploaded (any size): what the video should show; only engines whose catalog entries
     # declare `reference_images` get any (engines.registry.check_engine)
     reference_images: tuple[Image.Image, ...] = ()
+    # an engine's state of this sample saved by an earlier run of the job (upstream job ids), and
+    # how to save it before a long wait; `shutting_down` tells a shutdown from a cancel
+    saved: dict | None = None
+    save: Callable[[dict], None] = lambda state: None
+    shutting_down: Callable[[], bool] = lambda: False
 
     def check_cancel(self) -> None:
         if self.is_canceled():

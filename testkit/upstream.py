@@ -1,0 +1,58 @@
+"""Upstream adapters driven by hand against a reelforge server acting as the provider: build an
+adapter and its HTTP for a provider, and run one sample to a decoded MP4."""
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from reelforge.engines.upstream.adapter import Adapter, Status, UpstreamInput
+from reelforge.engines.upstream.engine import adapter_for, http_for
+from reelforge.engines.upstream.http import UpstreamHttp
+from reelforge.engines.upstream.options import UpstreamOptions
+from reelforge.media.fetch import Allowlist
+from testkit.support import Probe, ServerProcess, probe_mp4
+
+LOOPBACK = Allowlist.parse("127.0.0.1")
+
+
+def connect(
+    server: ServerProcess, provider: str, model: str, base_path: str = "", key: str | None = None, **options
+) -> tuple[Adapter, UpstreamHttp]:
+    """An adapter for `provider` and its HTTP to `server`, with the key of a new account (or `key`)
+    in an environment variable of its own, as a deployer's catalog names it."""
+    env = f"REELFORGE_TEST_UPSTREAM_{uuid.uuid4().hex[:8].upper()}"
+    os.environ[env] = key if key is not None else server.key(f"upstream-{uuid.uuid4()}")
+    opts = UpstreamOptions(
+        provider=provider,
+        base_url=server.url + base_path,
+        model=model,
+        credential_env=env,
+        poll_interval=0.2,
+        retries=1,
+        **options,
+    )
+    return adapter_for(opts), http_for(opts, LOOPBACK)
+
+
+def render(
+    adapter: Adapter, http: UpstreamHttp, job: UpstreamInput, dest: Path, timeout: float = 120
+) -> Probe:
+    """Submit one sample, poll it to the end, download the video and decode it."""
+    submitted = adapter.submit(http, job)
+    status = wait_while_running(adapter, http, submitted.id, timeout)
+    assert status.state == "succeeded", status
+    if status.video_bytes is not None:
+        dest.write_bytes(status.video_bytes)
+    else:
+        http.download(status.video_url, dest, status.authed_download)
+    return probe_mp4(dest.read_bytes())
+
+
+def wait_while_running(adapter: Adapter, http: UpstreamHttp, upstream_id: str, timeout: float = 60) -> Status:
+    """Poll an upstream job until it is no longer running; its last status."""
+    deadline = time.monotonic() + timeout
+    while (status := adapter.poll(http, upstream_id)).state == "running":
+        assert time.monotonic() < deadline, f"{upstream_id} still running"
+        time.sleep(0.2)
+    return status
