@@ -42,7 +42,7 @@ def test_migrations_create_schema_in_wal_mode_and_are_idempotent(repo):
     tables = set(inspect(repo.database).get_table_names())
     assert {"jobs", "assets", "alembic_version"} <= tables
     with repo.database.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         if repo.database.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 

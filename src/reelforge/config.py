@@ -99,6 +99,18 @@ class Settings(BaseSettings):
         description="like image_fetch_allowlist, for webhook receivers: hosts and IPs/CIDRs that are "
         "not public addresses but may receive webhooks (tests, trusted internal receivers)",
     )
+    upstream_allowlist: str = Field(
+        default="",
+        description="like image_fetch_allowlist, for upstream providers (catalog entries with engine "
+        "upstream) and the video URLs they answer: hosts and IPs/CIDRs that are not public addresses",
+    )
+    upstream_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="upstream jobs one worker process waits on at once per provider, besides its render "
+        "slots; past it, a render slot waits on the next",
+    )
     webhook_retry_schedule: str = Field(
         default="5,300,1800,7200,18000,36000",
         pattern=r"^\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)*$",

@@ -111,6 +111,7 @@ class Runtime:
         self.stopping.set()
         self.worker.stop()
         self.queue.stop()
+        self.worker.join_upstream(10)
         if self._webhook_loop is not None:
             self.webhooks.wake.set()
             self._webhook_loop.join(self.settings.webhook_timeout + 5)
@@ -207,9 +208,11 @@ def build_runtime(settings: Settings, forms: FormsOf | None = None) -> Runtime:
     repo = Repository(database)
     blobs = open_blobs(settings, secret_key(settings))
     catalog = open_catalog(settings)
-    engines = Engines(settings.resident_models)
+    engines = Engines(settings.resident_models, settings.upstream_allowlist)
     scratch = (settings.data_dir / "scratch").resolve()
-    worker = Worker(repo, blobs, catalog, engines, scratch, settings.heartbeat_interval)
+    worker = Worker(
+        repo, blobs, catalog, engines, scratch, settings.heartbeat_interval, settings.upstream_concurrency
+    )
     if settings.queue == "celery":
         from reelforge.queue.celery import CeleryQueue
 

@@ -51,6 +51,8 @@ class ModelSpec(BaseModel):
     durations_with: dict[Literal["end_frame", "reference_images"], tuple[int, ...]] = {}
     max_samples: int = Field(default=1, ge=1, le=4)
     price_per_second: dict[str, dict[str, float]]
+    # entries tried in this order when this one's upstream cannot take the job (not followed further)
+    fallback: tuple[str, ...] = ()
     available: bool = True  # False: shipped without weights on purpose; creates for it are refused
     unavailable_reason: str | None = None  # told to clients whose create is refused
 
@@ -165,6 +167,14 @@ class Catalog:
                 if name in self._by_id:
                     raise ValueError(f"model id {name!r} appears twice in the catalog")
                 self._by_id[name] = spec
+        for spec in models:
+            for name in spec.fallback:
+                if name not in self._by_id or self._by_id[name] is spec:
+                    raise ValueError(f"{spec.id}: fallback {name!r} is not another entry of the catalog")
+
+    def route(self, spec: ModelSpec) -> list[ModelSpec]:
+        """The entries a job for `spec` may render on, in order: itself, then its fallbacks."""
+        return [spec, *(self._by_id[name] for name in spec.fallback)]
 
     @property
     def default(self) -> ModelSpec:

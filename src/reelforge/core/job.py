@@ -33,6 +33,8 @@ class FailureCode(enum.StrEnum):
     STORAGE_FULL = "storage_full"  # the disk or the database filled up while the job ran
     STORAGE_UNAVAILABLE = "storage_unavailable"  # another file-system error while the job ran
     WORKER_LOST = "worker_lost"  # the worker went silent `max_attempts` times
+    UPSTREAM_REJECTED = "upstream_rejected"  # an upstream provider refused the job (its message)
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable"  # no upstream (nor fallback) could take it
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Job:
     attempts: int = 0
     extras: JobExtras = field(default_factory=JobExtras)
     lease_token: str | None = None  # the token of the run that owns the job while it runs
+    # what upstream engines recorded (db/tables.py): the providers' jobs, the entries tried
+    upstream: dict = field(default_factory=dict)
 
     def sample_seed(self, index: int) -> int:
         """Seeds of further samples derive from the job seed, deterministically."""

@@ -60,6 +60,7 @@ def _job(row: JobRow) -> Job:
         attempts=row.attempts,
         extras=JobExtras.from_dict(row.extra),
         lease_token=row.lease_token,
+        upstream=row.upstream or {},
     )
 
 
@@ -294,6 +295,12 @@ class Repository:
                     update(JobRow).where(*self._leased(job_id, token)).values(heartbeat_at=now())
                 ).rowcount
             )
+
+    def save_upstream(self, job_id: str, token: str, upstream: dict) -> bool:
+        """Record what a leased job's upstream engines know (db/tables.py); False if the lease is gone."""
+        with self._tx() as s:
+            saved = s.execute(update(JobRow).where(*self._leased(job_id, token)).values(upstream=upstream))
+            return bool(saved.rowcount)
 
     def finish(self, job_id: str, token: str, outcome: Outcome) -> bool:
         """Move a leased running job to its outcome; False if the lease is gone."""

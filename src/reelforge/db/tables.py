@@ -48,6 +48,8 @@ class JobRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     billing: Mapped[str] = mapped_column(String(16), default="none")  # none | reserved | charged | released
+    # upstream engines: {"samples": {index: the provider's job}, "tried": [entries that failed]}
+    upstream: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
 

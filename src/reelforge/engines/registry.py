@@ -17,6 +17,8 @@ from reelforge.core.metrics import MODEL_LOAD
 from reelforge.engines.base import Engine, EngineUnavailable
 from reelforge.engines.diffusers_options import FAMILIES, DiffusersOptions, check_options, missing_modules
 from reelforge.engines.null import NullEngine, NullOptions
+from reelforge.engines.upstream.options import UpstreamOptions
+from reelforge.media.fetch import Allowlist
 
 if TYPE_CHECKING:
     from reelforge.engines.diffusers_common import ResidentPipelines
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Options = TypeVar("Options", bound=BaseModel)
 
-ENGINES = ("preview", "null", *FAMILIES)
+ENGINES = ("preview", "null", "upstream", *FAMILIES)
 INSTALL_HINT = "pip install 'reelforge[diffusers]'"
 
 
@@ -38,6 +40,11 @@ def check_engine(spec: ModelSpec) -> None:
         return
     if spec.engine == "null":  # black frames whatever the inputs, references included
         _validated(NullOptions, spec.engine_options)
+        return
+    if spec.engine == "upstream":
+        _validated(UpstreamOptions, spec.engine_options)
+        if spec.reference_images:  # no adapter sends reference images yet
+            raise ValueError("the upstream engine takes no reference images: set reference_images to 0")
         return
     if spec.reference_images:  # the diffusers pipelines have no reference-image conditioning
         raise ValueError(f"the {spec.engine} engine takes no reference images: set reference_images to 0")
@@ -59,6 +66,10 @@ def parse_options(options: dict) -> DiffusersOptions:
     return _validated(DiffusersOptions, options)
 
 
+def upstream_options(spec: ModelSpec) -> UpstreamOptions:
+    return _validated(UpstreamOptions, spec.engine_options)
+
+
 def _validated(model: type[Options], options: dict) -> Options:
     try:
         return model.model_validate(options)
@@ -77,8 +88,9 @@ def model_loaded(model: str, engine: str, weights: str, seconds: float) -> None:
 class Engines:
     """The engine of each catalog entry, and the pipelines this process keeps loaded."""
 
-    def __init__(self, resident_models: int = 1):
+    def __init__(self, resident_models: int = 1, upstream_allowlist: str = ""):
         self.resident_models = resident_models
+        self.upstream_allowlist = Allowlist.parse(upstream_allowlist)
         self._preview: Engine | None = None
         self._resident: ResidentPipelines | None = None
 
@@ -91,6 +103,10 @@ class Engines:
             return self._preview
         if spec.engine == "null":
             return NullEngine(_validated(NullOptions, spec.engine_options))
+        if spec.engine == "upstream":
+            from reelforge.engines.upstream.engine import UpstreamEngine
+
+            return UpstreamEngine(spec.id, upstream_options(spec), self.upstream_allowlist)
         options = parse_options(spec.engine_options)
         missing = missing_modules(FAMILIES[spec.engine], options)
         if missing:

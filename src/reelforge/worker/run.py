@@ -26,15 +26,24 @@ from pathlib import Path
 from PIL import Image
 
 from reelforge.blobs import BlobStore
-from reelforge.core.catalog import Catalog
+from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.core.errors import InvalidRequest, storage_failure
 from reelforge.core.job import FailureCode, Job, JobStatus, Outcome, Output
 from reelforge.core.logs import Repeats
 from reelforge.core.metrics import JOBS_FINISHED, NO_FAILURE, QUEUE_WAIT, RENDER, STEP
 from reelforge.db.repository import Repository
-from reelforge.engines.base import BatchEngine, Canceled, EngineUnavailable, RenderContext, RenderFailed
-from reelforge.engines.registry import Engines
-from reelforge.media.clip import Clip
+from reelforge.engines.base import (
+    BatchEngine,
+    Canceled,
+    EngineUnavailable,
+    RenderContext,
+    RenderFailed,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from reelforge.engines.registry import Engines, upstream_options
+from reelforge.media.adopt import adopt_mp4
+from reelforge.media.clip import Clip, EncodedVideo
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
 from reelforge.worker.lease import Lease, run_token
@@ -60,6 +69,7 @@ class Worker:
         engines: Engines,
         scratch_dir: Path,
         heartbeat: float = 5.0,
+        upstream_concurrency: int = 8,
     ):
         self.repo, self.blobs, self.catalog, self.engines = repo, blobs, catalog, engines
         self.scratch_dir = scratch_dir  # where runs encode before moving files into blob storage
@@ -67,6 +77,10 @@ class Worker:
         self.stopping = threading.Event()  # set by `stop`: running renders hand their jobs back
         self.requeue: Callable[[str], None] = lambda job_id: None  # publishes a handed-back job again
         self.ended: Callable[[], None] = lambda: None  # a job reached its terminal state (webhooks)
+        self.upstream_concurrency = upstream_concurrency
+        self._waiting: dict[str, threading.BoundedSemaphore] = {}  # per provider: upstream jobs waited on
+        self._waiters: set[threading.Thread] = set()
+        self._lock = threading.Lock()
 
     def stop(self) -> None:
         """Shut down: lease nothing more, and make running renders hand their jobs back."""
@@ -80,11 +94,57 @@ class Worker:
         job_id = self.repo.claim(token, only)
         if job_id is None:
             return False
+        provider = self._upstream_provider(job_id)
+        if provider is not None and self._slot(provider).acquire(blocking=False):
+            # waiting on a provider needs no render slot: a thread of its own waits instead
+            waiter = threading.Thread(
+                target=self._wait_upstream, args=(job_id, token, provider), daemon=True, name="upstream"
+            )
+            with self._lock:
+                self._waiters.add(waiter)
+            waiter.start()
+            return True
         self.run_job(job_id, token)
         return True
 
-    def run_job(self, job_id: str, token: str) -> JobStatus | None:
-        """Render a job leased to `token`. Returns its final status, or None if the run lost the job."""
+    def join_upstream(self, timeout: float) -> None:
+        """Wait (after `stop`) for the threads waiting on providers to hand their jobs back."""
+        deadline = time.monotonic() + timeout
+        for waiter in list(self._waiters):
+            waiter.join(max(0.0, deadline - time.monotonic()))
+
+    def _upstream_provider(self, job_id: str) -> str | None:
+        """The provider of the entry a job renders on next, if that entry is an upstream one."""
+        job = self.repo.get_job(job_id)
+        route = self._route(job) if job is not None and job.request.model in self.catalog else []
+        return upstream_options(route[0]).provider if route and route[0].engine == "upstream" else None
+
+    def _slot(self, provider: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._waiting.setdefault(provider, threading.BoundedSemaphore(self.upstream_concurrency))
+
+    def _wait_upstream(self, job_id: str, token: str, provider: str) -> None:
+        try:
+            self.run_job(job_id, token, in_slot=False)
+        except Exception:
+            log.exception("job %s: the upstream run failed", job_id)
+        finally:
+            self._slot(provider).release()
+            with self._lock:
+                self._waiters.discard(threading.current_thread())
+
+    def _route(self, job: Job) -> list[ModelSpec]:
+        """The catalog entries the job may still render on: its model, then the fallbacks it has
+        not tried yet."""
+        tried = {attempt["model"] for attempt in job.upstream.get("tried", [])}
+        return [
+            spec for spec in self.catalog.route(self.catalog.get(job.request.model)) if spec.id not in tried
+        ]
+
+    def run_job(self, job_id: str, token: str, in_slot: bool = True) -> JobStatus | None:
+        """Render a job leased to `token`. Returns its final status, or None if the run lost the job.
+        Out of a render slot (`in_slot` False: a thread waiting on a provider), a fall back to an
+        entry that renders here hands the job back to the queue, for a slot to take it."""
         job = self.repo.get_job(job_id)
         if job is None or job.status is not JobStatus.RUNNING or job.lease_token != token:
             return None
@@ -105,17 +165,17 @@ class Worker:
         started = time.monotonic()
         try:
             with lease:
-                outcome = self._attempt(job, lease, scratch, prefix, StepTimer(model, engine))
+                outcome = self._attempt(job, lease, scratch, prefix, StepTimer(model, engine), in_slot)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         seconds = round(time.monotonic() - started, 3)
+        needs_slot = outcome.status is JobStatus.QUEUED
         if (
-            outcome.status is JobStatus.CANCELED
-            and self.stopping.is_set()
-            and self.repo.hand_back(job.id, token)
-        ):
+            needs_slot or (outcome.status is JobStatus.CANCELED and self.stopping.is_set())
+        ) and self.repo.hand_back(job.id, token):
             self.blobs.delete_prefix(prefix)
-            jobs_log.info("job %s handed back to the queue: shutting down", job.id, extra=fields)
+            why = "its fallback renders in a slot" if needs_slot else "shutting down"
+            jobs_log.info("job %s handed back to the queue: %s", job.id, why, extra=fields)
             self.requeue(job.id)
             return JobStatus.QUEUED
         if not self.repo.finish(job.id, token, outcome):
@@ -141,11 +201,21 @@ class Worker:
             log.info("removed %d scratch folders of dead runs", len(removed))
         return removed
 
-    def _attempt(self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer") -> Outcome:
+    def _attempt(
+        self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer", in_slot: bool
+    ) -> Outcome:
         try:
-            return Outcome(JobStatus.SUCCEEDED, tuple(self._render(job, lease, scratch, prefix, steps)))
+            return Outcome(
+                JobStatus.SUCCEEDED, tuple(self._fall_back(job, lease, scratch, prefix, steps, in_slot))
+            )
+        except _NeedsSlot:
+            return Outcome(JobStatus.QUEUED)
         except Canceled:
             return Outcome(JobStatus.CANCELED)
+        except UpstreamRejected as exc:
+            return Outcome(JobStatus.FAILED, failure=FailureCode.UPSTREAM_REJECTED, message=str(exc)[:500])
+        except UpstreamUnavailable as exc:
+            return Outcome(JobStatus.FAILED, failure=FailureCode.UPSTREAM_UNAVAILABLE, message=str(exc)[:500])
         except InvalidRequest as exc:
             return Outcome(JobStatus.FAILED, failure=FailureCode.INVALID_INPUT, message=exc.message)
         except EngineUnavailable as exc:  # a deployment problem, reported by `reelforge doctor` too
@@ -170,16 +240,78 @@ class Worker:
             raise InvalidRequest(f"input image {asset_id} no longer exists")
         return decode_image(self.blobs.read_bytes(asset.key))
 
-    def _render(self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer") -> list[Output]:
+    def _fall_back(
+        self, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer", in_slot: bool
+    ) -> list[Output]:
+        """Render on the job's model, or on its fallbacks in turn while upstreams are unavailable;
+        each entry that could not take the job is recorded on it (`upstream.tried`)."""
+        route = self._route(job)
+        if not route:
+            raise UpstreamUnavailable("the model and every fallback of it were unavailable")
+        for position, spec in enumerate(route):
+            last = position + 1 == len(route)
+            if not in_slot and spec.engine != "upstream":
+                raise _NeedsSlot()
+            if position:  # a fallback must be able to render the request as it was accepted
+                try:
+                    spec.check(job.request.model_copy(update={"model": spec.id}))
+                except InvalidRequest as exc:
+                    self._tried(job, lease, spec, exc.message)
+                    if last:
+                        raise UpstreamUnavailable(
+                            f"no fallback can render this request: {exc.message}"
+                        ) from None
+                    continue
+            try:
+                return self._render(spec, job, lease, scratch, prefix, steps)
+            except UpstreamUnavailable as exc:
+                self._tried(job, lease, spec, str(exc))
+                if last:
+                    raise
+                shutil.rmtree(scratch, ignore_errors=True)
+                self.blobs.delete_prefix(prefix)
+        raise AssertionError("unreachable: the last entry returns or raises")
+
+    def _tried(self, job: Job, lease: Lease, spec: ModelSpec, problem: str) -> None:
+        job.upstream.setdefault("tried", []).append({"model": spec.id, "error": problem[:500]})
+        self._save_upstream(job, lease)
+        fields = {"job_id": job.id, "model": spec.id}
+        log.warning("job %s: %s could not take it: %s", job.id, spec.id, problem, extra=fields)
+
+    def _save_upstream(self, job: Job, lease: Lease) -> None:
+        if not self.repo.save_upstream(job.id, lease.token, job.upstream):
+            lease.stop = True  # the job is gone, or another run has it
+            raise Canceled()
+
+    def _sample_saver(self, job: Job, lease: Lease, index: int) -> Callable[[dict], None]:
+        def save(state: dict) -> None:
+            job.upstream.setdefault("samples", {})[str(index)] = state
+            self._save_upstream(job, lease)
+
+        return save
+
+    def _render(
+        self, spec: ModelSpec, job: Job, lease: Lease, scratch: Path, prefix: str, steps: "StepTimer"
+    ) -> list[Output]:
         req = job.request
-        engine = self.engines.get(self.catalog.get(req.model))
+        engine = self.engines.get(spec)
         start = self._frame(req.start_image, req.width, req.height)
         end = self._frame(req.end_image, req.width, req.height)
         references = tuple(self._image(asset_id) for asset_id in req.reference_images)
         scratch.mkdir(parents=True, exist_ok=True)
+        saved = job.upstream.get("samples", {})
         contexts = [  # their progress callback is set per batch below
             RenderContext(
-                req, job.sample_seed(index), start, end, lease.report, lease.is_canceled, references
+                req,
+                job.sample_seed(index),
+                start,
+                end,
+                lease.report,
+                lease.is_canceled,
+                references,
+                saved=saved.get(str(index)),
+                save=self._sample_saver(job, lease, index),
+                shutting_down=self.stopping.is_set,
             )
             for index in range(req.samples)
         ]
@@ -193,8 +325,45 @@ class Worker:
                 ctx.progress = progress
             clips = engine.generate_batch(chunk) if len(chunk) > 1 else [engine.generate(chunk[0])]
             for index, ctx, clip in zip(range(first, first + len(chunk)), chunk, clips, strict=True):
-                outputs.append(self._store(clip, ctx, index, lease, scratch, prefix))
+                if isinstance(clip, EncodedVideo):
+                    outputs.append(self._store_encoded(clip, ctx, index, job, lease, scratch, prefix))
+                else:
+                    outputs.append(self._store(clip, ctx, index, lease, scratch, prefix))
         return outputs
+
+    def _store_encoded(
+        self,
+        clip: EncodedVideo,
+        ctx: RenderContext,
+        index: int,
+        job: Job,
+        lease: Lease,
+        scratch: Path,
+        prefix: str,
+    ) -> Output:
+        """Fetch sample `index`'s ready-made MP4, record what it cost, and store it as it is."""
+        video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
+        clip.write_to(video)
+        try:
+            media = adopt_mp4(video, poster)
+        except ValueError as exc:
+            raise RenderFailed(f"the upstream's video could not be read: {exc}") from None
+        if clip.cost_usd is not None:
+            job.upstream["samples"][str(index)]["cost_usd"] = str(clip.cost_usd)
+            self._save_upstream(job, lease)
+        output = Output(
+            index=index,
+            seed=ctx.seed,
+            video_key=f"{prefix}/{index}.mp4",
+            poster_key=f"{prefix}/{index}.jpg",
+            width=media.width,
+            height=media.height,
+            frame_count=media.frame_count,
+            fps=media.fps,
+            has_audio=media.has_audio,
+            video_bytes=media.video_bytes,
+        )
+        return self._keep(video, poster, output, lease)
 
     def _store(
         self, clip: Clip, ctx: RenderContext, index: int, lease: Lease, scratch: Path, prefix: str
@@ -203,16 +372,11 @@ class Worker:
         req = ctx.request
         video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
         media = encode_mp4(clip, req.width, req.height, video, poster)
-        if lease.is_canceled():
-            raise Canceled()
-        video_key, poster_key = f"{prefix}/{index}.mp4", f"{prefix}/{index}.jpg"
-        self.blobs.put_file(video_key, video, "video/mp4")
-        self.blobs.put_file(poster_key, poster, "image/jpeg")
-        return Output(
+        output = Output(
             index=index,
             seed=ctx.seed,
-            video_key=video_key,
-            poster_key=poster_key,
+            video_key=f"{prefix}/{index}.mp4",
+            poster_key=f"{prefix}/{index}.jpg",
             width=req.width,
             height=req.height,
             frame_count=media.frame_count,
@@ -220,6 +384,19 @@ class Worker:
             has_audio=media.has_audio,
             video_bytes=media.video_bytes,
         )
+        return self._keep(video, poster, output, lease)
+
+    def _keep(self, video: Path, poster: Path, output: Output, lease: Lease) -> Output:
+        """Move a sample's video and poster into blob storage, unless the job was canceled meanwhile."""
+        if lease.is_canceled():
+            raise Canceled()
+        self.blobs.put_file(output.video_key, video, "video/mp4")
+        self.blobs.put_file(output.poster_key, poster, "image/jpeg")
+        return output
+
+
+class _NeedsSlot(Exception):
+    """A job waiting on providers out of a render slot falls back to an entry that renders here."""
 
 
 def _batch_report(lease: Lease, first: int, count: int) -> Callable[[float], None]:

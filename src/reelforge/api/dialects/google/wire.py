@@ -65,7 +65,11 @@ GRPC_STATUS: dict[int, GrpcStatus] = {
 # google.rpc has no 507: a full disk is 503 UNAVAILABLE, which Google's clients retry
 STATUSES = {StorageFull: 503}
 # google.rpc.Code of a failed operation, by reelforge's failure code
-OPERATION_ERROR = {FailureCode.INVALID_INPUT: 3}
+OPERATION_ERROR = {
+    FailureCode.INVALID_INPUT: 3,
+    FailureCode.UPSTREAM_REJECTED: 3,  # INVALID_ARGUMENT: the upstream refused the request
+    FailureCode.UPSTREAM_UNAVAILABLE: 14,  # UNAVAILABLE
+}
 CANCELLED = 1
 INTERNAL = 13
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
