@@ -14,6 +14,42 @@ from reelforge.media.fetch import Allowlist
 from testkit.support import Probe, ServerProcess, probe_mp4
 
 LOOPBACK = Allowlist.parse("127.0.0.1")
+# a reelforge server as each provider: the model id it knows there, and the path of the base URL
+AS_PROVIDER = {
+    "openai": ("veo-3.1-lite", ""),
+    "gemini": ("veo-3.1-lite-generate-preview", ""),
+    "vertex": ("veo-3.1-lite-generate-001", "/v1/projects/test-project/locations/us-central1"),
+    "leonardo": ("veo-3.1-lite", "/api/rest"),
+    "aimlapi": ("google/veo-3.1-lite-generate-001", ""),
+    "highway": ("veo-3.1-lite", ""),
+}
+
+
+def catalog_entry(model_id: str, provider: str, url: str, credential_env: str, **fields) -> dict:
+    """A gateway's catalog entry rendering on the reelforge at `url`, spoken to as `provider`, with
+    Veo 3.1 Lite's capabilities; `fields` override (engine options go in `options`)."""
+    model, path = AS_PROVIDER[provider]
+    options = {
+        "provider": provider,
+        "base_url": url + path,
+        "model": model,
+        "credential_env": credential_env,
+        "poll_interval": 0.2,
+        "max_poll_interval": 1,
+        **fields.pop("options", {}),
+    }
+    return {
+        "id": model_id,
+        "engine": "upstream",
+        "engine_options": options,
+        "durations": [4, 6, 8],
+        "default_duration": 8,
+        "sizes": ["1280x720", "720x1280", "1920x1080", "1080x1920"],
+        "audio": True,
+        "end_frame": True,
+        "price_per_second": {"audio": {"720p": 0.05, "1080p": 0.08}, "silent": {"720p": 0.03, "1080p": 0.05}},
+        **fields,
+    }
 
 
 def connect(

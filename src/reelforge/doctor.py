@@ -3,14 +3,16 @@
 A missing weights directory or optional package, an unreachable database, broker or store would
 otherwise surface as a failed first job; `reelforge doctor`, GET /readyz, GET /healthz/engines and
 the start-up warnings of `serve` and `reelforge worker` all report them with the checks here. The
-model checks read package metadata and the weights' `model_index.json` only, so they are cheap and
-import neither torch nor diffusers; `devices()` (the CLI's) imports torch to see the GPUs. The
+model checks read package metadata and the weights' `model_index.json` only (an upstream entry's:
+whether its credential variable is set), so they are cheap and import neither torch nor diffusers;
+`upstream_status` is an upstream's one network call; `devices()` (the CLI's) imports torch. The
 probes (database, broker, storage, worker threads) each return what they saw or raise the problem;
 `run_probes` runs them side by side with a deadline, so a dead dependency cannot hang a caller.
 """
 
 import importlib.util
 import json
+import os
 import threading
 import time
 import uuid
@@ -26,7 +28,8 @@ from reelforge.blobs import BlobStore
 from reelforge.core.catalog import Catalog, ModelSpec
 from reelforge.db.connect import MIGRATIONS
 from reelforge.engines.diffusers_options import FAMILIES, Mode, missing_modules
-from reelforge.engines.registry import INSTALL_HINT, Engines, parse_options
+from reelforge.engines.registry import INSTALL_HINT, Engines, parse_options, upstream_options
+from reelforge.media.fetch import Allowlist
 
 PROBE_TIMEOUT = 3.0  # seconds a probe may take before its dependency counts as not answering
 
@@ -68,6 +71,12 @@ def check_model(spec: ModelSpec) -> ModelReport:
     if spec.engine == "null":
         report.notes.append("null engine for load tests: black frames and silence, no weights needed")
         return report
+    if spec.engine == "upstream":
+        options = upstream_options(spec)
+        report.notes.append(f"{options.provider} at {options.base_url}, model {options.model}")
+        if not os.environ.get(options.credential_env):
+            report.problems.append(f"the credential variable {options.credential_env} is not set")
+        return report
     family, options = FAMILIES[spec.engine], parse_options(spec.engine_options)
     missing = missing_modules(family, options)
     if missing:
@@ -91,6 +100,15 @@ def check_model(spec: ModelSpec) -> ModelReport:
     if spec.audio and not family.audio:
         report.notes.append("audio requests get a silent track (silent_audio)")
     return report
+
+
+def upstream_status(spec: ModelSpec, allowlist: str) -> str:
+    """One cheap authenticated call to an upstream entry's provider, not retried."""
+    from reelforge.engines.upstream.engine import adapter_for, http_for
+
+    options = upstream_options(spec).model_copy(update={"retries": 0})
+    adapter_for(options).probe(http_for(options, Allowlist.parse(allowlist)))
+    return f"{options.provider} at {options.base_url} answers and accepts the credential"
 
 
 def _weights_problem(engine: str, weights: str, modes: list[Mode], allow_download: bool) -> str | None:

@@ -1,14 +1,18 @@
 """`reelforge doctor`: what this machine can actually do with its settings: torch and CUDA, each
-catalog model (packages, weights), PyAV's encoders, the database, the broker (Celery mode) and
-blob storage, one line each, ok or the problem. It changes nothing but a probe object in storage:
+catalog model (packages, weights; an upstream's credential variable, and unless `--offline` one
+authenticated call to it), PyAV's encoders, the database, the broker (Celery mode) and blob
+storage, one line each, ok or the problem. It changes nothing but a probe object in storage:
 no migration, no key file."""
 
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from reelforge.cli.app import CatalogPath, DatabaseUrl, DataDir, StorageUrl, app, console, settings_of
+
+UPSTREAM_PROBE_TIMEOUT = 35.0  # seconds: one call, within the entry's request_timeout (30 s by default)
 
 
 @app.command()
@@ -17,6 +21,9 @@ def doctor(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     storage_url: StorageUrl = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="make no call to the catalog's upstream providers")
+    ] = False,
 ) -> None:
     """Check what this machine can run and reach: torch, CUDA, models, codecs, database, broker,
     storage. Exits 1 on a problem."""
@@ -58,6 +65,13 @@ def doctor(
                 *(f"{modes}: {where}" for modes, where in report.weights.items()),
             ]
             line(report.ok, f"model {report.id} ({report.engine}): {'; '.join(details) or 'ready'}")
+            if report.ok and report.engine == "upstream" and not offline:
+                spec = models.get(report.id)
+                probe(
+                    f"upstream {report.id}",
+                    lambda spec=spec: checks.upstream_status(spec, settings.upstream_allowlist),
+                    timeout=UPSTREAM_PROBE_TIMEOUT,
+                )
     probe("codecs", checks.codecs_status)
     probe("database", lambda: _database(settings.db_url))
     if settings.queue == "celery":

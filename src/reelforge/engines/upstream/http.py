@@ -9,6 +9,7 @@ own message. The credential travels only in headers and is scrubbed from every m
 """
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from reelforge.core.errors import InvalidRequest
 from reelforge.engines.base import UpstreamRejected, UpstreamUnavailable
 from reelforge.media.fetch import Allowlist, pinned_request, tls_context, vet_url
 
+log = logging.getLogger(__name__)
 MAX_RETRY_WAIT = 60.0  # longest Retry-After honoured between two tries of one call, s
 MAX_REDIRECTS = 3
 MAX_VIDEO_BYTES = 2 * 1024**3
@@ -132,7 +134,9 @@ class UpstreamHttp:
                 failure = self.scrub(f"{self.provider} answered HTTP {reply.status}: {message_of(reply)}")
                 advice = retry_after(reply.headers)
             if attempt + 1 < tries:
-                self.wait(min(MAX_RETRY_WAIT, advice if advice is not None else 2.0**attempt))
+                pause = min(MAX_RETRY_WAIT, advice if advice is not None else 2.0**attempt)
+                log.warning("%s; retry %d of %d in %.1f s", failure, attempt + 1, tries - 1, pause)
+                self.wait(pause)
         raise UpstreamUnavailable(failure)
 
     def download(self, url: str, dest: Path, authed: bool) -> None:
