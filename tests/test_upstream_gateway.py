@@ -3,18 +3,32 @@ front of the session's reelforge server acting as every provider (its preview en
 keys mode checks the gateway's credential). Through each adapter: text, first+last frame, decoded
 MP4s. Then the routing: 429 then success, an upstream down falling back to a local entry (and
 failing `upstream_unavailable` without one), a refusal as `upstream_rejected`, cancel forwarded,
-and a gateway killed while waiting resuming the same upstream job after its restart."""
+and a gateway killed while waiting resuming the same upstream job after its restart; `reelforge
+doctor` on the gateway's catalog."""
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 
 import httpx
 import pytest
 
+from reelforge.core.job import Job
 from reelforge.db.connect import open_database
 from reelforge.db.repository import Repository
 from testkit.catalogs import catalog_with
-from testkit.support import ServerProcess, assert_halves, b64, client, free_port, make_image, probe_mp4
+from testkit.support import (
+    UNKNOWN_KEY,
+    ServerProcess,
+    assert_halves,
+    b64,
+    client,
+    free_port,
+    make_image,
+    probe_mp4,
+)
 from testkit.upstream import AS_PROVIDER, catalog_entry
 
 RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235, 235)
@@ -82,13 +96,17 @@ def wait(api, video_id: str, timeout: float = 120) -> dict:
     return video
 
 
-def upstream_of(gateway: ServerProcess, video_id: str) -> dict:
-    """What the gateway recorded about the job's upstream work (jobs.upstream)."""
+def job_of(gateway: ServerProcess, video_id: str) -> Job:
     repo = Repository(open_database(gateway.settings().db_url))
     try:
-        return repo.get_job(video_id.removeprefix("video_")).upstream
+        return repo.get_job(video_id.removeprefix("video_"))
     finally:
         repo.close()
+
+
+def upstream_of(gateway: ServerProcess, video_id: str) -> dict:
+    """What the gateway recorded about the job's upstream work (jobs.upstream)."""
+    return job_of(gateway, video_id).upstream
 
 
 def wait_for_upstream_id(gateway, video_id: str, timeout: float = 30) -> str:
@@ -181,6 +199,15 @@ def test_cancel_is_forwarded_to_the_provider(api, gateway, server):
     assert upstream["status"] == "failed" and upstream["error"]["code"] == "canceled"
 
 
+def test_waiting_on_a_provider_holds_no_render_slot(api, gateway):
+    """The gateway has one render slot: a local job runs while an upstream one is waited on."""
+    waiting = create(api, "via-openai", seconds="8", size="1920x1080")
+    wait_for_upstream_id(gateway, waiting)
+    local = create(api, "local", size="1280x720")
+    assert wait(api, local)["status"] == wait(api, waiting)["status"] == "completed"
+    assert job_of(gateway, local).started_at < job_of(gateway, waiting).finished_at
+
+
 def test_a_killed_gateway_resumes_the_same_upstream_job(api, gateway, server):
     before = len(upstream_videos(server, ACCOUNT))
     video_id = create(api, "via-gemini", seconds="8", size="1920x1080")
@@ -198,3 +225,44 @@ def test_the_key_never_reaches_the_gateways_log(gateway, server):
     log = gateway.stderr_path.read_text()
     assert server.key(ACCOUNT) not in log
     assert httpx.get(f"{gateway.url}/healthz").status_code == 200
+
+
+def doctor(gateway, tmp_path, *args, **env) -> tuple[int, dict[str, str]]:
+    """`reelforge doctor` on the gateway's catalog and settings: its exit code and its lines by
+    what they check."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reelforge", "doctor", "--data-dir", str(tmp_path / "data"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **gateway.env, **env},
+    )
+    lines = {}
+    for line in done.stdout.splitlines():
+        mark, _, text = line.partition(" ")
+        if mark in ("ok", "problem"):
+            lines[text.strip().split(":")[0]] = f"{mark} {text.strip()}"
+    return done.returncode, lines
+
+
+def test_doctor_calls_each_upstream_once_unless_offline(gateway, server, tmp_path):
+    code, lines = doctor(gateway, tmp_path)
+    assert code == 1  # the two entries whose upstream is down
+    for provider in AS_PROVIDER:
+        assert lines[f"upstream via-{provider}"].startswith("ok"), lines
+    assert lines["upstream down"].startswith("problem") and "could not be reached" in lines["upstream down"]
+    assert lines["model via-openai (upstream)"].startswith("ok")
+    code, lines = doctor(gateway, tmp_path, "--offline")
+    assert code == 0, lines
+    assert not [name for name in lines if name.startswith("upstream")]
+
+
+def test_doctor_reports_a_missing_or_refused_credential(gateway, tmp_path):
+    code, lines = doctor(gateway, tmp_path, "--offline", GATEWAY_UPSTREAM_KEY="")
+    assert code == 1
+    problem = lines["model via-gemini (upstream)"]
+    assert problem.startswith("problem") and "GATEWAY_UPSTREAM_KEY is not set" in problem
+    code, lines = doctor(gateway, tmp_path, GATEWAY_UPSTREAM_KEY=UNKNOWN_KEY)
+    for provider in AS_PROVIDER:
+        refused = lines[f"upstream via-{provider}"]
+        assert refused.startswith("problem") and UNKNOWN_KEY not in refused, refused
