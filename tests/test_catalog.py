@@ -175,3 +175,51 @@ def test_only_the_preview_engine_takes_reference_images():
     with pytest.raises(ValueError, match="house-ltx: the ltx engine takes no reference images"):
         check_catalog(Catalog([ModelSpec(**entry, reference_images=1)]))
     check_catalog(load_catalog())  # the built-in Veo 3.1 entries with 3 are on the preview engine
+
+
+UPSTREAM = {
+    "id": "veo-upstream",
+    "engine": "upstream",
+    "engine_options": {
+        "provider": "gemini",
+        "base_url": "https://generativelanguage.googleapis.com/",
+        "model": "veo-3.1-lite-generate-preview",
+        "credential_env": "GEMINI_API_KEY",
+    },
+    "durations": [4, 6, 8],
+    "default_duration": 8,
+    "sizes": ["1280x720"],
+    "price_per_second": {"silent": {"720p": 0.03}},
+}
+LOCAL = {**UPSTREAM, "id": "local", "engine": "preview", "engine_options": {}}
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        ({"provider": "runway"}, "engine_options.provider: .*must be one of gemini, vertex"),
+        ({"base_url": "https://user:pw@example.com"}, "engine_options.base_url: .*without credentials"),
+        ({"base_url": "ftp://example.com"}, "engine_options.base_url"),
+        ({"credential_env": "AIza-the-key-itself"}, "engine_options.credential_env: .*not the credential"),
+        ({"secret": "x"}, "engine_options.secret"),
+        ({"poll_interval": 0}, "engine_options.poll_interval"),
+    ],
+)
+def test_upstream_entries_are_checked(options, says):
+    entry = {**UPSTREAM, "engine_options": {**UPSTREAM["engine_options"], **options}}
+    with pytest.raises(ValueError, match=f"veo-upstream: {says}"):
+        check_catalog(Catalog([ModelSpec(**entry)]))
+
+
+def test_an_upstream_entry_and_its_fallbacks():
+    catalog = check_catalog(Catalog([ModelSpec(**UPSTREAM, fallback=["local"]), ModelSpec(**LOCAL)]))
+    upstream = catalog.get("veo-upstream")
+    assert [spec.id for spec in catalog.route(upstream)] == ["veo-upstream", "local"]
+    assert [spec.id for spec in catalog.route(catalog.get("local"))] == ["local"]
+    assert upstream.engine_options["base_url"] == "https://generativelanguage.googleapis.com/"  # as written
+    with pytest.raises(ValueError, match="veo-upstream: fallback 'elsewhere' is not another entry"):
+        Catalog([ModelSpec(**UPSTREAM, fallback=["elsewhere"])])
+    with pytest.raises(ValueError, match="fallback 'veo-upstream' is not another entry"):
+        Catalog([ModelSpec(**UPSTREAM, fallback=["veo-upstream"])])
+    with pytest.raises(ValueError, match="the upstream engine takes no reference images"):
+        check_catalog(Catalog([ModelSpec(**UPSTREAM, reference_images=1)]))
