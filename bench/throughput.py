@@ -8,8 +8,9 @@ one host, or with `--storage s3` in moto's S3 server) it queues `--per-worker` x
 workers are told to stop consuming, then lets them all drain the queue, and prints jobs per minute
 (first start to last finish), the ratio to N x the single-worker figure (1.0 = perfect scaling)
 and how fast the API accepted the batch. The ratio also counts the drain's last wave, where
-workers finish up to one job apart, so it rises with `--per-worker`. Queueing first keeps the API's work of accepting jobs off
-the cores the workers share on a small machine; in a deployment the API has its own. Then, with
+workers finish up to one job apart, so it rises with `--per-worker`. Queueing first keeps the
+API's work of accepting jobs off the cores the workers share on a small machine; in a deployment
+the API has its own. Then, with
 nothing else queued, the submit -> running latency of single jobs on the embedded default (one
 `reelforge serve`, SQLite, local files) and in Celery mode. Times come from the jobs' own rows
 (created, started, finished).
@@ -173,7 +174,9 @@ def main() -> None:
         finally:
             server.stop()
         print(f"embedded default, idle: submit->running p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms")
-        with cluster(tmp / "idle", catalog_path=catalog_path, **INTERVALS, **media(tmp / "idle", args.storage)) as c:
+        with cluster(
+            tmp / "idle", catalog_path=catalog_path, **INTERVALS, **media(tmp / "idle", args.storage)
+        ) as c:
             api = c.api()
             c.worker()
             with client(api) as http:
