@@ -10,10 +10,9 @@ workers are told to stop consuming, then lets them all drain the queue, and prin
 and how fast the API accepted the batch. The ratio also counts the drain's last wave, where
 workers finish up to one job apart, so it rises with `--per-worker`. Queueing first keeps the
 API's work of accepting jobs off the cores the workers share on a small machine; in a deployment
-the API has its own. Then, with
-nothing else queued, the submit -> running latency of single jobs on the embedded default (one
-`reelforge serve`, SQLite, local files) and in Celery mode. Times come from the jobs' own rows
-(created, started, finished).
+the API has its own. Then, with nothing else queued, the submit -> running latency of single jobs
+on the embedded default (one `reelforge serve`, SQLite, local files) and in Celery mode. Times
+come from the jobs' own rows (created, started, finished).
 
     python bench/throughput.py [--workers 1 2 4 8 16] [--per-worker 16] [--delay 0.5] [--storage s3]
 """

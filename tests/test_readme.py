@@ -110,3 +110,11 @@ def test_the_quick_start_against_a_server(shell):
         assert listed.status_code == 200
     finally:
         stop_process(server)
+
+
+def test_the_gateway_catalog_is_checked_offline(shell):
+    done = shell(_block("examples/gateway.json"))
+    out = " ".join(done.stdout.split())  # however the console wraps its lines
+    assert "ok model veo-3.1-lite (upstream): gemini at https://generativelanguage.googleapis.com" in out
+    assert "ok model veo-3.1-lite-vertex (upstream): vertex at" in out
+    assert "problem" not in out and "ok upstream" not in out  # --offline: no call to a provider

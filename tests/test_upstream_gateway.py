@@ -154,6 +154,10 @@ def test_the_providers_cost_is_recorded(api, gateway):
     video = wait(api, create(api, "via-leonardo", generate_audio=False))
     [sample] = upstream_of(gateway, video["id"])["samples"].values()
     assert sample["cost_usd"] == "0.1200"  # the upstream's price of 4 s of silent 720p, in dollars
+    shown = reelforge(
+        gateway, "show", video["id"].removeprefix("video_"), "--data-dir", str(gateway.data_dir)
+    )
+    assert f"upstream 0 via-leonardo: leonardo job {sample['id']}, $0.1200" in shown
 
 
 def test_a_429_is_waited_out_then_the_job_succeeds(api, gateway, server):
@@ -168,6 +172,10 @@ def test_an_upstream_that_is_down_falls_back(api, gateway):
     assert video["status"] == "completed", video
     [tried] = upstream_of(gateway, video["id"])["tried"]
     assert tried["model"] == "down" and "could not be reached" in tried["error"]
+    shown = reelforge(
+        gateway, "show", video["id"].removeprefix("video_"), "--data-dir", str(gateway.data_dir)
+    )
+    assert "tried down openai could not be reached" in " ".join(shown.split())
     assert probe_mp4(api.get(f"/v1/videos/{video['id']}/content").content).frames == 96
 
 
@@ -225,6 +233,19 @@ def test_the_key_never_reaches_the_gateways_log(gateway, server):
     log = gateway.stderr_path.read_text()
     assert server.key(ACCOUNT) not in log
     assert httpx.get(f"{gateway.url}/healthz").status_code == 200
+
+
+def reelforge(gateway, *args: str) -> str:
+    """What a `reelforge` command beside the gateway (its settings) prints; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reelforge", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **gateway.env, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def doctor(gateway, tmp_path, *args, **env) -> tuple[int, dict[str, str]]:

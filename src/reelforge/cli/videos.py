@@ -261,7 +261,7 @@ def _print(fields: dict) -> None:
 
 @app.command()
 def show(video_id: VideoId, server: Server = None, key: Key = None, data_dir: DataDir = None) -> None:
-    """One job: status, progress, size, seed, times, error."""
+    """One job: status, progress, size, seed, times, error (locally also cost and upstream jobs)."""
     if server:
         with remote(server, key) as client:
             video = client.get(video_id)
@@ -299,8 +299,21 @@ def show(video_id: VideoId, server: Server = None, key: Key = None, data_dir: Da
             "error": f"{job.error_code}: {job.error_message}" if job.error_code else None,
             "cost $": job.cost_usd,
             "prompt": req.prompt,
+            **_upstream(job.upstream),
         }
     )
+
+
+def _upstream(record: dict) -> dict[str, str]:
+    """What upstream engines recorded on a job (docs/upstreams.md): each sample's provider job and
+    its cost, and the entries that could not take it."""
+    lines = {}
+    for index, sample in sorted(record.get("samples", {}).items()):
+        cost = f", ${sample['cost_usd']}" if "cost_usd" in sample else ""
+        lines[f"upstream {index}"] = f"{sample['model']}: {sample['provider']} job {sample['id']}{cost}"
+    for attempt in record.get("tried", []):
+        lines[f"tried {attempt['model']}"] = attempt["error"]
+    return lines
 
 
 @app.command()

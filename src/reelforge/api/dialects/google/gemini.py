@@ -59,8 +59,9 @@ Decisions where Google documents nothing, or reelforge differs [open]:
   `Retry-After`.
 - The operation's model segment is not checked: the operation id alone finds the job. Pending
   operations read `{"name", "done": false}`; a failed one has `error: {code, message}` with a
-  google.rpc code (3 INVALID_ARGUMENT for unusable input, 13 INTERNAL for a render failure,
-  1 CANCELLED when it was canceled or deleted).
+  google.rpc code (3 INVALID_ARGUMENT for unusable input or an upstream's refusal, 14 UNAVAILABLE
+  when no upstream could take it, 13 INTERNAL for a render failure, 1 CANCELLED when it was
+  canceled or deleted).
 - `:cancel` follows google.longrunning's CancelOperation (the binding `{name=.../operations/*}:cancel`
   on the operation's own name): an empty body or `{}`, answered `{}`. It is best effort, as Google
   documents: a queued operation is canceled at once, a running one once its render stops (within
