@@ -52,6 +52,12 @@ def catalog_entry(model_id: str, provider: str, url: str, credential_env: str, *
     }
 
 
+def job(**fields) -> UpstreamInput:
+    """One sample to send: 4 s of 1280x720 with audio, seed 11, unless `fields` say otherwise."""
+    defaults = {"prompt": "a lighthouse", "negative_prompt": "fog", "duration": 4, "width": 1280}
+    return UpstreamInput(**{**defaults, "height": 720, "audio": True, "seed": 11, **fields})
+
+
 def connect(
     server: ServerProcess, provider: str, model: str, base_path: str = "", key: str | None = None, **options
 ) -> tuple[Adapter, UpstreamHttp]:

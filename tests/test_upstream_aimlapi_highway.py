@@ -8,12 +8,11 @@ from decimal import Decimal
 import pytest
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import UpstreamInput
 from testkit.support import UNKNOWN_KEY, assert_halves, make_image, probe_mp4
-from testkit.upstream import connect, render, wait_while_running
+from testkit.upstream import AS_PROVIDER, connect, job, render, wait_while_running
 
 RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235, 235)
-MODELS = {"aimlapi": "google/veo-3.1-lite-generate-001", "highway": "veo-3.1-lite"}
+MODELS = {provider: AS_PROVIDER[provider][0] for provider in ("aimlapi", "highway")}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -24,21 +23,6 @@ def provider(request) -> str:
 @pytest.fixture(scope="module")
 def upstream(server, provider):
     return connect(server, provider, MODELS[provider])
-
-
-def job(**fields) -> UpstreamInput:
-    return UpstreamInput(
-        **{
-            "prompt": "a lighthouse",
-            "negative_prompt": "fog",
-            "duration": 4,
-            "width": 1280,
-            "height": 720,
-            "audio": True,
-            "seed": 11,
-            **fields,
-        }
-    )
 
 
 def test_text_to_video_runs_on_through_a_cancel(upstream, provider, tmp_path):

@@ -6,16 +6,11 @@ forwarded cancel."""
 import pytest
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import UpstreamInput
 from testkit.support import UNKNOWN_KEY, assert_halves, make_image
-from testkit.upstream import connect, render, wait_while_running
+from testkit.upstream import AS_PROVIDER, connect, job, render, wait_while_running
 
 RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235, 235)
-VERTEX_ROOT = "/v1/projects/test-project/locations/us-central1"
-PROVIDERS = {
-    "gemini": ("veo-3.1-lite-generate-preview", ""),
-    "vertex": ("veo-3.1-lite-generate-001", VERTEX_ROOT),
-}
+PROVIDERS = {provider: AS_PROVIDER[provider] for provider in ("gemini", "vertex")}
 
 
 def connect_to(server, provider: str, model: str | None = None, **options):
@@ -31,21 +26,6 @@ def provider(request) -> str:
 @pytest.fixture(scope="module")
 def upstream(server, provider):
     return connect_to(server, provider)
-
-
-def job(**fields) -> UpstreamInput:
-    return UpstreamInput(
-        **{
-            "prompt": "a lighthouse",
-            "negative_prompt": None,
-            "duration": 4,
-            "width": 1280,
-            "height": 720,
-            "audio": True,
-            "seed": 11,
-            **fields,
-        }
-    )
 
 
 def test_text_to_video(upstream, tmp_path):

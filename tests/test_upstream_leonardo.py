@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import UpstreamInput
 from testkit.support import UNKNOWN_KEY, assert_halves, make_image
-from testkit.upstream import connect, render, wait_while_running
+from testkit.upstream import connect, job, render, wait_while_running
 
 RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235, 235)
 
@@ -18,21 +17,6 @@ RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235
 @pytest.fixture(scope="module")
 def upstream(server):
     return connect(server, "leonardo", "veo-3.1-lite", base_path="/api/rest")
-
-
-def job(**fields) -> UpstreamInput:
-    return UpstreamInput(
-        **{
-            "prompt": "a lighthouse",
-            "negative_prompt": "fog",
-            "duration": 4,
-            "width": 1280,
-            "height": 720,
-            "audio": True,
-            "seed": 11,
-            **fields,
-        }
-    )
 
 
 def test_text_to_video(upstream, tmp_path):

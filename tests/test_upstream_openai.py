@@ -5,9 +5,8 @@ the key), a missing model for the doctor's probe, and a forwarded cancel."""
 import pytest
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import UpstreamInput
 from testkit.support import UNKNOWN_KEY, assert_halves, make_image
-from testkit.upstream import connect, render, wait_while_running
+from testkit.upstream import connect, job, render, wait_while_running
 
 RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235, 235)
 
@@ -15,21 +14,6 @@ RED, BLUE, GREEN, WHITE = (220, 40, 40), (40, 60, 220), (40, 200, 60), (235, 235
 @pytest.fixture(scope="module")
 def upstream(server):
     return connect(server, "openai", "veo-3.1-lite")
-
-
-def job(**fields) -> UpstreamInput:
-    return UpstreamInput(
-        **{
-            "prompt": "a lighthouse",
-            "negative_prompt": None,
-            "duration": 4,
-            "width": 1280,
-            "height": 720,
-            "audio": True,
-            "seed": 11,
-            **fields,
-        }
-    )
 
 
 def test_text_to_video(upstream, tmp_path):

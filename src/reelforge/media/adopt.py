@@ -2,26 +2,15 @@
 stream, described for the job record, and given a JPEG poster of its first frame, as the encoder
 gives its own outputs. Re-encoding would cost CPU and quality for nothing."""
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from reelforge.media.encode import POSTER_QUALITY
+from reelforge.media.encode import POSTER_QUALITY, EncodedMedia
 
 
-@dataclass(frozen=True)
-class AdoptedMedia:
-    width: int
-    height: int
-    fps: int
-    frame_count: int
-    has_audio: bool
-    video_bytes: int
-
-
-def adopt_mp4(video_path: Path, poster_path: Path) -> AdoptedMedia:
+def adopt_mp4(video_path: Path, poster_path: Path) -> EncodedMedia:
     """Describe the MP4 at `video_path` and write its poster; ValueError if it holds no video."""
     try:
         with av.open(str(video_path)) as container:
@@ -34,7 +23,7 @@ def adopt_mp4(video_path: Path, poster_path: Path) -> AdoptedMedia:
             first.to_image().save(poster_path, format="JPEG", quality=POSTER_QUALITY)
             rate = stream.average_rate or Fraction(24)
             frames = stream.frames or round(float(stream.duration * stream.time_base) * rate)
-            return AdoptedMedia(
+            return EncodedMedia(
                 width=stream.codec_context.width,
                 height=stream.codec_context.height,
                 fps=round(rate),

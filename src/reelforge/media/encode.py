@@ -39,12 +39,18 @@ _END = object()
 
 @dataclass(frozen=True)
 class EncodedMedia:
-    """What was written, for the job record."""
+    """What was written, for the job record (also what media/adopt.py reads off a ready-made MP4)."""
 
+    width: int
+    height: int
+    fps: int
     frame_count: int
-    duration_s: float
     has_audio: bool
     video_bytes: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
 
 
 def encode_mp4(clip: Clip, width: int, height: int, video_path: Path, poster_path: Path) -> EncodedMedia:
@@ -70,8 +76,10 @@ def encode_mp4(clip: Clip, width: int, height: int, video_path: Path, poster_pat
             path.unlink(missing_ok=True)
         raise
     return EncodedMedia(
+        width=width,
+        height=height,
+        fps=clip.fps,
         frame_count=clip.frame_count,
-        duration_s=clip.frame_count / clip.fps,
         has_audio=audio is not None,
         video_bytes=video_path.stat().st_size,
     )

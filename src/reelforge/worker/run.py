@@ -44,7 +44,7 @@ from reelforge.engines.base import (
 from reelforge.engines.registry import Engines, upstream_options
 from reelforge.media.adopt import adopt_mp4
 from reelforge.media.clip import Clip, EncodedVideo
-from reelforge.media.encode import encode_mp4
+from reelforge.media.encode import EncodedMedia, encode_mp4
 from reelforge.media.images import decode_image, fit_to_size
 from reelforge.worker.lease import Lease, run_token
 
@@ -351,9 +351,27 @@ class Worker:
         if clip.cost_usd is not None:
             job.upstream["samples"][str(index)]["cost_usd"] = str(clip.cost_usd)
             self._save_upstream(job, lease)
+        return self._keep(video, poster, media, index, ctx.seed, lease, prefix)
+
+    def _store(
+        self, clip: Clip, ctx: RenderContext, index: int, lease: Lease, scratch: Path, prefix: str
+    ) -> Output:
+        """Encode sample `index` and move its video and poster into blob storage."""
+        req = ctx.request
+        video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
+        media = encode_mp4(clip, req.width, req.height, video, poster)
+        return self._keep(video, poster, media, index, ctx.seed, lease, prefix)
+
+    def _keep(
+        self, video: Path, poster: Path, media: EncodedMedia, index: int, seed: int, lease: Lease, prefix: str
+    ) -> Output:
+        """Move sample `index`'s video and poster into blob storage, unless the job was canceled
+        meanwhile; the sample as the job records it."""
+        if lease.is_canceled():
+            raise Canceled()
         output = Output(
             index=index,
-            seed=ctx.seed,
+            seed=seed,
             video_key=f"{prefix}/{index}.mp4",
             poster_key=f"{prefix}/{index}.jpg",
             width=media.width,
@@ -363,33 +381,6 @@ class Worker:
             has_audio=media.has_audio,
             video_bytes=media.video_bytes,
         )
-        return self._keep(video, poster, output, lease)
-
-    def _store(
-        self, clip: Clip, ctx: RenderContext, index: int, lease: Lease, scratch: Path, prefix: str
-    ) -> Output:
-        """Encode sample `index` and move its video and poster into blob storage."""
-        req = ctx.request
-        video, poster = scratch / f"{index}.mp4", scratch / f"{index}.jpg"
-        media = encode_mp4(clip, req.width, req.height, video, poster)
-        output = Output(
-            index=index,
-            seed=ctx.seed,
-            video_key=f"{prefix}/{index}.mp4",
-            poster_key=f"{prefix}/{index}.jpg",
-            width=req.width,
-            height=req.height,
-            frame_count=media.frame_count,
-            fps=clip.fps,
-            has_audio=media.has_audio,
-            video_bytes=media.video_bytes,
-        )
-        return self._keep(video, poster, output, lease)
-
-    def _keep(self, video: Path, poster: Path, output: Output, lease: Lease) -> Output:
-        """Move a sample's video and poster into blob storage, unless the job was canceled meanwhile."""
-        if lease.is_canceled():
-            raise Canceled()
         self.blobs.put_file(output.video_key, video, "video/mp4")
         self.blobs.put_file(output.poster_key, poster, "image/jpeg")
         return output

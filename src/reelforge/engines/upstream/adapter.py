@@ -3,10 +3,12 @@ provider's job back as a `Status`, cancel it where the provider can, and make on
 authenticated call for `reelforge doctor`. Adapters translate; `engine.py` owns the waiting,
 retries, resume and storage, and `http.py` the vetting and error mapping."""
 
+import base64
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from reelforge.engines.base import UpstreamRejected
 from reelforge.engines.upstream.http import UpstreamHttp
 from reelforge.engines.upstream.options import UpstreamOptions
 
@@ -72,3 +74,19 @@ class Adapter(Protocol):
     def probe(self, http: UpstreamHttp) -> None:
         """One cheap authenticated call; raises UpstreamRejected (bad key) or UpstreamUnavailable."""
         ...
+
+
+def data_uri(png: bytes) -> str:
+    """A frame inline, for the providers that take images as data URIs."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def probe_unknown(http: UpstreamHttp, path: str, marker: str, **kwargs) -> None:
+    """A probe for providers with no cheap authenticated read: look up something nobody owns. A good
+    key gets "not found" naming it (`marker`); anything else (a refused key, a wrong base URL) is
+    raised."""
+    try:
+        http.call("GET", path, retry=False, **kwargs)
+    except UpstreamRejected as exc:
+        if marker not in str(exc):
+            raise

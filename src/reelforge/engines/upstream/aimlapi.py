@@ -6,21 +6,15 @@ AI/ML API has no cancel: `cancel` does nothing and the generation runs (and bill
 Its model list (`GET /models`) is public, so it cannot tell a bad key: the probe reads a
 generation no key owns, which a good key gets a 404 for (naming the id) and a bad key a 401."""
 
-import base64
 from decimal import Decimal
 
-from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput
+from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri, probe_unknown
 from reelforge.engines.upstream.http import UpstreamHttp
 from reelforge.engines.upstream.options import UpstreamOptions
 
 PATH = "/v2/video/generations"
 STATES = {"queued": "running", "generating": "running", "completed": "succeeded", "error": "failed"}
 PROBE_ID = "reelforge-probe-no-such-generation"
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 class AimlAdapter:
@@ -69,8 +63,4 @@ class AimlAdapter:
         """AI/ML API has no cancel route: nothing to ask."""
 
     def probe(self, http: UpstreamHttp) -> None:
-        try:
-            http.call("GET", PATH, retry=False, params={"generation_id": PROBE_ID})
-        except UpstreamRejected as exc:
-            if PROBE_ID not in str(exc):  # not "generation ... not found": the key was refused
-                raise
+        probe_unknown(http, PATH, PROBE_ID, params={"generation_id": PROBE_ID})

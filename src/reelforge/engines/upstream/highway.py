@@ -7,10 +7,7 @@ per task (`sample_count` 1). No cost is reported, and there is no cancel: `cance
 There is no account route either: the probe reads a task no key owns, which a good key gets a
 404 for (naming the id) and a bad key a 401."""
 
-import base64
-
-from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput
+from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri, probe_unknown
 from reelforge.engines.upstream.http import UpstreamHttp
 from reelforge.engines.upstream.options import UpstreamOptions
 
@@ -22,10 +19,6 @@ STATES = {
     "TASK_STATUS_FAILED": "failed",
 }
 PROBE_ID = "reelforge-probe-no-such-task"
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 class HighwayAdapter:
@@ -73,8 +66,4 @@ class HighwayAdapter:
         """HighwayAPI has no cancel route: nothing to ask."""
 
     def probe(self, http: UpstreamHttp) -> None:
-        try:
-            http.call("GET", RESULT, retry=False, params={"task_id": PROBE_ID})
-        except UpstreamRejected as exc:
-            if PROBE_ID not in str(exc):  # not "task ... not found": the key was refused
-                raise
+        probe_unknown(http, RESULT, PROBE_ID, params={"task_id": PROBE_ID})

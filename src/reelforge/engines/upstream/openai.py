@@ -4,19 +4,14 @@ Frames go inline as data URIs (`input_reference`, `last_frame`); the Veo fields 
 (`negative_prompt`, `seed`, `generate_audio`) are reelforge's extensions, sent only when set.
 Cancel is reelforge's `POST /v1/videos/{id}/cancel`; a server without it answers 404, ignored."""
 
-import base64
 from contextlib import suppress
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput
+from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri
 from reelforge.engines.upstream.http import UpstreamHttp, message_of
 from reelforge.engines.upstream.options import UpstreamOptions
 
 STATES = {"queued": "running", "in_progress": "running", "completed": "succeeded", "failed": "failed"}
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 class OpenAIAdapter:

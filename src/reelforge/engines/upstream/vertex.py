@@ -15,7 +15,7 @@ import base64
 from contextlib import suppress
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput
+from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, probe_unknown
 from reelforge.engines.upstream.gemini import filtered, predict_body, unfinished
 from reelforge.engines.upstream.http import UpstreamHttp
 from reelforge.engines.upstream.options import UpstreamOptions
@@ -58,9 +58,4 @@ class VertexAdapter:
             http.call("POST", f"{self.model}/operations/{operation_id}:cancel", retry=False, json={})
 
     def probe(self, http: UpstreamHttp) -> None:
-        try:
-            http.call("GET", f"{self.model}/operations/{PROBE_OPERATION}", retry=False)
-        except UpstreamRejected as refused:
-            said = str(refused)
-            if "not found" not in said.lower() or f"/operations/{PROBE_OPERATION} " not in said:
-                raise
+        probe_unknown(http, f"{self.model}/operations/{PROBE_OPERATION}", f"/operations/{PROBE_OPERATION} ")
