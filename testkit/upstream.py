@@ -59,16 +59,22 @@ def job(**fields) -> UpstreamInput:
 
 
 def connect(
-    server: ServerProcess, provider: str, model: str, base_path: str = "", key: str | None = None, **options
+    server: ServerProcess,
+    provider: str,
+    model: str | None = None,
+    base_path: str | None = None,
+    key: str | None = None,
+    **options,
 ) -> tuple[Adapter, UpstreamHttp]:
-    """An adapter for `provider` and its HTTP to `server`, with the key of a new account (or `key`)
-    in an environment variable of its own, as a deployer's catalog names it."""
+    """An adapter for `provider` and its HTTP to `server` (the model and base path of AS_PROVIDER
+    unless given), with the key of a new account (or `key`) in an environment variable of its own,
+    as a deployer's catalog names it."""
     env = f"REELFORGE_TEST_UPSTREAM_{uuid.uuid4().hex[:8].upper()}"
     os.environ[env] = key if key is not None else server.key(f"upstream-{uuid.uuid4()}")
     opts = UpstreamOptions(
         provider=provider,
-        base_url=server.url + base_path,
-        model=model,
+        base_url=server.url + (AS_PROVIDER[provider][1] if base_path is None else base_path),
+        model=model or AS_PROVIDER[provider][0],
         credential_env=env,
         poll_interval=0.2,
         retries=1,
