@@ -56,6 +56,16 @@ class Status:
     poll_after: float | None = None  # seconds the provider asks to wait before the next poll
 
 
+class BearerAdapter:
+    """How most adapters start: the model id at the provider, and the key sent as a Bearer token."""
+
+    def __init__(self, options: UpstreamOptions):
+        self.model = options.model
+
+    def auth(self, credential: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+
 class Adapter(Protocol):
     def __init__(self, options: UpstreamOptions): ...
 

@@ -8,22 +8,22 @@ generation no key owns, which a good key gets a 404 for (naming the id) and a ba
 
 from decimal import Decimal
 
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri, probe_unknown
+from reelforge.engines.upstream.adapter import (
+    BearerAdapter,
+    Status,
+    Submitted,
+    UpstreamInput,
+    data_uri,
+    probe_unknown,
+)
 from reelforge.engines.upstream.http import UpstreamHttp
-from reelforge.engines.upstream.options import UpstreamOptions
 
 PATH = "/v2/video/generations"
 STATES = {"queued": "running", "generating": "running", "completed": "succeeded", "error": "failed"}
 PROBE_ID = "reelforge-probe-no-such-generation"
 
 
-class AimlAdapter:
-    def __init__(self, options: UpstreamOptions):
-        self.model = options.model
-
-    def auth(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
+class AimlAdapter(BearerAdapter):
     def submit(self, http: UpstreamHttp, job: UpstreamInput) -> Submitted:
         body = {
             "model": self.model,

@@ -7,9 +7,15 @@ per task (`sample_count` 1). No cost is reported, and there is no cancel: `cance
 There is no account route either: the probe reads a task no key owns, which a good key gets a
 404 for (naming the id) and a bad key a 401."""
 
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri, probe_unknown
+from reelforge.engines.upstream.adapter import (
+    BearerAdapter,
+    Status,
+    Submitted,
+    UpstreamInput,
+    data_uri,
+    probe_unknown,
+)
 from reelforge.engines.upstream.http import UpstreamHttp
-from reelforge.engines.upstream.options import UpstreamOptions
 
 RESULT = "/v3/async/task-result"
 STATES = {
@@ -21,13 +27,7 @@ STATES = {
 PROBE_ID = "reelforge-probe-no-such-task"
 
 
-class HighwayAdapter:
-    def __init__(self, options: UpstreamOptions):
-        self.model = options.model
-
-    def auth(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
+class HighwayAdapter(BearerAdapter):
     def submit(self, http: UpstreamHttp, job: UpstreamInput) -> Submitted:
         body = {
             "prompt": job.prompt,

@@ -18,21 +18,14 @@ from contextlib import suppress
 from decimal import Decimal
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput
+from reelforge.engines.upstream.adapter import BearerAdapter, Status, Submitted, UpstreamInput
 from reelforge.engines.upstream.http import UpstreamHttp, message_of
-from reelforge.engines.upstream.options import UpstreamOptions
 
 STATES = {"PENDING": "running", "COMPLETE": "succeeded", "FAILED": "failed"}
 MODES = {"720p": "RESOLUTION_720", "1080p": "RESOLUTION_1080"}
 
 
-class LeonardoAdapter:
-    def __init__(self, options: UpstreamOptions):
-        self.model = options.model
-
-    def auth(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
+class LeonardoAdapter(BearerAdapter):
     def submit(self, http: UpstreamHttp, job: UpstreamInput) -> Submitted:
         parameters = {
             "prompt": job.prompt,

@@ -7,20 +7,13 @@ Cancel is reelforge's `POST /v1/videos/{id}/cancel`; a server without it answers
 from contextlib import suppress
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, data_uri
+from reelforge.engines.upstream.adapter import BearerAdapter, Status, Submitted, UpstreamInput, data_uri
 from reelforge.engines.upstream.http import UpstreamHttp, message_of
-from reelforge.engines.upstream.options import UpstreamOptions
 
 STATES = {"queued": "running", "in_progress": "running", "completed": "succeeded", "failed": "failed"}
 
 
-class OpenAIAdapter:
-    def __init__(self, options: UpstreamOptions):
-        self.model = options.model
-
-    def auth(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
+class OpenAIAdapter(BearerAdapter):
     def submit(self, http: UpstreamHttp, job: UpstreamInput) -> Submitted:
         body = {
             "model": self.model,

@@ -15,7 +15,7 @@ import base64
 from contextlib import suppress
 
 from reelforge.engines.base import UpstreamRejected
-from reelforge.engines.upstream.adapter import Status, Submitted, UpstreamInput, probe_unknown
+from reelforge.engines.upstream.adapter import BearerAdapter, Status, Submitted, UpstreamInput, probe_unknown
 from reelforge.engines.upstream.gemini import filtered, predict_body, unfinished
 from reelforge.engines.upstream.http import UpstreamHttp
 from reelforge.engines.upstream.options import UpstreamOptions
@@ -23,12 +23,9 @@ from reelforge.engines.upstream.options import UpstreamOptions
 PROBE_OPERATION = "0"  # no operation has this id
 
 
-class VertexAdapter:
+class VertexAdapter(BearerAdapter):
     def __init__(self, options: UpstreamOptions):
         self.model = f"/publishers/google/models/{options.model}"
-
-    def auth(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
 
     def submit(self, http: UpstreamHttp, job: UpstreamInput) -> Submitted:
         reply = http.call("POST", f"{self.model}:predictLongRunning", json=predict_body(job))
