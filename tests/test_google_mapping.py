@@ -304,6 +304,8 @@ FAILURE_CODES = {
     FailureCode.STORAGE_FULL: 13,
     FailureCode.STORAGE_UNAVAILABLE: 13,
     FailureCode.WORKER_LOST: 13,
+    FailureCode.UPSTREAM_REJECTED: 3,
+    FailureCode.UPSTREAM_UNAVAILABLE: 14,
 }
 
 

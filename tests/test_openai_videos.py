@@ -300,7 +300,7 @@ def test_models_listing(api):
             "object": "model",
             "created": 0,
             "owned_by": "reelforge",
-            **spec.model_dump(mode="json", exclude={"id", "engine", "engine_options"}),
+            **spec.model_dump(mode="json", exclude={"id", "engine", "engine_options", "fallback"}),
             # OpenAI's defaults where the model renders them
             "default_duration": 4 if 4 in spec.durations else spec.default_duration,
             "default_size": "720x1280" if "720x1280" in spec.sizes else spec.sizes[0],

@@ -167,9 +167,10 @@ class GoogleStartedOperation(Message):
 class GoogleOperationError(Message):
     """Why an operation ended without videos (a google.rpc.Status)."""
 
-    code: Literal[1, 3, 13] = Field(
+    code: Literal[1, 3, 13, 14] = Field(
         description="google.rpc.Code: 1 CANCELLED (canceled or deleted elsewhere), 3 INVALID_ARGUMENT "
-        "(an input could not be used), 13 INTERNAL (the render failed)."
+        "(an input could not be used, or an upstream provider refused it), 13 INTERNAL (the render "
+        "failed), 14 UNAVAILABLE (no upstream provider could take it)."
     )
     message: str
 

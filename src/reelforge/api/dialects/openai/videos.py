@@ -18,7 +18,8 @@ Decisions where OpenAI documents nothing or Veo differs [open]:
   and is refused with 400. Without `model` the catalog's first model is used (veo-3.1-lite).
   A model object keeps OpenAI's four fields and adds its catalog entry's capabilities, list prices
   and availability (the same under each of its names), so a client can build its form from it;
-  the entry's engine and `engine_options` (weights paths) are the operator's and never shown.
+  the entry's engine, `engine_options` (weights paths, upstreams) and `fallback` are the operator's
+  and never shown.
 - Defaults are OpenAI's, `seconds` "4" and `size` "720x1280", where the model renders them;
   a model that cannot keeps its own default duration or first size (defaults.py). With only
   `resolution` the size is portrait where the model has a portrait size at it. `size` and

@@ -227,8 +227,8 @@ def video_list(jobs: list[Job], limit: int) -> dict:
 
 
 def model_object(name: str, spec: ModelSpec) -> dict:
-    """The model `spec` under the name `name` (its id or an alias); `engine` and `engine_options`
-    (weights paths) stay the operator's."""
+    """The model `spec` under the name `name` (its id or an alias); `engine`, `engine_options`
+    (weights paths, upstreams) and `fallback` stay the operator's."""
     return {
         "id": name,
         "object": "model",
