@@ -80,7 +80,8 @@ def connect(
         retries=1,
         **options,
     )
-    return adapter_for(opts), http_for(opts, LOOPBACK)
+    adapter = adapter_for(opts)
+    return adapter, http_for(opts, adapter, LOOPBACK)
 
 
 def render(

@@ -107,7 +107,8 @@ def upstream_status(spec: ModelSpec, allowlist: str) -> str:
     from reelforge.engines.upstream.engine import adapter_for, http_for
 
     options = upstream_options(spec).model_copy(update={"retries": 0})
-    adapter_for(options).probe(http_for(options, Allowlist.parse(allowlist)))
+    adapter = adapter_for(options)
+    adapter.probe(http_for(options, adapter, Allowlist.parse(allowlist)))
     return f"{options.provider} at {options.base_url} answers and accepts the credential"
 
 

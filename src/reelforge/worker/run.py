@@ -94,17 +94,20 @@ class Worker:
         job_id = self.repo.claim(token, only)
         if job_id is None:
             return False
-        provider = self._upstream_provider(job_id)
+        job = self._leased_job(job_id, token)
+        if job is None:
+            return True
+        provider = self._upstream_provider(job)
         if provider is not None and self._slot(provider).acquire(blocking=False):
             # waiting on a provider needs no render slot: a thread of its own waits instead
             waiter = threading.Thread(
-                target=self._wait_upstream, args=(job_id, token, provider), daemon=True, name="upstream"
+                target=self._wait_upstream, args=(job, token, provider), daemon=True, name="upstream"
             )
             with self._lock:
                 self._waiters.add(waiter)
             waiter.start()
             return True
-        self.run_job(job_id, token)
+        self._run(job, token)
         return True
 
     def join_upstream(self, timeout: float) -> None:
@@ -113,21 +116,20 @@ class Worker:
         for waiter in list(self._waiters):
             waiter.join(max(0.0, deadline - time.monotonic()))
 
-    def _upstream_provider(self, job_id: str) -> str | None:
+    def _upstream_provider(self, job: Job) -> str | None:
         """The provider of the entry a job renders on next, if that entry is an upstream one."""
-        job = self.repo.get_job(job_id)
-        route = self._route(job) if job is not None and job.request.model in self.catalog else []
+        route = self._route(job) if job.request.model in self.catalog else []
         return upstream_options(route[0]).provider if route and route[0].engine == "upstream" else None
 
     def _slot(self, provider: str) -> threading.BoundedSemaphore:
         with self._lock:
             return self._waiting.setdefault(provider, threading.BoundedSemaphore(self.upstream_concurrency))
 
-    def _wait_upstream(self, job_id: str, token: str, provider: str) -> None:
+    def _wait_upstream(self, job: Job, token: str, provider: str) -> None:
         try:
-            self.run_job(job_id, token, in_slot=False)
+            self._run(job, token, in_slot=False)
         except Exception:
-            log.exception("job %s: the upstream run failed", job_id)
+            log.exception("job %s: the upstream run failed", job.id)
         finally:
             self._slot(provider).release()
             with self._lock:
@@ -141,13 +143,21 @@ class Worker:
             spec for spec in self.catalog.route(self.catalog.get(job.request.model)) if spec.id not in tried
         ]
 
-    def run_job(self, job_id: str, token: str, in_slot: bool = True) -> JobStatus | None:
-        """Render a job leased to `token`. Returns its final status, or None if the run lost the job.
-        Out of a render slot (`in_slot` False: a thread waiting on a provider), a fall back to an
-        entry that renders here hands the job back to the queue, for a slot to take it."""
+    def run_job(self, job_id: str, token: str) -> JobStatus | None:
+        """Render a job leased to `token`. Returns its final status, or None if the run lost the job."""
+        job = self._leased_job(job_id, token)
+        return None if job is None else self._run(job, token)
+
+    def _leased_job(self, job_id: str, token: str) -> Job | None:
         job = self.repo.get_job(job_id)
         if job is None or job.status is not JobStatus.RUNNING or job.lease_token != token:
             return None
+        return job
+
+    def _run(self, job: Job, token: str, in_slot: bool = True) -> JobStatus | None:
+        """Render `job`, leased to `token`. Out of a render slot (`in_slot` False: a thread waiting
+        on a provider), a fall back to an entry that renders here hands the job back to the queue,
+        for a slot to take it."""
         # clear what an earlier, dead attempt of this job left behind, here and in blob storage
         for stale in self.scratch_dir.glob(f"{job.id}-*"):
             shutil.rmtree(stale, ignore_errors=True)

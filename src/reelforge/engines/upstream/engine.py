@@ -29,7 +29,7 @@ from reelforge.engines.upstream.options import UpstreamOptions
 from reelforge.media.clip import EncodedVideo
 from reelforge.media.fetch import Allowlist
 
-_TICK = 0.2  # seconds between two cancel checks while waiting
+_TICK = 1.0  # seconds between two cancel checks while waiting (each may read the job's row)
 
 
 def adapter_for(options: UpstreamOptions) -> Adapter:
@@ -56,8 +56,10 @@ def credential(options: UpstreamOptions) -> str:
     return value
 
 
-def http_for(options: UpstreamOptions, allowlist: Allowlist, wait=time.sleep) -> UpstreamHttp:
-    adapter = adapter_for(options)
+def http_for(
+    options: UpstreamOptions, adapter: Adapter, allowlist: Allowlist, wait=time.sleep
+) -> UpstreamHttp:
+    """The provider's HTTP, carrying the key (read now) the way `adapter` sends it."""
     secret = credential(options)
     return UpstreamHttp(
         options.provider,
@@ -80,7 +82,7 @@ class UpstreamEngine:
         credential(options)  # refuse at once when the key is missing
 
     def generate(self, ctx: RenderContext) -> EncodedVideo:
-        http = http_for(self.options, self.allowlist, wait=lambda seconds: _sleep(ctx, seconds))
+        http = http_for(self.options, self.adapter, self.allowlist, wait=lambda seconds: _sleep(ctx, seconds))
         saved = ctx.saved if ctx.saved and ctx.saved.get("model") == self.model_id else None
         if saved is None:
             ctx.check_cancel()

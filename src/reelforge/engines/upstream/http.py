@@ -154,29 +154,28 @@ class UpstreamHttp:
         """`text` without the credential, should a provider echo it back."""
         return text.replace(self._secret, "[credential]") if self._secret else text
 
-    def _headers(self, url: str, authed: bool, extra: dict | None) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT, **(extra or {})}
-        if authed and _origin(url) == _origin(self.base_url):  # never a key to another host
-            headers.update(self.auth)
-        return headers
-
-    def _vet(self, url: str):
+    def _pinned(self, url: str, authed: bool, extra: dict | None) -> tuple[str, dict[str, str], dict]:
+        """The vetted URL pinned to its address, the headers (the key only for the provider's own
+        origin) and the TLS extensions of a request to `url`."""
         try:
-            return anyio.run(partial(vet_url, url, self.allowlist, what="upstream URL"))
+            target = anyio.run(partial(vet_url, url, self.allowlist, what="upstream URL"))
         except InvalidRequest as exc:
             raise UpstreamUnavailable(f"{self.provider}: {exc.message}") from None
+        pinned_url, host, extensions = pinned_request(target)
+        headers = {"User-Agent": USER_AGENT, **(extra or {}), **host}
+        if authed and _origin(url) == _origin(self.base_url):  # never a key to another host
+            headers.update(self.auth)
+        return pinned_url, headers, extensions
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(timeout=self._timeout, trust_env=False, verify=tls_context())
 
     def _send(self, method: str, url: str, authed: bool, headers: dict | None = None, **kwargs) -> Reply:
-        target = self._vet(url)
-        pinned_url, host, extensions = pinned_request(target)
+        pinned_url, headers, extensions = self._pinned(url, authed, headers)
         try:
-            with httpx.Client(timeout=self._timeout, trust_env=False, verify=tls_context()) as client:
+            with self._client() as client:
                 request = client.build_request(
-                    method,
-                    pinned_url,
-                    headers={**self._headers(url, authed, headers), **host},
-                    extensions=extensions,
-                    **kwargs,
+                    method, pinned_url, headers=headers, extensions=extensions, **kwargs
                 )
                 response = client.send(request)
                 return Reply(response.status_code, response.headers, response.content)
@@ -187,17 +186,11 @@ class UpstreamHttp:
 
     def _download(self, url: str, dest: Path, authed: bool) -> None:
         for _hop in range(MAX_REDIRECTS + 1):
-            target = self._vet(url)
-            pinned_url, host, extensions = pinned_request(target)
+            pinned_url, headers, extensions = self._pinned(url, authed, None)
             try:
                 with (
-                    httpx.Client(timeout=self._timeout, trust_env=False, verify=tls_context()) as client,
-                    client.stream(
-                        "GET",
-                        pinned_url,
-                        headers={**self._headers(url, authed, None), **host},
-                        extensions=extensions,
-                    ) as response,
+                    self._client() as client,
+                    client.stream("GET", pinned_url, headers=headers, extensions=extensions) as response,
                 ):
                     if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("location"):
                         url = urljoin(url, response.headers["location"])
@@ -219,7 +212,7 @@ class UpstreamHttp:
                     return
             except httpx.TimeoutException:
                 raise UpstreamUnavailable(f"{self.provider}: the video download timed out") from None
-            except (httpx.HTTPError, OSError) as exc:
+            except httpx.HTTPError as exc:  # not OSError: a full disk here is the worker's, no upstream's
                 problem = f"{self.provider}: the video download failed: {type(exc).__name__}"
                 raise UpstreamUnavailable(problem) from None
         raise UpstreamRejected(f"{self.provider}: the video URL redirected more than {MAX_REDIRECTS} times")

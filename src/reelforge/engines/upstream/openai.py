@@ -1,7 +1,7 @@
 """The OpenAI videos shape (`POST /v1/videos`, `GET /v1/videos/{id}`, `/content`, `/cancel`), as
 another reelforge serves it natively (api/dialects/openai/videos.py) and other open servers share.
-Frames go inline as data URIs (`input_reference`, `last_frame`); the Veo fields OpenAI lacks
-(`negative_prompt`, `seed`, `generate_audio`) are reelforge's extensions, sent only when set.
+Frames go inline as data URIs (`input_reference`, `last_frame`); the Veo fields OpenAI lacks are
+reelforge's extensions: `seed` and `generate_audio` always sent, `negative_prompt` when set.
 Cancel is reelforge's `POST /v1/videos/{id}/cancel`; a server without it answers 404, ignored."""
 
 from contextlib import suppress
